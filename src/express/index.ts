@@ -1,0 +1,36 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { FallbackEngine } from '../fallback/engine.js';
+import { resolveFallbackOptions, type FallbackCoreOptions } from '../options.js';
+import type { Verdict } from '../types.js';
+
+/** Express flavour of the options: `skip` and `onLegacy` receive the request (`req.res` is the response). */
+export type LegacyTlsFallbackExpressOptions = FallbackCoreOptions<Request>;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** Set by `legacyTlsFallback()` on every request. */
+      legacyTls?: Verdict;
+    }
+  }
+}
+
+/** Express middleware over the same core as the Koa one: same options, same decisions. */
+export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {}): RequestHandler {
+  const engine = new FallbackEngine(resolveFallbackOptions(options));
+
+  return function legacyTlsFallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const verdict = engine.classify(req);
+    res.locals.legacyTls = verdict;
+    engine
+      .decide({ method: req.method, path: req.path, host: req.get('host'), accept: req.get('accept') }, verdict, req)
+      .then((decision) => {
+        if (!decision.response) return next();
+        const { status, headers, body } = decision.response;
+        res.status(status).set(headers).send(body);
+      }, next);
+  };
+}
+
+export type { Verdict, TlsFacts, ClientInfo } from '../types.js';

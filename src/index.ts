@@ -1,0 +1,13 @@
+export { createLegacyTlsServer, HANDSHAKE_FAILURE_EVENT, type LegacyTlsServer, type RequestHandler } from './tls/server.js';
+export { tlsFacts, normaliseTlsVersion, parseTrustedTlsHeader } from './tls/facts.js';
+export { cipherListFor, type MinTlsVersion } from './tls/profiles.js';
+export { generateSelfSignedCertificate, type PemPair } from './tls/self-signed.js';
+export type { HandshakeFailure } from './tls/handshake-failure.js';
+export { legacyTlsFallback, type LegacyTlsFallbackOptions } from './koa/middleware.js';
+export { renderFallbackPage } from './fallback/page.js';
+export { classifyClient } from './classify/classify.js';
+export { parseUserAgent } from './classify/user-agent.js';
+export { buildPolicy, DEFAULT_USER_AGENT_POLICY, type BrowserFamily, type ClassificationPolicy, type UserAgentPolicyOverrides } from './classify/policy.js';
+export { LegacyTlsError, InvalidOptionError, CertificateError, type LegacyTlsErrorCode } from './errors.js';
+export type { LegacyTlsServerOptions, FallbackPageContent, FallbackPageRenderer, ExcludeRule, Logger, PemInput } from './options.js';
+export type { TlsFacts, TlsProtocol, ClientInfo, ClientKind, Verdict, LegacyReason, FallbackMode, FallbackAction, HandshakeFailureReason } from './types.js';

@@ -1,0 +1,329 @@
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import type https from 'node:https';
+import { CertificateError, InvalidOptionError } from './errors.js';
+import {
+  BROWSER_FAMILIES,
+  buildPolicy,
+  type ClassificationPolicy,
+  type UserAgentPolicyOverrides,
+} from './classify/policy.js';
+import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
+import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
+import { TLS_PROTOCOLS, type FallbackMode, type TlsProtocol, type Verdict } from './types.js';
+import {
+  assertKnownKeys,
+  assertPlainObject,
+  hasControlCharacters,
+  oneOf,
+  optionalFunction,
+  optionalString,
+  stringArray,
+} from './validate.js';
+
+/** What we log through: any pino-compatible logger, or `console`. */
+export interface Logger {
+  warn(message: string): void;
+  info?(message: string): void;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// createLegacyTlsServer
+
+export type PemInput = string | Buffer;
+
+export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVersion' | 'cert' | 'key'> {
+  /**
+   * Lowest TLS version completed.
+   * @default 'TLSv1'
+   */
+  minVersion?: MinTlsVersion;
+  /** PEM certificate chain(s). Several, with `key` in the same order, serve RSA and ECDSA side by side. */
+  cert?: PemInput | PemInput[];
+  /** PEM private key(s), in the order of `cert`. */
+  key?: PemInput | PemInput[];
+  /**
+   * Where the one start-up warning goes (generated certificate).
+   * @default console
+   */
+  logger?: Logger;
+}
+
+export interface ResolvedServerOptions {
+  tls: https.ServerOptions;
+  needsGeneratedCertificate: boolean;
+  warn: (message: string) => void;
+}
+
+export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedServerOptions {
+  assertPlainObject(options as unknown, 'options');
+  const { minVersion: rawMin = 'TLSv1', cert, key, logger, ciphers, ...rest } = options;
+  const minVersion = oneOf(rawMin, MIN_TLS_VERSIONS, 'minVersion');
+  if (rest.maxVersion !== undefined && TLS_PROTOCOLS.indexOf(rest.maxVersion as TlsProtocol) < TLS_PROTOCOLS.indexOf(minVersion)) {
+    throw new InvalidOptionError('maxVersion', rest.maxVersion, `it must not be below minVersion '${minVersion}'`);
+  }
+  const pairs = resolveCertificatePairs(cert, key, rest.passphrase);
+  return {
+    tls: {
+      ...rest,
+      minVersion,
+      ciphers: ciphers === undefined ? cipherListFor(minVersion) : withSecurityLevel(ciphers, minVersion),
+      ...(pairs && { cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) }),
+    },
+    needsGeneratedCertificate: pairs === undefined && rest.pfx === undefined && rest.SNICallback === undefined,
+    warn: resolveWarn(logger),
+  };
+}
+
+export function resolveWarn(logger: Logger | undefined): (message: string) => void {
+  if (logger === undefined) return (message) => console.warn(message);
+  if (typeof logger?.warn !== 'function') throw new InvalidOptionError('logger', logger, 'expected an object with a warn(message) method, such as a pino logger or console');
+  return (message) => logger.warn(message);
+}
+
+// A custom cipher list without @SECLEVEL=0 silently breaks every TLS 1.0/1.1 handshake on OpenSSL 3.
+function withSecurityLevel(ciphers: unknown, minVersion: MinTlsVersion): string {
+  if (typeof ciphers !== 'string' || ciphers.trim() === '') throw new InvalidOptionError('ciphers', ciphers, 'expected an OpenSSL cipher string');
+  if (minVersion === 'TLSv1.2' || /@SECLEVEL=/i.test(ciphers)) return ciphers;
+  return `${ciphers}:@SECLEVEL=0`;
+}
+
+function resolveCertificatePairs(cert: unknown, key: unknown, passphrase: string | undefined): { cert: string; key: string }[] | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    const missing = cert === undefined ? 'cert' : 'key';
+    throw new InvalidOptionError(missing, undefined, `\`cert\` and \`key\` go together: pass both, or neither for a generated self-signed certificate`);
+  }
+  const certs = Array.isArray(cert) ? cert : [cert];
+  const keys = Array.isArray(key) ? key : [key];
+  if (certs.length === 0 || certs.length !== keys.length) {
+    throw new InvalidOptionError('key', key, `pass one key per certificate, in the same order (got ${certs.length} cert(s) and ${keys.length} key(s))`);
+  }
+  return certs.map((c, i) => {
+    const pemCert = pemText(c, `cert[${i}]`);
+    const pemKey = pemText(keys[i], `key[${i}]`);
+    let x509: X509Certificate;
+    let privateKey: KeyObject;
+    try {
+      x509 = new X509Certificate(pemCert);
+    } catch (cause) {
+      throw new CertificateError(`cert[${i}] is not a PEM certificate (${(cause as Error).message}); pass the contents of the .pem/.crt file, not its path`, { cause });
+    }
+    try {
+      privateKey = createPrivateKey({ key: pemKey, ...(passphrase !== undefined && { passphrase }) });
+    } catch (cause) {
+      throw new CertificateError(`key[${i}] is not a PEM private key (${(cause as Error).message}); pass the contents of the key file, not its path`, { cause });
+    }
+    if (!x509.checkPrivateKey(privateKey)) {
+      throw new CertificateError(`key[${i}] does not belong to cert[${i}] (subject ${x509.subject.replace(/\n/g, ', ')}); check the order of cert and key`);
+    }
+    return { cert: pemCert, key: pemKey };
+  });
+}
+
+function pemText(value: unknown, name: string): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  throw new InvalidOptionError(name, value, 'expected PEM text as a string or Buffer');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// legacyTlsFallback (shared by the Koa and Express adapters)
+
+export interface FallbackPageContent {
+  /** Organisation name shown in the title and text. */
+  organisation?: string;
+  /** Contact e-mail, rendered as a `mailto:` link. */
+  email?: string;
+  /** Contact phone number, rendered as a `tel:` link. */
+  phone?: string;
+  /** Postal address; line breaks are kept. */
+  address?: string;
+  /** Opening hours, free text. */
+  hours?: string;
+  /** A message of your own, shown under the explanation. */
+  message?: string;
+  /**
+   * Language of the page (`lang` attribute).
+   * @default 'en'
+   */
+  lang?: string;
+}
+
+/** Returns the whole HTML of the fallback page. `verdict` is `null` when the page is previewed directly. */
+export type FallbackPageRenderer = (verdict: Verdict | null) => string;
+
+export type ExcludeRule = string | RegExp;
+
+export interface FallbackCoreOptions<Context> {
+  /** @default 'redirect' */
+  mode?: FallbackMode;
+  /**
+   * Path of the built-in fallback page, served by the middleware itself.
+   * @default '/legacy-browser'
+   */
+  fallbackPath?: string;
+  /** Absolute URL of a fallback page elsewhere; replaces `fallbackPath` as the redirect target. */
+  fallbackUrl?: string;
+  /** @default ['TLSv1', 'TLSv1.1'] */
+  legacyProtocols?: TlsProtocol[];
+  /** Per-browser overrides of the minimum-version table, or `false` to ignore user agents. */
+  userAgents?: UserAgentPolicyOverrides | false;
+  /** Path prefixes (segment-wise) or RegExps never sent to the fallback page. */
+  exclude?: ExcludeRule[];
+  /** Return `true` to leave a request alone. */
+  skip?: (context: Context) => boolean;
+  /** Contact details for the built-in page, or a function returning the whole page. */
+  page?: FallbackPageContent | FallbackPageRenderer;
+  /** Called for every legacy request before the response is decided (all modes). */
+  onLegacy?: (context: Context, verdict: Verdict) => void | Promise<void>;
+  /** Header a TLS-terminating proxy sets to the visitor's TLS version (e.g. `x-amzn-tls-version`). */
+  trustedHeader?: string;
+  /** IPs, CIDRs, `'loopback'` or `'private'`: the peers whose `trustedHeader` is believed. */
+  trustedProxies?: string[];
+}
+
+export interface ResolvedFallbackOptions<Context> {
+  mode: FallbackMode;
+  fallbackPath: string;
+  /** Redirect target: `fallbackPath`, or `fallbackUrl` when given. */
+  redirectTarget: string;
+  /** Parsed `fallbackUrl`, used to avoid a loop when it points back at this site. */
+  fallbackUrl: URL | undefined;
+  policy: ClassificationPolicy;
+  exclude: ((path: string) => boolean)[];
+  skip: ((context: Context) => boolean) | undefined;
+  page: FallbackPageContent | FallbackPageRenderer;
+  onLegacy: ((context: Context, verdict: Verdict) => void | Promise<void>) | undefined;
+  trustedHeader: string | undefined;
+  trustedProxies: TrustedProxies;
+}
+
+const FALLBACK_OPTION_KEYS = [
+  'mode', 'fallbackPath', 'fallbackUrl', 'legacyProtocols', 'userAgents', 'exclude', 'skip', 'page',
+  'onLegacy', 'trustedHeader', 'trustedProxies',
+] as const;
+
+const PAGE_KEYS = ['organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang'] as const;
+
+export const DEFAULT_FALLBACK_PATH = '/legacy-browser';
+
+export function resolveFallbackOptions<Context>(options: FallbackCoreOptions<Context>, extraKeys: readonly string[] = []): ResolvedFallbackOptions<Context> {
+  assertPlainObject(options as unknown, 'options');
+  assertKnownKeys(options as Record<string, unknown>, [...FALLBACK_OPTION_KEYS, ...extraKeys], '');
+  const mode = oneOf(options.mode ?? 'redirect', ['redirect', 'render', 'observe'] as const, 'mode');
+  const fallbackPath = resolveFallbackPath(options.fallbackPath);
+  const fallbackUrl = resolveFallbackUrl(options.fallbackUrl);
+  const trustedProxyEntries = options.trustedProxies === undefined ? [] : stringArray(options.trustedProxies, 'trustedProxies');
+  trustedProxyEntries.forEach((entry, i) => {
+    const problem = trustedProxyEntryError(entry);
+    if (problem) throw new InvalidOptionError(`trustedProxies[${i}]`, entry, `it ${problem}; use an IP ('10.0.0.5'), a CIDR ('10.0.0.0/8'), 'loopback' or 'private'`);
+  });
+  const trustedHeader = resolveTrustedHeader(options.trustedHeader);
+  if (trustedHeader && trustedProxyEntries.length === 0) {
+    throw new InvalidOptionError('trustedProxies', options.trustedProxies, 'set it to the addresses of the proxy that sets `trustedHeader`; a header believed from anyone can be forged by anyone');
+  }
+  return {
+    mode,
+    fallbackPath,
+    redirectTarget: fallbackUrl?.href ?? fallbackPath,
+    fallbackUrl,
+    policy: resolvePolicy(options.legacyProtocols, options.userAgents),
+    exclude: resolveExclude(options.exclude),
+    skip: optionalFunction(options.skip, 'skip'),
+    page: resolvePage(options.page),
+    onLegacy: optionalFunction(options.onLegacy, 'onLegacy'),
+    trustedHeader,
+    trustedProxies: compileTrustedProxies(trustedProxyEntries),
+  };
+}
+
+function resolveFallbackPath(value: unknown): string {
+  if (value === undefined) return DEFAULT_FALLBACK_PATH;
+  // A path starting with "//" or containing "\" is read by browsers as another host: an open redirect.
+  if (typeof value !== 'string' || !/^\/(?![/\\])[^?#\\\s]+$/.test(value) || hasControlCharacters(value)) {
+    throw new InvalidOptionError('fallbackPath', value, "expected a path on this site such as '/legacy-browser' (starting with one '/', not '/' itself, no query, fragment, backslash or space)");
+  }
+  return value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
+}
+
+function resolveFallbackUrl(value: unknown): URL | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  if (typeof value === 'string' && !hasControlCharacters(value)) {
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new InvalidOptionError('fallbackUrl', value, "expected an absolute http(s) URL without credentials, such as 'https://help.example.com/old-browser'; for a page on this site use fallbackPath");
+  }
+  return url;
+}
+
+function resolveTrustedHeader(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(value)) {
+    throw new InvalidOptionError('trustedHeader', value, "expected an HTTP header name such as 'x-amzn-tls-version' or 'cloudfront-viewer-tls'");
+  }
+  return value.toLowerCase();
+}
+
+function resolvePolicy(legacyProtocols: unknown, userAgents: unknown): ClassificationPolicy {
+  let protocols: TlsProtocol[] | undefined;
+  if (legacyProtocols !== undefined) {
+    protocols = stringArray(legacyProtocols, 'legacyProtocols').map((p, i) => oneOf(p, TLS_PROTOCOLS, `legacyProtocols[${i}]`));
+  }
+  if (userAgents !== undefined && userAgents !== false) {
+    assertPlainObject(userAgents, 'userAgents');
+    assertKnownKeys(userAgents, BROWSER_FAMILIES, 'userAgents.');
+    for (const [family, version] of Object.entries(userAgents)) {
+      const ok = version === false || (typeof version === 'number' && version > 0) || (typeof version === 'string' && /^\d+(\.\d+)*$/.test(version));
+      if (!ok) throw new InvalidOptionError(`userAgents.${family}`, version, "expected the first version with TLS 1.2 on (a number or a string like '4.4'), or false to never treat this browser as legacy");
+    }
+  }
+  return buildPolicy({
+    ...(protocols && { legacyProtocols: protocols }),
+    ...(userAgents !== undefined && { userAgents: userAgents as UserAgentPolicyOverrides | false }),
+  });
+}
+
+function resolveExclude(value: unknown): ((path: string) => boolean)[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError('exclude', value, "expected an array of path prefixes and RegExps, such as ['/api', /^\\/static\\//]");
+  return value.map((rule: unknown, i) => {
+    if (rule instanceof RegExp) {
+      // A /g or /y RegExp keeps lastIndex between calls and would match every other request.
+      const stateless = new RegExp(rule.source, rule.flags.replace(/[gy]/g, ''));
+      return (path: string) => stateless.test(path);
+    }
+    if (typeof rule === 'string' && rule.startsWith('/') && !hasControlCharacters(rule)) {
+      const prefix = rule.length > 1 && rule.endsWith('/') ? rule.slice(0, -1) : rule;
+      return prefix === '/' ? () => true : (path: string) => path === prefix || path.startsWith(`${prefix}/`);
+    }
+    throw new InvalidOptionError(`exclude[${i}]`, rule, "expected a path prefix starting with '/' or a RegExp");
+  });
+}
+
+function resolvePage(value: unknown): FallbackPageContent | FallbackPageRenderer {
+  if (value === undefined) return {};
+  if (typeof value === 'function') return value as FallbackPageRenderer;
+  assertPlainObject(value, 'page');
+  assertKnownKeys(value, PAGE_KEYS, 'page.');
+  const page: FallbackPageContent = {};
+  for (const key of PAGE_KEYS) {
+    const text = optionalString(value[key], `page.${key}`);
+    if (text !== undefined) page[key] = text;
+  }
+  if (page.email !== undefined && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(page.email)) {
+    throw new InvalidOptionError('page.email', page.email, "expected an e-mail address such as 'help@example.com'");
+  }
+  if (page.phone !== undefined && !/^\+?[0-9 ().\-/]{3,40}$/.test(page.phone)) {
+    throw new InvalidOptionError('page.phone', page.phone, "expected a phone number such as '+44 20 7946 0000' (digits, spaces, + ( ) . - /)");
+  }
+  if (page.lang !== undefined && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(page.lang)) {
+    throw new InvalidOptionError('page.lang', page.lang, "expected a BCP 47 language tag such as 'en' or 'fr-CA'");
+  }
+  return page;
+}

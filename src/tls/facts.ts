@@ -1,0 +1,91 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { TlsFacts, TlsProtocol } from '../types.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+const NO_FACTS: TlsFacts = Object.freeze({ protocol: null, cipher: null, servername: null, source: 'none' });
+
+/** TLS facts of the connection a request (or socket) arrived on. Plain-HTTP sockets give `source: 'none'`. */
+export function tlsFacts(reqOrSocket: IncomingMessage | Socket): TlsFacts {
+  const socket = isIncomingMessage(reqOrSocket) ? reqOrSocket.socket : reqOrSocket;
+  if (!(socket instanceof TLSSocket) || !socket.encrypted) return NO_FACTS;
+  const protocol = normaliseTlsVersion(socket.getProtocol());
+  const servername = (socket as TLSSocket & { servername?: string | false }).servername;
+  return {
+    protocol,
+    // getCipher().version is the cipher's *minimum* protocol, never the negotiated one: use only the name.
+    cipher: socket.getCipher()?.name ?? null,
+    servername: typeof servername === 'string' && servername !== '' ? servername : null,
+    source: 'socket',
+  };
+}
+
+function isIncomingMessage(value: IncomingMessage | Socket): value is IncomingMessage {
+  return 'headers' in value;
+}
+
+// Longest value worth reading: CloudFront's `TLSv1.3:TLS_CHACHA20_POLY1305_SHA256:sessionResumed` is 51.
+const MAX_TRUSTED_HEADER_LENGTH = 128;
+
+const VERSION_SPELLINGS: Record<string, TlsProtocol> = {
+  tlsv1: 'TLSv1',
+  'tlsv1.0': 'TLSv1',
+  'tlsv1.1': 'TLSv1.1',
+  'tlsv1.2': 'TLSv1.2',
+  'tlsv1.3': 'TLSv1.3',
+  // Some proxies and log formats drop the "v".
+  tls1: 'TLSv1',
+  'tls1.0': 'TLSv1',
+  'tls1.1': 'TLSv1.1',
+  'tls1.2': 'TLSv1.2',
+  'tls1.3': 'TLSv1.3',
+};
+
+/** Any spelling a proxy or Node uses for a TLS version, or `null` for anything else (`none`, SSLv3, junk). */
+export function normaliseTlsVersion(value: string | null | undefined): TlsProtocol | null {
+  if (typeof value !== 'string' || value.length > MAX_TRUSTED_HEADER_LENGTH) return null;
+  return VERSION_SPELLINGS[value.trim().toLowerCase()] ?? null;
+}
+
+/**
+ * Parses one trusted header value. CloudFront's `CloudFront-Viewer-TLS` carries
+ * `version:cipher:handshake`; everyone else sends just the version.
+ */
+export function parseTrustedTlsHeader(value: string | readonly string[] | undefined): Pick<TlsFacts, 'protocol' | 'cipher'> {
+  if (value === undefined) return { protocol: null, cipher: null };
+  // Node joins repeated custom headers with ", ". Two proxies that disagree mean we know nothing.
+  const values = (typeof value === 'string' ? value.split(',') : value.flatMap((v) => v.split(','))).slice(0, 4);
+  let result: Pick<TlsFacts, 'protocol' | 'cipher'> | undefined;
+  for (const one of values) {
+    if (one.length > MAX_TRUSTED_HEADER_LENGTH) return { protocol: null, cipher: null };
+    const [version, cipher] = one.trim().split(':');
+    const parsed = { protocol: normaliseTlsVersion(version), cipher: cipher && /^[A-Za-z0-9_-]{1,64}$/.test(cipher) ? cipher : null };
+    if (result && result.protocol !== parsed.protocol) return { protocol: null, cipher: null };
+    result = result ?? parsed;
+  }
+  return result ?? { protocol: null, cipher: null };
+}
+
+export interface TlsFactsReaderOptions {
+  /** Lower-case header name a TLS-terminating proxy sets to the visitor's TLS version. */
+  trustedHeader?: string | undefined;
+  /** Peers whose `trustedHeader` is believed. */
+  trustedProxies: TrustedProxies;
+}
+
+/**
+ * Builds the per-request facts reader once. The header is read only from a trusted peer: from anyone
+ * else it is a claim an attacker can make, so it is ignored and the socket's own facts are used.
+ */
+export function createTlsFactsReader(options: TlsFactsReaderOptions): (req: IncomingMessage) => TlsFacts {
+  const { trustedHeader, trustedProxies } = options;
+  if (!trustedHeader) return (req) => tlsFacts(req.socket);
+  return (req) => {
+    const socketFacts = tlsFacts(req.socket);
+    const raw = req.headers[trustedHeader];
+    if (raw === undefined || !trustedProxies.has(req.socket.remoteAddress)) return socketFacts;
+    const { protocol, cipher } = parseTrustedTlsHeader(raw);
+    return { protocol, cipher, servername: socketFacts.servername, source: 'header' };
+  };
+}

@@ -1,0 +1,48 @@
+/** TLS protocol names as Node's `getProtocol()` and OpenSSL spell them. */
+export type TlsProtocol = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+export const TLS_PROTOCOLS: readonly TlsProtocol[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** What the connection told us about its TLS, before any HTTP is looked at. */
+export interface TlsFacts {
+  /** Negotiated protocol; `null` when unknown (plain HTTP, or an unreadable trusted header). */
+  protocol: TlsProtocol | null;
+  /** OpenSSL name of the negotiated cipher, when known. */
+  cipher: string | null;
+  /** SNI host name the client sent, when any. */
+  servername: string | null;
+  /** Where the facts come from: this socket, a trusted proxy's header, or nowhere. */
+  source: 'socket' | 'header' | 'none';
+}
+
+export type ClientKind = 'browser' | 'bot' | 'library' | 'unknown';
+
+/** What the user agent says the client is. A hint, never the fact. */
+export interface ClientInfo {
+  /** Normalised family (`'IE'`, `'Chrome'`, `'Safari'`, `'Mobile Safari'`, `'Java'`…), `null` when unknown. */
+  browser: string | null;
+  /** Version as the client reports it (`'10.0'`, `'1.7.0_25'`), `null` when unknown. */
+  version: string | null;
+  /** Operating system family and version, e.g. `'Windows XP'`, `'iOS 6.1'`, `null` when unknown. */
+  os: string | null;
+  bot: boolean;
+  kind: ClientKind;
+}
+
+export type LegacyReason = 'tls-version' | 'user-agent';
+
+export interface Verdict {
+  legacy: boolean;
+  /** Why the client is legacy; empty when it is not. Both reasons are kept when both apply. */
+  reasons: LegacyReason[];
+  tls: TlsFacts;
+  client: ClientInfo;
+}
+
+export type FallbackMode = 'redirect' | 'render' | 'observe';
+
+/** What the middleware did with a request; the analytics count these. */
+export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded';
+
+/** Normalised reason a TLS handshake failed. */
+export type HandshakeFailureReason = 'protocol-too-old' | 'no-shared-cipher' | 'not-tls' | 'other';

@@ -1,0 +1,295 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  MAX_CACHED_USER_AGENTS,
+  MAX_USER_AGENT_LENGTH,
+  clearUserAgentCache,
+  parseModernBrowser,
+  parseUserAgent,
+  parseWithUaParser,
+  userAgentCacheSize,
+} from '../src/classify/user-agent.js';
+
+// Real user agents of current mainstream browsers: the fast path must answer for every one of
+// them, and answer exactly what the full parser answers.
+const MODERN = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 6.3; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 5.1) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/49.0.2623.112 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/30.0.1599.101 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 8.0.0; SM-G930F Build/R16NW) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 4.3; GT-I9300 Build/JSS15J) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/34.0.1847.114 Mobile Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 10; SM-T510) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80',
+  'Mozilla/5.0 (Linux; Android 10; HD1913) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36 EdgA/124.0.2478.64',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  'Mozilla/5.0 (Windows NT 6.1; WOW64; rv:27.0) Gecko/20100101 Firefox/27.0',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:125.0) Gecko/20100101 Firefox/125.0',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+  'Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9) AppleWebKit/537.71 (KHTML, like Gecko) Version/7.0 Safari/537.71',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (iPod touch; CPU iPhone OS 12_5_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.1.2 Mobile/15E148 Safari/604.1',
+];
+
+// Shapes the fast path must leave to the full parser: derivatives, webviews, bots, old versions.
+const NOT_FAST = {
+  'Opera (OPR/)':
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0',
+  Yandex:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 YaBrowser/24.4.0.0 Safari/537.36',
+  'Samsung Internet':
+    'Mozilla/5.0 (Linux; Android 13; SM-S901B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36',
+  'Android WebView':
+    'Mozilla/5.0 (Linux; Android 10; wv) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+  'Googlebot smartphone':
+    'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.201 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+  HeadlessChrome:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36',
+  'Chrome 29': 'Mozilla/5.0 (Windows NT 6.1; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/29.0.1547.57 Safari/537.36',
+  'Firefox 26': 'Mozilla/5.0 (Windows NT 6.1; WOW64; rv:26.0) Gecko/20100101 Firefox/26.0',
+  'Safari 6':
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_8_5) AppleWebKit/536.30.1 (KHTML, like Gecko) Version/6.0.5 Safari/536.30.1',
+  'Chrome on iOS':
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1',
+  'Firefox on Ubuntu': 'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+};
+
+beforeEach(() => {
+  clearUserAgentCache();
+});
+
+describe('fast path', () => {
+  it.each(MODERN)('answers exactly as the full parser for %s', (userAgent) => {
+    const fast = parseModernBrowser(userAgent);
+    expect(fast).not.toBeNull();
+    expect(fast).toEqual(parseWithUaParser(userAgent));
+  });
+
+  it.each(Object.entries(NOT_FAST))('leaves %s to the full parser', (_name, userAgent) => {
+    expect(parseModernBrowser(userAgent)).toBeNull();
+  });
+
+  it('does not fill the cache', () => {
+    for (const userAgent of MODERN) parseUserAgent(userAgent);
+    expect(userAgentCacheSize()).toBe(0);
+  });
+});
+
+describe('families and versions', () => {
+  it('reads IE 11 in compatibility view from Trident/7.0, not MSIE 7.0', () => {
+    const client = parseUserAgent(
+      'Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/7.0; SLCC2; .NET CLR 2.0.50727; .NET CLR 3.5.30729; .NET CLR 3.0.30729; Media Center PC 6.0; .NET4.0C; .NET4.0E)',
+    );
+    expect(client).toEqual({ browser: 'IE', version: '11.0', os: 'Windows 7', bot: false, kind: 'browser' });
+  });
+
+  it('maps every Trident version to its IE and keeps MSIE when there is no Trident', () => {
+    expect(parseUserAgent('Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.2; WOW64; Trident/6.0; .NET4.0E)').version).toBe('10.0');
+    expect(parseUserAgent('Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/5.0)').version).toBe('9.0');
+    expect(parseUserAgent('Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1; Trident/4.0)').version).toBe('8.0');
+    expect(parseUserAgent('Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.0)').version).toBe('7.0');
+    expect(parseUserAgent('Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)')).toMatchObject({
+      browser: 'IE',
+      version: '6.0',
+      os: 'Windows XP',
+    });
+  });
+
+  it('names IE Mobile', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (compatible; MSIE 10.0; Windows Phone 8.0; Trident/6.0; IEMobile/10.0; ARM; Touch; NOKIA; Lumia 920)',
+      ),
+    ).toMatchObject({ browser: 'IE Mobile', version: '10.0', os: 'Windows Phone 8.0' });
+  });
+
+  it('reads Safari from Version/ and old WebKit builds as the Safari they shipped in', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_8; en-us) AppleWebKit/533.21.1 (KHTML, like Gecko) Safari/533.21.1',
+      ),
+    ).toMatchObject({ browser: 'Safari', version: '5.0', os: 'Mac OS 10.6' });
+    expect(
+      parseUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_7_5) AppleWebKit/534.57.2 (KHTML, like Gecko) Safari/6534.57.2')
+        .version,
+    ).toBe('5.1');
+    // WebKit 537 shipped in both Safari 6.1 and 7: not a confident answer.
+    expect(
+      parseUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_5) AppleWebKit/537.78.2 (KHTML, like Gecko) Safari/537.78.2')
+        .version,
+    ).toBeNull();
+  });
+
+  it('does not read Safari/8536.25 as a version on iOS (ua-parser-js alone says "1.0")', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 6_1_3 like Mac OS X) AppleWebKit/536.26 (KHTML, like Gecko) Mobile/10B329 Safari/8536.25',
+      ),
+    ).toMatchObject({ browser: 'Mobile Safari', version: null, os: 'iOS 6.1' });
+  });
+
+  it('calls Safari on an iPad without a Mobile/ token Mobile Safari', () => {
+    expect(
+      parseUserAgent('Mozilla/5.0 (iPad; CPU OS 5_1 like Mac OS X) AppleWebKit/534.46 (KHTML, like Gecko) Version/5.1 Safari/7534.48.3'),
+    ).toMatchObject({ browser: 'Mobile Safari', version: '5.1', os: 'iOS 5.1' });
+  });
+
+  it('keeps Chrome and Firefox on iOS off the desktop rows', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 5_1_1 like Mac OS X) AppleWebKit/534.46 (KHTML, like Gecko) CriOS/19.0.1084.60 Mobile/9B206 Safari/7534.48.3',
+      ).browser,
+    ).toBe('Chrome iOS');
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 8_3 like Mac OS X) AppleWebKit/600.1.4 (KHTML, like Gecko) FxiOS/1.0 Mobile/12F69 Safari/600.1.4',
+      ).browser,
+    ).toBe('Firefox iOS');
+  });
+
+  it('gives the stock Android browser the Android version', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (Linux; U; Android 4.3; en-us; SCH-I535 Build/JSS15J) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30',
+      ),
+    ).toEqual({ browser: 'Android Browser', version: '4.3', os: 'Android 4.3', bot: false, kind: 'browser' });
+  });
+
+  it('files Chrome WebView and Chromium under Chrome', () => {
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (Linux; Android 9; SM-G960F Build/PPR1.180610.011; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/74.0.3729.157 Mobile Safari/537.36',
+      ),
+    ).toMatchObject({ browser: 'Chrome', version: '74.0.3729.157' });
+    expect(
+      parseUserAgent(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Ubuntu Chromium/37.0.2062.94 Chrome/37.0.2062.94 Safari/537.36',
+      ),
+    ).toMatchObject({ browser: 'Chrome', version: '37.0.2062.94' });
+  });
+
+  it('files Presto and Chromium Opera under Opera', () => {
+    expect(parseUserAgent('Opera/9.80 (Windows NT 6.1; WOW64) Presto/2.12.388 Version/12.16')).toMatchObject({
+      browser: 'Opera',
+      version: '12.16',
+    });
+    expect(parseUserAgent(NOT_FAST['Opera (OPR/)'])).toMatchObject({ browser: 'Opera', version: '109.0.0.0' });
+  });
+});
+
+describe('kinds', () => {
+  it.each([
+    ['curl/7.68.0', 'curl', '7.68.0'],
+    ['Wget/1.12 (linux-gnu)', 'Wget', '1.12'],
+    ['python-requests/2.31.0', 'python-requests', '2.31.0'],
+    ['Python-urllib/2.7', 'Python-urllib', '2.7'],
+    ['Python/3.11 aiohttp/3.9.1', 'aiohttp', '3.9.1'],
+    ['Go-http-client/1.1', 'Go-http-client', '1.1'],
+    ['okhttp/3.12.1', 'okhttp', '3.12.1'],
+    ['Java/1.7.0_25', 'Java', '1.7.0_25'],
+    ['Microsoft .NET Framework', '.NET', null],
+    ['Mozilla/4.0 (compatible; Win32; WinHttp.WinHttpRequest.5)', 'WinHttp', null],
+    ['libwww-perl/6.05', 'libwww-perl', '6.05'],
+    ['GuzzleHttp/6.5.5 curl/7.29.0 PHP/7.2.24', 'Guzzle', '6.5.5'],
+    ['node-fetch/1.0 (+https://github.com/bitinn/node-fetch)', 'node-fetch', '1.0'],
+    ['undici', 'undici', null],
+    ['axios/1.6.2', 'axios', '1.6.2'],
+    ['ddclient/3.9.1', 'ddclient', '3.9.1'],
+    ['Apache-HttpClient/4.5.13 (Java/1.8.0_292)', 'Apache-HttpClient', '4.5.13'],
+  ])('%s is a library, not a bot', (userAgent, browser, version) => {
+    expect(parseUserAgent(userAgent)).toEqual({ browser, version, os: null, bot: false, kind: 'library' });
+  });
+
+  it.each([
+    'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
+    NOT_FAST['Googlebot smartphone'],
+  ])('%s is a bot', (userAgent) => {
+    expect(parseUserAgent(userAgent)).toMatchObject({ bot: true, kind: 'bot' });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['blank', '   '],
+    ['undefined', undefined],
+    ['null', null],
+    ['without a browser token', 'Mozilla/5.0 (Windows NT 10.0)'],
+  ])('%s is unknown', (_name, userAgent) => {
+    expect(parseUserAgent(userAgent)).toMatchObject({ browser: null, version: null, bot: false, kind: 'unknown' });
+  });
+
+  it('leaves programs missing from the library list to isbot, which calls bare tokens bots', () => {
+    expect(parseUserAgent('MyUptimeMonitor/2.0')).toMatchObject({ browser: null, bot: true, kind: 'bot' });
+    expect(parseUserAgent('hello').kind).toBe('bot');
+  });
+
+  it('treats a non-string at runtime as unknown instead of throwing', () => {
+    expect(parseUserAgent(['curl/8'] as unknown as string).kind).toBe('unknown');
+  });
+});
+
+describe('cache', () => {
+  it(`stays at ${MAX_CACHED_USER_AGENTS} entries however many user agents arrive`, () => {
+    for (let i = 0; i < MAX_CACHED_USER_AGENTS + 300; i++) {
+      parseUserAgent(`Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0; build ${i})`);
+    }
+    expect(userAgentCacheSize()).toBe(MAX_CACHED_USER_AGENTS);
+  });
+
+  it('returns equal but separate objects, so a caller cannot corrupt the cache', () => {
+    const userAgent = 'Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.1; Trident/6.0)';
+    const first = parseUserAgent(userAgent);
+    first.version = '99.0';
+    const second = parseUserAgent(userAgent);
+    expect(userAgentCacheSize()).toBe(1);
+    expect(second.version).toBe('10.0');
+    expect(second).toEqual(parseWithUaParser(userAgent));
+  });
+});
+
+// ua-parser-js has shipped several ReDoS bugs (CVE-2020-7733, CVE-2020-7793, CVE-2021-27292):
+// hostile input must be cut to MAX_USER_AGENT_LENGTH before any regular expression sees it.
+describe('hostile user agents', () => {
+  const payloads = {
+    'repeated spaces': `Mozilla/5.0 (Windows NT 10.0${' '.repeat(16_384)})`,
+    'repeated dots after Version/': `Mozilla/5.0 Version/1${'.1'.repeat(8_192)} Safari/`,
+    'iOS-looking prefix': `Mozilla/5.0 (iPhone; CPU iPhone OS ${'1_'.repeat(8_192)}`,
+    'random bytes': Array.from({ length: 16_384 }, (_, i) => String.fromCharCode(32 + ((i * 7919) % 95))).join(''),
+  };
+
+  it.each(Object.entries(payloads))('parses 16 KB of %s quickly into a valid ClientInfo', (_name, userAgent) => {
+    const started = performance.now();
+    const client = parseUserAgent(userAgent);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(['browser', 'bot', 'library', 'unknown']).toContain(client.kind);
+    for (const field of [client.browser, client.version, client.os]) {
+      expect(field === null || (typeof field === 'string' && field.length <= 64)).toBe(true);
+    }
+  });
+
+  it('ignores everything after the first MAX_USER_AGENT_LENGTH characters', () => {
+    const padding = 'x'.repeat(MAX_USER_AGENT_LENGTH);
+    expect(parseUserAgent(`Mozilla/5.0 (compatible; Googlebot/2.1; ${padding})`).kind).toBe('bot');
+    expect(parseUserAgent(`Mozilla/5.0 (compatible; ${padding}; Googlebot/2.1)`).kind).not.toBe('bot');
+  });
+
+  it('never throws on random input', () => {
+    let seed = 42;
+    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
+    const alphabet = 'Mozilla/5.0 (;) MSIE Trident Version Safari Chrome Android iPhone OS_ rv:0123456789.-_';
+    for (let i = 0; i < 300; i++) {
+      const length = next() % 300;
+      let userAgent = '';
+      for (let j = 0; j < length; j++) userAgent += alphabet[next() % alphabet.length];
+      expect(() => parseUserAgent(userAgent)).not.toThrow();
+    }
+  });
+});
