@@ -243,6 +243,12 @@ function resolveFallbackPath(value: unknown): string {
   if (typeof value !== 'string' || !/^\/(?![/\\])[^?#\\\s]+$/.test(value) || hasControlCharacters(value)) {
     throw new InvalidOptionError('fallbackPath', value, "expected a path on this site such as '/legacy-browser' (starting with one '/', not '/' itself, no query, fragment, backslash or space)");
   }
+  // Browsers request the percent-encoded, dot-segment-free spelling ('/ä' arrives as '/%C3%A4'); any
+  // other spelling never matches the request path, so the page itself would be redirected: a loop.
+  const canonical = new URL(value, 'http://localhost').pathname;
+  if (canonical !== value) {
+    throw new InvalidOptionError('fallbackPath', value, `browsers request it as '${canonical}', which would be redirected again in a loop; write it that way`);
+  }
   return value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
 }
 

@@ -1,0 +1,177 @@
+/**
+ * Crash-safe persistence of a single JSON document: a reader sees either the old or the new
+ * content, never a torn write, and a damaged file is set aside instead of silently discarded.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Directory-fsync failures that only mean "this platform/filesystem can't do that". */
+const IGNORABLE_DIR_SYNC_CODES = new Set(['EISDIR', 'EINVAL', 'EPERM']);
+
+/**
+ * Read failures that say nothing about the file itself; moving a healthy file aside because the
+ * process ran out of descriptors would throw away the data the caller is trying to load.
+ */
+const TRANSIENT_READ_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EAGAIN', 'EINTR']);
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const { code } = error as { code: unknown };
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+/**
+ * Absolute paths of this process's temp files that are being written right now. A pid alone can't
+ * tell them from a crashed predecessor's leftovers: in containers every run tends to be pid 1.
+ */
+const inFlight = new Set<string>();
+
+/**
+ * Writes `data` (UTF-8) to `path` atomically: temp file in the same directory (so the rename
+ * never crosses filesystems), fsync, rename over `path`, then fsync the directory so the rename
+ * itself survives a power loss. On failure the temp file is removed and the original error is
+ * rethrown; `path` keeps its previous content.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmpKey = resolve(tmp);
+  inFlight.add(tmpKey);
+  try {
+    // 'wx': never follow or clobber something already sitting at the temp name.
+    const handle = await open(tmp, 'wx');
+    try {
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    await syncDirectory(dirname(path));
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  } finally {
+    inFlight.delete(tmpKey);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    // Windows cannot open directories, and some filesystems refuse fsync on them.
+    if (!IGNORABLE_DIR_SYNC_CODES.has(errorCode(error) ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export type LoadResult<T> =
+  | { status: 'missing' }
+  | { status: 'loaded'; value: T }
+  | { status: 'corrupt'; movedTo: string | null; error: Error };
+
+/**
+ * Loads and validates a JSON document written by {@link writeFileAtomic}.
+ *
+ * - no file → `missing`;
+ * - unreadable (including a directory at `path`: EISDIR), invalid JSON, or `validate` throws →
+ *   `corrupt`: the entry is renamed to `${path}.corrupt-<ISO time with - for : and .>` (a
+ *   `-<n>` suffix is appended if that name is already taken) so the caller can start fresh
+ *   without losing evidence; `movedTo` is null if even that rename failed;
+ * - transient resource errors while reading (EMFILE, ENFILE, ENOMEM, EAGAIN, EINTR) are rethrown
+ *   rather than reported as corruption, because the file itself is probably fine.
+ *
+ * Also removes `${basename}.tmp-*` leftovers of crashed writers (best effort). Writes in flight
+ * are spared: this process's own pending temp files, and those named after another live pid.
+ */
+export async function loadJsonFile<T>(path: string, validate: (value: unknown) => T): Promise<LoadResult<T>> {
+  await removeStaleTempFiles(path);
+
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return { status: 'missing' };
+    if (TRANSIENT_READ_CODES.has(code ?? '')) throw error;
+    return corrupt(path, error);
+  }
+
+  let value: T;
+  try {
+    value = validate(JSON.parse(text));
+  } catch (error) {
+    return corrupt(path, error);
+  }
+  return { status: 'loaded', value };
+}
+
+async function corrupt(path: string, cause: unknown): Promise<LoadResult<never>> {
+  const error = toError(cause);
+  let movedTo: string | null = null;
+  try {
+    const target = await freeCorruptName(path);
+    await rename(path, target);
+    movedTo = target;
+  } catch {
+    movedTo = null;
+  }
+  return { status: 'corrupt', movedTo, error };
+}
+
+async function freeCorruptName(path: string): Promise<string> {
+  // ISO-8601 without ':' and '.', which are awkward or invalid in file names on some systems.
+  const base = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (let attempt = 1; ; attempt++) {
+    const candidate = attempt === 1 ? base : `${base}-${attempt}`;
+    try {
+      await lstat(candidate);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return candidate;
+      throw error;
+    }
+  }
+}
+
+async function removeStaleTempFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(prefix))
+      .map((name) => join(dir, name))
+      .filter((file) => isStale(file, prefix))
+      .map((file) => rm(file, { force: true }).catch(() => undefined)),
+  );
+}
+
+/** Temp names end in `${pid}-${random}`; a file is stale unless its writer may still be at work. */
+function isStale(file: string, prefix: string): boolean {
+  const match = /^(\d+)-/.exec(basename(file).slice(prefix.length));
+  const pid = match?.[1] === undefined ? NaN : Number(match[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true;
+  if (pid === process.pid) return !inFlight.has(resolve(file));
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return errorCode(error) !== 'EPERM';
+  }
+}
