@@ -61,6 +61,11 @@ export class FallbackEngine<Context> {
     return classifyClient(this.readFacts(req), req.headers['user-agent'], this.options.policy);
   }
 
+  /** Counts the request, when the options carry a `TrafficStats`. */
+  record(req: IncomingMessage, verdict: Verdict, action: FallbackAction): void {
+    this.options.stats?.recordRequest({ verdict, action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'] });
+  }
+
   async decide(view: RequestView, verdict: Verdict, context: Context): Promise<Decision> {
     const { options } = this;
     const readOnly = view.method === 'GET' || view.method === 'HEAD';
@@ -99,7 +104,7 @@ export class FallbackEngine<Context> {
   // A fallbackUrl that points back at this very site must not be redirected again: that would loop.
   private isExternalFallbackOnThisHost(view: RequestView): boolean {
     const url = this.options.fallbackUrl;
-    if (!url || view.host?.toLowerCase() !== url.host) return false;
+    if (!url || !view.host || normaliseHost(view.host, url.protocol) !== url.host) return false;
     const target = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     return view.path === target || view.path.startsWith(target.endsWith('/') ? target : `${target}/`);
   }
@@ -137,4 +142,13 @@ export class FallbackEngine<Context> {
 function prefersJson(accept: string | undefined): boolean {
   if (!accept) return false;
   return /\bapplication\/([\w.+-]*\+)?json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
+}
+
+// `Host: example.com:443` is the same site as https://example.com/ (the URL parser drops default ports).
+function normaliseHost(host: string, protocol: string): string | undefined {
+  try {
+    return new URL(`${protocol}//${host}`).host;
+  } catch {
+    return undefined;
+  }
 }

@@ -27,6 +27,7 @@ function isIncomingMessage(value: IncomingMessage | Socket): value is IncomingMe
 
 // Longest value worth reading: CloudFront's `TLSv1.3:TLS_CHACHA20_POLY1305_SHA256:sessionResumed` is 51.
 const MAX_TRUSTED_HEADER_LENGTH = 128;
+const MAX_TRUSTED_HEADER_VALUES = 4;
 
 const VERSION_SPELLINGS: Record<string, TlsProtocol> = {
   tlsv1: 'TLSv1',
@@ -54,8 +55,10 @@ export function normaliseTlsVersion(value: string | null | undefined): TlsProtoc
  */
 export function parseTrustedTlsHeader(value: string | readonly string[] | undefined): Pick<TlsFacts, 'protocol' | 'cipher'> {
   if (value === undefined) return { protocol: null, cipher: null };
-  // Node joins repeated custom headers with ", ". Two proxies that disagree mean we know nothing.
-  const values = (typeof value === 'string' ? value.split(',') : value.flatMap((v) => v.split(','))).slice(0, 4);
+  // Node joins repeated custom headers with ", ". Two proxies that disagree mean we know nothing, and so
+  // do more values than any real chain of proxies adds: a client must not bury the real one in copies.
+  const values = typeof value === 'string' ? value.split(',') : value.flatMap((v) => v.split(','));
+  if (values.length > MAX_TRUSTED_HEADER_VALUES) return { protocol: null, cipher: null };
   let result: Pick<TlsFacts, 'protocol' | 'cipher'> | undefined;
   for (const one of values) {
     if (one.length > MAX_TRUSTED_HEADER_LENGTH) return { protocol: null, cipher: null };
