@@ -1,15 +1,25 @@
 /**
- * A Koa site on a legacy-capable HTTPS server: TLS 1.0/1.1 visitors land on the contact page,
- * everyone else gets the site. Run it with `npm run example:koa` and open https://localhost:8443.
+ * A Koa site on a legacy-capable HTTPS server: TLS 1.0/1.1 visitors land on the contact page, everyone
+ * else gets the site, and every request and handshake is counted. Run it with `npm run example:koa`,
+ * open https://localhost:8443, and the report on https://localhost:8443/_legacy-tls/.
  */
 import { pathToFileURL } from 'node:url';
 import Koa from 'koa';
-import { createLegacyTlsServer, legacyTlsFallback, type LegacyTlsServerOptions } from '../src/index.js';
+import {
+  createLegacyTlsServer,
+  legacyTlsFallback,
+  legacyTlsReport,
+  TrafficStats,
+  type LegacyTlsServerOptions,
+} from '../src/index.js';
 
-export function createKoaExample(serverOptions: LegacyTlsServerOptions = {}) {
+export function createKoaExample(serverOptions: LegacyTlsServerOptions = {}, stats = new TrafficStats()) {
   const app = new Koa();
+  // The report first, so its own requests are not counted as traffic.
+  app.use(legacyTlsReport({ stats, token: process.env.LEGACY_TLS_REPORT_TOKEN, logger: serverOptions.logger }));
   app.use(
     legacyTlsFallback({
+      stats,
       mode: 'redirect',
       page: {
         organisation: 'Example Ltd',
@@ -24,21 +34,23 @@ export function createKoaExample(serverOptions: LegacyTlsServerOptions = {}) {
     const { tls, client } = ctx.state.legacyTls ?? {};
     ctx.body = `Welcome to the site. You connected with ${tls?.protocol ?? 'no TLS'} (${tls?.cipher ?? 'no cipher'}) using ${client?.browser ?? 'an unknown client'}.\n`;
   });
-  const server = createLegacyTlsServer(serverOptions, app.callback());
-  return { app, server };
+  const server = createLegacyTlsServer({ ...serverOptions, stats }, app.callback());
+  return { app, server, stats };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.env.PORT ?? 8443);
   const host = process.env.HOST ?? 'localhost';
-  const { server } = createKoaExample();
-  server.on('handshakeFailure', (failure) => console.warn(`handshake failed: ${failure.reason} (${failure.code ?? 'no code'})`));
+  const stats = new TrafficStats({ statsFile: process.env.STATS_FILE ?? 'legacy-tls-stats.json', logger: console });
+  const { server } = createKoaExample({}, stats);
   server.listen(port, host, () => {
     const address = server.address();
     const actual = typeof address === 'object' && address ? address.port : port;
-    console.log(`Koa example listening on https://${host}:${actual}/ (fallback page: https://${host}:${actual}/legacy-browser)`);
+    console.log(`Koa example listening on https://${host}:${actual}/`);
+    console.log(`  fallback page: https://${host}:${actual}/legacy-browser`);
+    console.log(`  report:        https://${host}:${actual}/_legacy-tls/ (loopback only unless LEGACY_TLS_REPORT_TOKEN is set)`);
   });
-  const stop = () => server.close(() => process.exit(0));
+  const stop = () => server.close(() => void stats.close().then(() => process.exit(0)));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }

@@ -11,3 +11,9 @@ export { buildPolicy, DEFAULT_USER_AGENT_POLICY, type BrowserFamily, type Classi
 export { LegacyTlsError, InvalidOptionError, CertificateError, type LegacyTlsErrorCode } from './errors.js';
 export type { LegacyTlsServerOptions, FallbackPageContent, FallbackPageRenderer, ExcludeRule, Logger, PemInput } from './options.js';
 export type { TlsFacts, TlsProtocol, ClientInfo, ClientKind, Verdict, LegacyReason, FallbackMode, FallbackAction, HandshakeFailureReason } from './types.js';
+export { TrafficStats, type RequestRecord, type StorageStatus } from './stats/traffic-stats.js';
+export { registerLegacyTlsMetrics } from './stats/prometheus.js';
+export { legacyTlsReport } from './koa/report.js';
+export { legacyTlsReportHandler } from './report/handler.js';
+export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/json.js';
+export type { TrafficStatsOptions, LegacyTlsReportOptions } from './options.js';

@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type https from 'node:https';
+import type { Registry } from 'prom-client';
 import { CertificateError, InvalidOptionError } from './errors.js';
 import {
   BROWSER_FAMILIES,
@@ -8,6 +9,7 @@ import {
   type UserAgentPolicyOverrides,
 } from './classify/policy.js';
 import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
+import type { StatsSource, TrafficStats } from './stats/traffic-stats.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
 import { TLS_PROTOCOLS, type FallbackMode, type TlsProtocol, type Verdict } from './types.js';
 import {
@@ -46,17 +48,20 @@ export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVe
    * @default console
    */
   logger?: Logger;
+  /** Counts every completed and failed handshake (see `TrafficStats`). */
+  stats?: TrafficStats;
 }
 
 export interface ResolvedServerOptions {
   tls: https.ServerOptions;
   needsGeneratedCertificate: boolean;
   warn: (message: string) => void;
+  stats: TrafficStats | undefined;
 }
 
 export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedServerOptions {
   assertPlainObject(options as unknown, 'options');
-  const { minVersion: rawMin = 'TLSv1', cert, key, logger, ciphers, ...rest } = options;
+  const { minVersion: rawMin = 'TLSv1', cert, key, logger, ciphers, stats, ...rest } = options;
   const minVersion = oneOf(rawMin, MIN_TLS_VERSIONS, 'minVersion');
   if (rest.maxVersion !== undefined && TLS_PROTOCOLS.indexOf(rest.maxVersion as TlsProtocol) < TLS_PROTOCOLS.indexOf(minVersion)) {
     throw new InvalidOptionError('maxVersion', rest.maxVersion, `it must not be below minVersion '${minVersion}'`);
@@ -71,6 +76,7 @@ export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedS
     },
     needsGeneratedCertificate: pairs === undefined && rest.pfx === undefined && rest.SNICallback === undefined,
     warn: resolveWarn(logger),
+    stats: resolveStats(stats),
   };
 }
 
@@ -180,6 +186,8 @@ export interface FallbackCoreOptions<Context> {
   trustedHeader?: string;
   /** IPs, CIDRs, `'loopback'` or `'private'`: the peers whose `trustedHeader` is believed. */
   trustedProxies?: string[];
+  /** Counts every request and what was done with it (see `TrafficStats`). */
+  stats?: TrafficStats;
 }
 
 export interface ResolvedFallbackOptions<Context> {
@@ -196,11 +204,12 @@ export interface ResolvedFallbackOptions<Context> {
   onLegacy: ((context: Context, verdict: Verdict) => void | Promise<void>) | undefined;
   trustedHeader: string | undefined;
   trustedProxies: TrustedProxies;
+  stats: TrafficStats | undefined;
 }
 
 const FALLBACK_OPTION_KEYS = [
   'mode', 'fallbackPath', 'fallbackUrl', 'legacyProtocols', 'userAgents', 'exclude', 'skip', 'page',
-  'onLegacy', 'trustedHeader', 'trustedProxies',
+  'onLegacy', 'trustedHeader', 'trustedProxies', 'stats',
 ] as const;
 
 const PAGE_KEYS = ['organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang'] as const;
@@ -234,6 +243,7 @@ export function resolveFallbackOptions<Context>(options: FallbackCoreOptions<Con
     onLegacy: optionalFunction(options.onLegacy, 'onLegacy'),
     trustedHeader,
     trustedProxies: compileTrustedProxies(trustedProxyEntries),
+    stats: resolveStats(options.stats),
   };
 }
 
@@ -263,7 +273,8 @@ function resolveFallbackUrl(value: unknown): URL | undefined {
     }
   }
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
-    throw new InvalidOptionError('fallbackUrl', value, "expected an absolute http(s) URL without credentials, such as 'https://help.example.com/old-browser'; for a page on this site use fallbackPath");
+    // Never echo credentials into an error message that ends up in logs.
+    throw new InvalidOptionError('fallbackUrl', url && (url.username || url.password) ? '<URL with credentials>' : value, "expected an absolute http(s) URL without credentials, such as 'https://help.example.com/old-browser'; for a page on this site use fallbackPath");
   }
   return url;
 }
@@ -332,4 +343,108 @@ function resolvePage(value: unknown): FallbackPageContent | FallbackPageRenderer
     throw new InvalidOptionError('page.lang', page.lang, "expected a BCP 47 language tag such as 'en' or 'fr-CA'");
   }
   return page;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// TrafficStats
+
+export interface TrafficStatsOptions {
+  /** JSON file the counts are kept in across restarts. Without it, counts live in memory only. */
+  statsFile?: string;
+  /**
+   * Milliseconds between two writes of `statsFile`: the most a crash can lose.
+   * @default 10000
+   */
+  flushInterval?: number;
+  /**
+   * Days of hourly counts (and daily visitor sketches) kept.
+   * @default 90
+   */
+  retentionDays?: number;
+  /** pino-compatible logger for the periodic summary and storage problems. Default: warnings to `console`, no summary. */
+  logger?: Logger;
+  /**
+   * Milliseconds between two summary log lines (only with a `logger`); `0` turns them off.
+   * @default 300000
+   */
+  summaryInterval?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+export function resolveTrafficStatsOptions(options: TrafficStatsOptions) {
+  assertPlainObject(options as unknown, 'options');
+  assertKnownKeys(options as Record<string, unknown>, ['statsFile', 'flushInterval', 'retentionDays', 'logger', 'summaryInterval', 'now'], '');
+  const statsFile = optionalString(options.statsFile, 'statsFile', 4096);
+  if (statsFile !== undefined && (statsFile.trim() === '' || statsFile.endsWith('/'))) {
+    throw new InvalidOptionError('statsFile', statsFile, "expected a file path such as './legacy-tls-stats.json'");
+  }
+  if (options.logger !== undefined) resolveWarn(options.logger);
+  return {
+    statsFile,
+    flushInterval: integerInRange(options.flushInterval ?? 10_000, 'flushInterval', 100, 3_600_000, 'milliseconds'),
+    retentionDays: integerInRange(options.retentionDays ?? 90, 'retentionDays', 1, 3660, 'days'),
+    summaryInterval: options.summaryInterval === 0 ? 0 : integerInRange(options.summaryInterval ?? 300_000, 'summaryInterval', 1000, 86_400_000, 'milliseconds, or 0 to turn summaries off'),
+    logger: options.logger,
+    now: optionalFunction<() => number>(options.now, 'now') ?? Date.now,
+  };
+}
+
+function integerInRange(value: unknown, name: string, min: number, max: number, unit: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, value, `expected a whole number of ${unit} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// legacyTlsReport
+
+export interface LegacyTlsReportOptions {
+  /** The numbers to show: the `TrafficStats` shared with the server and the middleware. */
+  stats: StatsSource;
+  /** Secret for the report (Bearer token, or Basic password). Without it only loopback clients are served. */
+  token?: string;
+  /**
+   * Path prefix of the report endpoints.
+   * @default '/_legacy-tls'
+   */
+  prefix?: string;
+  /** prom-client registry to register the metrics in (e.g. your application's); a private one otherwise. */
+  registry?: Registry;
+  /** Where the start-up warning goes. @default console */
+  logger?: Logger;
+}
+
+export const MIN_REPORT_TOKEN_LENGTH = 16;
+
+export function resolveReportOptions(options: LegacyTlsReportOptions) {
+  assertPlainObject(options as unknown, 'options');
+  assertKnownKeys(options as unknown as Record<string, unknown>, ['stats', 'token', 'prefix', 'registry', 'logger'], '');
+  const stats = options.stats as Partial<StatsSource> | undefined;
+  if (typeof stats?.snapshot !== 'function' || typeof stats.storageStatus !== 'function' || typeof stats.now !== 'function') {
+    throw new InvalidOptionError('stats', options.stats, 'expected the TrafficStats instance shared by the server and the middleware, `new TrafficStats({ statsFile })`');
+  }
+  const token = optionalString(options.token, 'token', 1024);
+  if (token !== undefined && (token.length < MIN_REPORT_TOKEN_LENGTH || /\s/.test(token))) {
+    throw new InvalidOptionError('token', '<hidden>', `expected at least ${MIN_REPORT_TOKEN_LENGTH} characters without spaces, e.g. from \`openssl rand -hex 24\``);
+  }
+  const prefix = options.prefix ?? '/_legacy-tls';
+  if (typeof prefix !== 'string' || !/^\/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(prefix)) {
+    throw new InvalidOptionError('prefix', prefix, "expected a path such as '/_legacy-tls' (starting with '/', not ending with '/')");
+  }
+  if (options.registry !== undefined && typeof (options.registry as { metrics?: unknown }).metrics !== 'function') {
+    throw new InvalidOptionError('registry', options.registry, 'expected a prom-client Registry');
+  }
+  return { stats: stats as StatsSource, token, prefix, registry: options.registry, warn: resolveWarn(options.logger) };
+}
+
+function resolveStats(value: unknown): TrafficStats | undefined {
+  if (value === undefined) return undefined;
+  // Duck-typed: a second copy of this package (or a test double) must work as well as an instanceof.
+  const stats = value as Partial<TrafficStats> | undefined;
+  if (typeof stats?.snapshot !== 'function' || typeof stats.recordRequest !== 'function') {
+    throw new InvalidOptionError('stats', value, 'expected a TrafficStats instance, `new TrafficStats({ statsFile })`, shared by the server, the middleware and the report');
+  }
+  return value as TrafficStats;
 }

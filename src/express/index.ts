@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { FallbackEngine } from '../fallback/engine.js';
-import { resolveFallbackOptions, type FallbackCoreOptions } from '../options.js';
+import { resolveFallbackOptions, type FallbackCoreOptions, type LegacyTlsReportOptions } from '../options.js';
+import { legacyTlsReportHandler } from '../report/handler.js';
 import type { Verdict } from '../types.js';
 
 /** Express flavour of the options: `skip` and `onLegacy` receive the request (`req.res` is the response). */
@@ -26,10 +27,21 @@ export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {})
     engine
       .decide({ method: req.method, path: req.path, host: req.get('host'), accept: req.get('accept') }, verdict, req)
       .then((decision) => {
+        engine.record(req, verdict, decision.action);
         if (!decision.response) return next();
         const { status, headers, body } = decision.response;
         res.status(status).set(headers).send(body);
       }, next);
+  };
+}
+
+/** The report endpoints (dashboard, report.json, metrics, health) as Express middleware. */
+export function legacyTlsReport(options: LegacyTlsReportOptions): RequestHandler {
+  const handle = legacyTlsReportHandler(options);
+  return function legacyTlsReportMiddleware(req: Request, res: Response, next: NextFunction): void {
+    handle(req, res).then((handled) => {
+      if (!handled) next();
+    }, next);
   };
 }
 

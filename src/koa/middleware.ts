@@ -27,6 +27,7 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
       verdict,
       ctx,
     );
+    engine.record(ctx.req, verdict, decision.action);
     if (decision.response) return send(ctx, decision.response);
     await next();
   };

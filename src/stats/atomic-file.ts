@@ -49,9 +49,12 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
     try {
       await handle.writeFile(data, 'utf8');
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A failing close must not mask the write error that matters.
+      await handle.close().catch(() => undefined);
+      throw error;
     }
+    await handle.close();
     await rename(tmp, path);
     await syncDirectory(dirname(path));
   } catch (error) {
@@ -71,7 +74,7 @@ async function syncDirectory(dir: string): Promise<void> {
     // Windows cannot open directories, and some filesystems refuse fsync on them.
     if (!IGNORABLE_DIR_SYNC_CODES.has(errorCode(error) ?? '')) throw error;
   } finally {
-    await handle?.close();
+    await handle?.close().catch(() => undefined);
   }
 }
 
@@ -102,7 +105,8 @@ export async function loadJsonFile<T>(path: string, validate: (value: unknown) =
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = errorCode(error);
-    if (code === 'ENOENT') return { status: 'missing' };
+    // ENOTDIR: a parent is a file, so there is no stats file to read (writing will report the problem).
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { status: 'missing' };
     if (TRANSIENT_READ_CODES.has(code ?? '')) throw error;
     return corrupt(path, error);
   }

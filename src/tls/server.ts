@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls';
 import { resolveServerOptions, type LegacyTlsServerOptions } from '../options.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
 import { defaultSelfSignedCertificate } from './self-signed.js';
+import { normaliseTlsVersion } from './facts.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -34,8 +35,16 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
       at: new Date(),
     };
     socket.destroy();
+    resolved.stats?.recordHandshakeFailure(failure.reason);
     server.emit(HANDSHAKE_FAILURE_EVENT, failure);
   });
+
+  const { stats } = resolved;
+  if (stats) {
+    server.on('secureConnection', (socket: TLSSocket) => {
+      stats.recordHandshake(normaliseTlsVersion(socket.getProtocol()), socket.isSessionReused());
+    });
+  }
 
   if (resolved.needsGeneratedCertificate) {
     resolved.warn(

@@ -1,0 +1,115 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolveReportOptions, type LegacyTlsReportOptions } from '../options.js';
+import { registerLegacyTlsMetrics } from '../stats/prometheus.js';
+import { createTokenCheck, isLoopback } from './auth.js';
+import { renderDashboard } from './html.js';
+import { buildReport, WINDOWS, type WindowName } from './json.js';
+
+export interface ReportRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  /** Raw query string without `?`. */
+  query: string;
+  authorization: string | undefined;
+  remoteAddress: string | undefined;
+}
+
+export interface ReportResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+const DASHBOARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * The report endpoints, framework-neutral: `{prefix}/` (dashboard), `{prefix}/report.json`,
+ * `{prefix}/metrics`, and `{prefix}/health` (no token, for load balancers). Returns `null` for any
+ * other path, so the caller hands the request on.
+ */
+export function createReportResponder(options: LegacyTlsReportOptions): (request: ReportRequest) => Promise<ReportResponse | null> {
+  const resolved = resolveReportOptions(options);
+  const { stats, prefix } = resolved;
+  const registry = registerLegacyTlsMetrics(stats, resolved.registry);
+  const tokenMatches = resolved.token === undefined ? undefined : createTokenCheck(resolved.token);
+  if (!tokenMatches) {
+    resolved.warn(`legacy-tls-fallback: no report token set; ${prefix}/ is served to loopback clients only. Set \`token\` to open it to others.`);
+  }
+
+  const routes: Record<string, 'dashboard' | 'json' | 'metrics' | 'health'> = {
+    [`${prefix}/`]: 'dashboard',
+    [`${prefix}/report.json`]: 'json',
+    [`${prefix}/metrics`]: 'metrics',
+    [`${prefix}/health`]: 'health',
+  };
+
+  return async (request) => {
+    if (request.path === prefix) return respond(308, 'text/plain; charset=utf-8', `See ${prefix}/`, { location: `${prefix}/` });
+    const route = routes[request.path];
+    if (!route) return null;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return respond(405, 'text/plain; charset=utf-8', 'Method Not Allowed', { allow: 'GET, HEAD' });
+    }
+    if (route === 'health') return respond(200, 'text/plain; charset=utf-8', 'ok\n');
+    if (tokenMatches) {
+      if (!tokenMatches(request.authorization)) {
+        return respond(401, 'text/plain; charset=utf-8', 'A valid report token is needed (Authorization: Bearer <token>, or the token as the Basic password).\n', {
+          'www-authenticate': 'Basic realm="legacy-tls-fallback report", charset="UTF-8", Bearer realm="legacy-tls-fallback report"',
+        });
+      }
+    } else if (!isLoopback(request.remoteAddress)) {
+      return respond(403, 'text/plain; charset=utf-8', 'The report has no token configured, so it is served on loopback only.\n');
+    }
+
+    await stats.refresh?.();
+    if (route === 'metrics') return respond(200, registry.contentType, await registry.metrics());
+    const window = new URLSearchParams(request.query).get('window') ?? '24h';
+    if (!(WINDOWS as readonly string[]).includes(window)) {
+      return respond(400, 'text/plain; charset=utf-8', `Unknown window; use one of ${WINDOWS.join(', ')}.\n`);
+    }
+    const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus());
+    if (route === 'json') return respond(200, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
+    return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`), {
+      'content-security-policy': DASHBOARD_CSP,
+    });
+  };
+}
+
+function respond(status: number, type: string, body: string, headers: Record<string, string> = {}): ReportResponse {
+  return { status, headers: { ...COMMON_HEADERS, 'content-type': type, ...headers }, body };
+}
+
+/** Splits a Node request into what the responder needs. */
+export function reportRequestOf(req: IncomingMessage): ReportRequest {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return {
+    method: req.method ?? 'GET',
+    path: q < 0 ? url : url.slice(0, q),
+    query: q < 0 ? '' : url.slice(q + 1),
+    authorization: req.headers.authorization,
+    remoteAddress: req.socket.remoteAddress,
+  };
+}
+
+/**
+ * For plain `node:http` servers and anything else: answers report requests and resolves `true`, or
+ * resolves `false` without touching `res` so the caller can hand the request on.
+ */
+export function legacyTlsReportHandler(options: LegacyTlsReportOptions): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const responder = createReportResponder(options);
+  return async (req, res) => {
+    const response = await responder(reportRequestOf(req));
+    if (!response) return false;
+    res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+    res.end(req.method === 'HEAD' ? undefined : response.body);
+    return true;
+  };
+}

@@ -1,0 +1,289 @@
+import { HyperLogLog } from '../stats/hyperloglog.js';
+import {
+  CLIENT_KINDS,
+  CLIENT_SKETCH_PRECISION,
+  DAY_MS,
+  FAILURE_REASONS,
+  FALLBACK_ACTIONS,
+  HOUR_MS,
+  OTHER,
+  PROTOCOL_LABELS,
+  dayStart,
+  hourStart,
+  parseRequestKey,
+  type ProtocolLabel,
+  type StatsState,
+} from '../stats/model.js';
+import type { StorageStatus } from '../stats/traffic-stats.js';
+import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
+
+/** Identifies the report document; bump `REPORT_VERSION` on any incompatible change (README documents it). */
+export const REPORT_SCHEMA = 'legacy-tls-fallback/report';
+export const REPORT_VERSION = 1;
+
+export type WindowName = '24h' | '7d' | '30d';
+export const WINDOWS: readonly WindowName[] = ['24h', '7d', '30d'];
+
+export interface LegacyClientRow {
+  browser: string;
+  version: string;
+  os: string;
+  requests: number;
+  visitors: number;
+}
+
+export interface WhatIfRow {
+  /** The minimum TLS version considered. */
+  minimum: 'TLSv1.2' | 'TLSv1.3';
+  /** Requests that would reach the fallback page: below the minimum, or legacy by user agent. */
+  requests: number;
+  requestShare: number;
+  /** Browser (human) visitors who would reach the fallback page, estimated. */
+  browserVisitors: number;
+  browserVisitorShare: number;
+  /** Clients whose handshake already fails (too old a protocol, or no shared cipher). */
+  cannotConnect: number;
+}
+
+export interface SeriesPoint {
+  start: string;
+  requests: number;
+  legacy: number;
+  byProtocol: Record<ProtocolLabel, number>;
+}
+
+export interface WindowReport {
+  from: string;
+  to: string;
+  requests: {
+    total: number;
+    legacy: number;
+    byProtocol: Record<ProtocolLabel, number>;
+    byKind: Record<ClientKind, number>;
+    byAction: Record<FallbackAction, number>;
+    byReason: { 'tls-version': number; 'user-agent': number };
+  };
+  /** Approximate distinct visitors (salted hash of address + user agent), ±2.3 % standard error. */
+  visitors: { total: number; browsers: number; legacy: number; byProtocol: Record<ProtocolLabel, number> };
+  /** Legacy requests / all requests; 0 when there are none. */
+  legacyShare: number;
+  /** The same among browsers only: bots, libraries and unknown clients left out. */
+  legacyShareBrowsers: number;
+  topLegacyClients: LegacyClientRow[];
+  handshakes: { total: number; resumed: number; byProtocol: Record<ProtocolLabel, number> };
+  handshakeFailures: { total: number; byReason: Record<HandshakeFailureReason, number> };
+  whatIf: WhatIfRow[];
+  /** Hourly points for 24h, daily points for 7d and 30d, oldest first. */
+  series: SeriesPoint[];
+}
+
+export interface ReportDocument {
+  schema: typeof REPORT_SCHEMA;
+  version: typeof REPORT_VERSION;
+  generatedAt: string;
+  storage: StorageStatus;
+  windows: Record<WindowName, WindowReport>;
+}
+
+export const TOP_CLIENTS = 10;
+
+const WINDOW_HOURS: Record<WindowName, number> = { '24h': 24, '7d': 7 * 24, '30d': 30 * 24 };
+const WINDOW_DAYS: Record<WindowName, number> = { '24h': 1, '7d': 7, '30d': 30 };
+
+// Protocols that a minimum of TLS 1.2 / 1.3 would send to the fallback page.
+const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
+  'TLSv1.2': ['TLSv1', 'TLSv1.1'],
+  'TLSv1.3': ['TLSv1', 'TLSv1.1', 'TLSv1.2'],
+};
+
+/**
+ * The report, from the stats alone: a pure function of (state, now). Request counts are exact sums of
+ * the hours inside the window; the 24 h visitor figures unite hourly sketches, the 7 d and 30 d ones
+ * unite the sketches of the last 7 / 30 UTC days (today included).
+ */
+export function buildReport(state: StatsState, now: number, storage: StorageStatus): ReportDocument {
+  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name)])) as Record<WindowName, WindowReport>;
+  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows };
+}
+
+function buildWindow(state: StatsState, now: number, name: WindowName): WindowReport {
+  const lastHour = hourStart(now);
+  const firstHour = lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS;
+  const hours = [...state.hours].filter(([start]) => start >= firstHour && start <= lastHour);
+
+  const byProtocol = zero(PROTOCOL_LABELS);
+  const byKind = zero(CLIENT_KINDS);
+  const byAction = zero(FALLBACK_ACTIONS);
+  const byReason = { 'tls-version': 0, 'user-agent': 0 };
+  const handshakesByProtocol = zero(PROTOCOL_LABELS);
+  const failures = zero(FAILURE_REASONS);
+  const whatIfRequests = { 'TLSv1.2': 0, 'TLSv1.3': 0 };
+  let total = 0;
+  let legacy = 0;
+  let browsers = 0;
+  let legacyBrowsers = 0;
+  let resumed = 0;
+  const clientRequests = new Map<string, number>();
+
+  for (const [, bucket] of hours) {
+    for (const [key, n] of bucket.requests) {
+      const labels = parseRequestKey(key);
+      if (!labels) continue;
+      total += n;
+      byProtocol[labels.protocol] += n;
+      byKind[labels.kind] += n;
+      if (labels.legacy) legacy += n;
+      if (labels.kind === 'browser') {
+        browsers += n;
+        if (labels.legacy) legacyBrowsers += n;
+      }
+      for (const minimum of ['TLSv1.2', 'TLSv1.3'] as const) {
+        if (labels.uaLegacy || (BELOW[minimum] as readonly string[]).includes(labels.protocol)) whatIfRequests[minimum] += n;
+      }
+    }
+    for (const [action, n] of bucket.actions) byAction[action] += n;
+    for (const [reason, n] of bucket.reasons) byReason[reason] += n;
+    for (const [client, n] of bucket.clients) clientRequests.set(client, (clientRequests.get(client) ?? 0) + n);
+    for (const [key, n] of bucket.handshakes) {
+      const [protocol, wasResumed] = key.split('|');
+      if (PROTOCOL_LABELS.includes(protocol as ProtocolLabel)) handshakesByProtocol[protocol as ProtocolLabel] += n;
+      if (wasResumed === 'true') resumed += n;
+    }
+    for (const [reason, n] of bucket.failures) failures[reason] += n;
+  }
+
+  const sketches = visitorSketches(state, now, name);
+  const unite = (predicate: (protocol: string, human: string) => boolean) =>
+    HyperLogLog.union([...sketches].filter(([key]) => predicate(...(key.split('|') as [string, string]))).map(([, hll]) => hll)).count();
+  const visitorsByProtocol = zero(PROTOCOL_LABELS);
+  for (const protocol of PROTOCOL_LABELS) visitorsByProtocol[protocol] = unite((p) => p === protocol);
+  const allBrowserVisitors = unite((p, human) => p !== 'ua-legacy' && human === 'browser');
+  const cannotConnect = failures['protocol-too-old'] + failures['no-shared-cipher'];
+
+  const whatIf = (['TLSv1.2', 'TLSv1.3'] as const).map((minimum): WhatIfRow => {
+    const below = BELOW[minimum] as readonly string[];
+    const browserVisitors = Math.min(allBrowserVisitors, unite((p, human) => human === 'browser' && (p === 'ua-legacy' || below.includes(p))));
+    return {
+      minimum,
+      requests: whatIfRequests[minimum],
+      requestShare: ratio(whatIfRequests[minimum], total),
+      browserVisitors,
+      browserVisitorShare: ratio(browserVisitors, allBrowserVisitors),
+      cannotConnect,
+    };
+  });
+
+  return {
+    from: new Date(firstHour).toISOString(),
+    to: new Date(lastHour + HOUR_MS).toISOString(),
+    requests: { total, legacy, byProtocol, byKind, byAction, byReason },
+    visitors: {
+      total: unite((p) => p !== 'ua-legacy'),
+      browsers: allBrowserVisitors,
+      legacy: unite((p) => p === 'ua-legacy' || p === 'TLSv1' || p === 'TLSv1.1'),
+      byProtocol: visitorsByProtocol,
+    },
+    legacyShare: ratio(legacy, total),
+    legacyShareBrowsers: ratio(legacyBrowsers, browsers),
+    topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, now, name)),
+    handshakes: { total: sum(Object.values(handshakesByProtocol)), resumed, byProtocol: handshakesByProtocol },
+    handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
+    whatIf,
+    series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),
+  };
+}
+
+function visitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
+  const out = new Map<string, HyperLogLog>();
+  const add = (key: string, hll: HyperLogLog) => {
+    const existing = out.get(key);
+    if (existing) existing.merge(hll);
+    else out.set(key, hll.clone());
+  };
+  if (name === '24h') {
+    const lastHour = hourStart(now);
+    for (const [start, bucket] of state.hours) {
+      if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const [key, hll] of bucket.visitors ?? []) add(key, hll);
+    }
+  } else {
+    const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
+    for (const [start, bucket] of state.days) if (start >= firstDay) for (const [key, hll] of bucket.visitors) add(key, hll);
+  }
+  return out;
+}
+
+function clientVisitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
+  const out = new Map<string, HyperLogLog>();
+  const add = (key: string, hll: HyperLogLog) => {
+    const existing = out.get(key);
+    if (existing) existing.merge(hll);
+    else out.set(key, hll.clone());
+  };
+  if (name === '24h') {
+    const lastHour = hourStart(now);
+    for (const [start, bucket] of state.hours) {
+      if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const [key, hll] of bucket.clientVisitors ?? []) add(key, hll);
+    }
+  } else {
+    const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
+    for (const [start, bucket] of state.days) if (start >= firstDay) for (const [key, c] of bucket.clients) add(key, c.visitors);
+  }
+  return out;
+}
+
+function topClients(requests: Map<string, number>, visitors: Map<string, HyperLogLog>): LegacyClientRow[] {
+  return [...requests]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, TOP_CLIENTS)
+    .map(([key, n]) => {
+      const [client = OTHER, os = '?'] = key === OTHER ? [OTHER, OTHER] : key.split('|');
+      const space = client.lastIndexOf(' ');
+      const browser = key === OTHER || space < 0 ? client : client.slice(0, space);
+      const version = key === OTHER || space < 0 ? '' : client.slice(space + 1);
+      const hll = visitors.get(key) ?? new HyperLogLog(CLIENT_SKETCH_PRECISION);
+      return { browser, version, os, requests: n, visitors: Math.min(n, hll.count()) };
+    });
+}
+
+function hourlySeries(state: StatsState, firstHour: number, lastHour: number): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  for (let start = firstHour; start <= lastHour; start += HOUR_MS) points.push(point(state, start, start + HOUR_MS));
+  return points;
+}
+
+function dailySeries(state: StatsState, now: number, days: number): SeriesPoint[] {
+  const points: SeriesPoint[] = [];
+  const today = dayStart(now);
+  for (let start = today - (days - 1) * DAY_MS; start <= today; start += DAY_MS) points.push(point(state, start, start + DAY_MS));
+  return points;
+}
+
+function point(state: StatsState, from: number, to: number): SeriesPoint {
+  const byProtocol = zero(PROTOCOL_LABELS);
+  let requests = 0;
+  let legacy = 0;
+  for (const [start, bucket] of state.hours) {
+    if (start < from || start >= to) continue;
+    for (const [key, n] of bucket.requests) {
+      const labels = parseRequestKey(key);
+      if (!labels) continue;
+      requests += n;
+      byProtocol[labels.protocol] += n;
+      if (labels.legacy) legacy += n;
+    }
+  }
+  return { start: new Date(from).toISOString(), requests, legacy, byProtocol };
+}
+
+function zero<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** Share in [0, 1], rounded to 4 decimals so that JSON and dashboard show the same figure. */
+export function ratio(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 10_000) / 10_000;
+}

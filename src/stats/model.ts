@@ -1,0 +1,292 @@
+import { HyperLogLog } from './hyperloglog.js';
+import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
+
+/**
+ * The pure data behind the analytics: counters per hour, visitor sketches per hour and per day, and
+ * all-time totals for Prometheus. Everything is bounded by construction: label values come from closed
+ * sets, and the only open-ended dimensions (client family/version, OS) are capped per bucket.
+ */
+
+export type ProtocolLabel = TlsProtocol | 'none';
+export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'none'];
+export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
+export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded'];
+export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other'];
+
+/** Distinct legacy clients (family, version, OS) tracked per bucket; the rest are counted as `other`. */
+export const MAX_CLIENTS_PER_BUCKET = 32;
+/** Distinct OS families tracked per hour; the rest are counted as `other`. */
+export const MAX_OS_PER_HOUR = 24;
+/** Hours whose visitor sketches are kept (the 24 h window needs 24; one spare day for the window's edge). */
+export const HOURLY_SKETCH_HOURS = 48;
+/** Precision of the per-client visitor sketches: 256 registers, about 6.5 % standard error, 256 bytes. */
+export const CLIENT_SKETCH_PRECISION = 8;
+export const OTHER = 'other';
+
+/** What one request contributes. Built by `TrafficStats`; never holds an address or a user agent. */
+export interface RequestSample {
+  protocol: ProtocolLabel;
+  kind: ClientKind;
+  legacy: boolean;
+  /** Legacy by user agent (whatever the protocol): needed for the what-if figures. */
+  uaLegacy: boolean;
+  tlsLegacy: boolean;
+  action: FallbackAction;
+  /** `family version|os` of a legacy client, already bounded in length; `null` for modern clients. */
+  client: string | null;
+  os: string | null;
+  /** Salted hash of address + user agent. */
+  visitor: Buffer;
+}
+
+export interface ClientCounts {
+  requests: number;
+  visitors: HyperLogLog;
+}
+
+/** Counters of one hour. Keys are joined labels (`protocol|kind|legacy|uaLegacy`), kept flat for a small file. */
+export interface HourBucket {
+  requests: Map<string, number>;
+  actions: Map<FallbackAction, number>;
+  reasons: Map<'tls-version' | 'user-agent', number>;
+  clients: Map<string, number>;
+  os: Map<string, number>;
+  handshakes: Map<string, number>;
+  failures: Map<HandshakeFailureReason, number>;
+  /** Visitor sketches; dropped once the hour is older than HOURLY_SKETCH_HOURS. */
+  visitors: Map<string, HyperLogLog> | null;
+  clientVisitors: Map<string, HyperLogLog> | null;
+}
+
+/** Visitor sketches of one UTC day, for the 7 d and 30 d windows. */
+export interface DayBucket {
+  visitors: Map<string, HyperLogLog>;
+  clients: Map<string, ClientCounts>;
+}
+
+export interface StatsState {
+  /** Hour start (ms since epoch) → bucket. */
+  hours: Map<number, HourBucket>;
+  /** Day start (ms since epoch, UTC) → bucket. */
+  days: Map<number, DayBucket>;
+  /** All-time counters behind the Prometheus metrics: monotonic, never pruned. */
+  totals: {
+    requests: Map<string, number>;
+    handshakes: Map<string, number>;
+    failures: Map<HandshakeFailureReason, number>;
+    /** Responses the proxy made itself because the upstream failed, by status (502, 504). */
+    upstreamErrors: Map<string, number>;
+  };
+}
+
+export const HOUR_MS = 60 * 60 * 1000;
+export const DAY_MS = 24 * HOUR_MS;
+
+export function hourStart(time: number): number {
+  return time - (time % HOUR_MS);
+}
+
+export function dayStart(time: number): number {
+  return time - (time % DAY_MS);
+}
+
+export function emptyState(): StatsState {
+  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map() } };
+}
+
+function emptyHour(): HourBucket {
+  return {
+    requests: new Map(),
+    actions: new Map(),
+    reasons: new Map(),
+    clients: new Map(),
+    os: new Map(),
+    handshakes: new Map(),
+    failures: new Map(),
+    visitors: new Map(),
+    clientVisitors: new Map(),
+  };
+}
+
+function emptyDay(): DayBucket {
+  return { visitors: new Map(), clients: new Map() };
+}
+
+export function requestKey(protocol: ProtocolLabel, kind: ClientKind, legacy: boolean, uaLegacy: boolean): string {
+  return `${protocol}|${kind}|${legacy ? 1 : 0}|${uaLegacy ? 1 : 0}`;
+}
+
+export function parseRequestKey(key: string): { protocol: ProtocolLabel; kind: ClientKind; legacy: boolean; uaLegacy: boolean } | null {
+  const [protocol, kind, legacy, uaLegacy] = key.split('|');
+  if (!PROTOCOL_LABELS.includes(protocol as ProtocolLabel) || !CLIENT_KINDS.includes(kind as ClientKind)) return null;
+  return { protocol: protocol as ProtocolLabel, kind: kind as ClientKind, legacy: legacy === '1', uaLegacy: uaLegacy === '1' };
+}
+
+/** Prometheus label set of a request: `protocol|legacy|kind|action`. */
+export function totalsKey(sample: Pick<RequestSample, 'protocol' | 'legacy' | 'kind' | 'action'>): string {
+  return `${sample.protocol}|${sample.legacy}|${sample.kind}|${sample.action}`;
+}
+
+/** Visitor sketch classes: one per protocol, plus legacy-by-user-agent; each split browsers / others. */
+export function visitorKeys(sample: Pick<RequestSample, 'protocol' | 'kind' | 'uaLegacy'>): string[] {
+  const human = sample.kind === 'browser' ? 'browser' : 'other';
+  const keys = [`${sample.protocol}|${human}`];
+  if (sample.uaLegacy) keys.push(`ua-legacy|${human}`);
+  return keys;
+}
+
+export function addTo<K>(map: Map<K, number>, key: K, amount = 1): void {
+  map.set(key, (map.get(key) ?? 0) + amount);
+}
+
+/** Adds under `key`, or under `other` once the map holds `cap` distinct keys. */
+function addCapped(map: Map<string, number>, key: string, cap: number, amount = 1): string {
+  const bounded = map.has(key) || map.size < cap ? key : OTHER;
+  addTo(map, bounded, amount);
+  return bounded;
+}
+
+function sketch(map: Map<string, HyperLogLog>, key: string, precision?: number): HyperLogLog {
+  let hll = map.get(key);
+  if (!hll) {
+    hll = new HyperLogLog(precision);
+    map.set(key, hll);
+  }
+  return hll;
+}
+
+export function hourBucket(state: StatsState, time: number): HourBucket {
+  const start = hourStart(time);
+  let bucket = state.hours.get(start);
+  if (!bucket) {
+    bucket = emptyHour();
+    state.hours.set(start, bucket);
+  }
+  return bucket;
+}
+
+function dayBucket(state: StatsState, time: number): DayBucket {
+  const start = dayStart(time);
+  let bucket = state.days.get(start);
+  if (!bucket) {
+    bucket = emptyDay();
+    state.days.set(start, bucket);
+  }
+  return bucket;
+}
+
+export function recordRequest(state: StatsState, time: number, sample: RequestSample): void {
+  const hour = hourBucket(state, time);
+  const day = dayBucket(state, time);
+  addTo(hour.requests, requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy));
+  addTo(hour.actions, sample.action);
+  if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version');
+  if (sample.uaLegacy) addTo(hour.reasons, 'user-agent');
+  if (sample.os !== null) addCapped(hour.os, sample.os, MAX_OS_PER_HOUR);
+  addTo(state.totals.requests, totalsKey(sample));
+  for (const key of visitorKeys(sample)) {
+    if (hour.visitors) sketch(hour.visitors, key).add(sample.visitor);
+    sketch(day.visitors, key).add(sample.visitor);
+  }
+  if (sample.legacy && sample.client !== null) {
+    const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET);
+    if (hour.clientVisitors) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(sample.visitor);
+    const dayKey = day.clients.has(sample.client) || day.clients.size < MAX_CLIENTS_PER_BUCKET ? sample.client : OTHER;
+    let counts = day.clients.get(dayKey);
+    if (!counts) {
+      counts = { requests: 0, visitors: new HyperLogLog(CLIENT_SKETCH_PRECISION) };
+      day.clients.set(dayKey, counts);
+    }
+    counts.requests += 1;
+    counts.visitors.add(sample.visitor);
+  }
+}
+
+export function recordHandshake(state: StatsState, time: number, protocol: ProtocolLabel, resumed: boolean): void {
+  const key = `${protocol}|${resumed}`;
+  addTo(hourBucket(state, time).handshakes, key);
+  addTo(state.totals.handshakes, key);
+}
+
+export function recordHandshakeFailure(state: StatsState, time: number, reason: HandshakeFailureReason): void {
+  addTo(hourBucket(state, time).failures, reason);
+  addTo(state.totals.failures, reason);
+}
+
+/** Drops what is older than the retention, and hourly sketches older than HOURLY_SKETCH_HOURS. */
+export function prune(state: StatsState, now: number, retentionDays: number): void {
+  const oldestHour = hourStart(now) - retentionDays * DAY_MS;
+  const oldestSketchHour = hourStart(now) - HOURLY_SKETCH_HOURS * HOUR_MS;
+  for (const [start, bucket] of state.hours) {
+    if (start < oldestHour) state.hours.delete(start);
+    else if (start < oldestSketchHour) {
+      bucket.visitors = null;
+      bucket.clientVisitors = null;
+    }
+  }
+  const oldestDay = dayStart(now) - retentionDays * DAY_MS;
+  for (const start of state.days.keys()) if (start < oldestDay) state.days.delete(start);
+}
+
+/** Adds `other` into `target`: counters add up, sketches unite. Used for cluster workers and late loads. */
+export function mergeState(target: StatsState, other: StatsState): void {
+  for (const [start, bucket] of other.hours) {
+    const into = target.hours.get(start);
+    if (!into) {
+      target.hours.set(start, bucket);
+      continue;
+    }
+    mergeCounts(into.requests, bucket.requests);
+    mergeCounts(into.actions, bucket.actions);
+    mergeCounts(into.reasons, bucket.reasons);
+    mergeCapped(into.clients, bucket.clients, MAX_CLIENTS_PER_BUCKET);
+    mergeCapped(into.os, bucket.os, MAX_OS_PER_HOUR);
+    mergeCounts(into.handshakes, bucket.handshakes);
+    mergeCounts(into.failures, bucket.failures);
+    into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
+    into.clientVisitors = mergeSketchMaps(into.clientVisitors, bucket.clientVisitors, MAX_CLIENTS_PER_BUCKET);
+  }
+  for (const [start, bucket] of other.days) {
+    const into = target.days.get(start);
+    if (!into) {
+      target.days.set(start, bucket);
+      continue;
+    }
+    into.visitors = mergeSketchMaps(into.visitors, bucket.visitors) ?? new Map();
+    for (const [client, counts] of bucket.clients) {
+      const key = into.clients.has(client) || into.clients.size < MAX_CLIENTS_PER_BUCKET ? client : OTHER;
+      const existing = into.clients.get(key);
+      if (existing) {
+        existing.requests += counts.requests;
+        existing.visitors.merge(counts.visitors);
+      } else into.clients.set(key, counts);
+    }
+  }
+  mergeCounts(target.totals.requests, other.totals.requests);
+  mergeCounts(target.totals.handshakes, other.totals.handshakes);
+  mergeCounts(target.totals.failures, other.totals.failures);
+  mergeCounts(target.totals.upstreamErrors, other.totals.upstreamErrors);
+}
+
+function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {
+  for (const [key, value] of from) addTo(into, key, value);
+}
+
+function mergeCapped(into: Map<string, number>, from: Map<string, number>, cap: number): void {
+  for (const [key, value] of from) addCapped(into, key, cap, value);
+}
+
+function mergeSketchMaps(
+  into: Map<string, HyperLogLog> | null,
+  from: Map<string, HyperLogLog> | null,
+  cap = Infinity,
+): Map<string, HyperLogLog> | null {
+  if (!into || !from) return into ?? from;
+  for (const [key, hll] of from) {
+    const bounded = into.has(key) || into.size < cap ? key : OTHER;
+    const existing = into.get(bounded);
+    if (existing) existing.merge(hll);
+    else into.set(bounded, hll.clone());
+  }
+  return into;
+}

@@ -1,0 +1,179 @@
+import { HyperLogLog } from './hyperloglog.js';
+import {
+  CLIENT_SKETCH_PRECISION,
+  emptyState,
+  FAILURE_REASONS,
+  FALLBACK_ACTIONS,
+  type ClientCounts,
+  type DayBucket,
+  type HourBucket,
+  type StatsState,
+} from './model.js';
+
+/** On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change. */
+export const STATS_FILE_FORMAT = 'legacy-tls-fallback-stats';
+export const STATS_FILE_VERSION = 1;
+
+type Counts = Record<string, number>;
+
+interface HourDocument {
+  start: string;
+  requests: Counts;
+  actions: Counts;
+  reasons: Counts;
+  clients: Counts;
+  os: Counts;
+  handshakes: Counts;
+  failures: Counts;
+  visitors: Record<string, string> | null;
+  clientVisitors: Record<string, string> | null;
+}
+
+interface DayDocument {
+  start: string;
+  visitors: Record<string, string>;
+  clients: Record<string, { requests: number; visitors: string }>;
+}
+
+export interface StatsDocument {
+  format: typeof STATS_FILE_FORMAT;
+  version: typeof STATS_FILE_VERSION;
+  savedAt: string;
+  /** Salt of the visitor hashes, so a restart does not count everyone again. */
+  salt: string;
+  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts };
+  hours: HourDocument[];
+  days: DayDocument[];
+}
+
+export function toDocument(state: StatsState, salt: Buffer, now: number): StatsDocument {
+  return {
+    format: STATS_FILE_FORMAT,
+    version: STATS_FILE_VERSION,
+    savedAt: new Date(now).toISOString(),
+    salt: salt.toString('base64'),
+    totals: {
+      requests: Object.fromEntries(state.totals.requests),
+      handshakes: Object.fromEntries(state.totals.handshakes),
+      failures: Object.fromEntries(state.totals.failures),
+      upstreamErrors: Object.fromEntries(state.totals.upstreamErrors),
+    },
+    hours: [...state.hours].sort(([a], [b]) => a - b).map(([start, h]) => ({
+      start: new Date(start).toISOString(),
+      requests: Object.fromEntries(h.requests),
+      actions: Object.fromEntries(h.actions),
+      reasons: Object.fromEntries(h.reasons),
+      clients: Object.fromEntries(h.clients),
+      os: Object.fromEntries(h.os),
+      handshakes: Object.fromEntries(h.handshakes),
+      failures: Object.fromEntries(h.failures),
+      visitors: h.visitors && sketchesToObject(h.visitors),
+      clientVisitors: h.clientVisitors && sketchesToObject(h.clientVisitors),
+    })),
+    days: [...state.days].sort(([a], [b]) => a - b).map(([start, d]) => ({
+      start: new Date(start).toISOString(),
+      visitors: sketchesToObject(d.visitors),
+      clients: Object.fromEntries([...d.clients].map(([k, c]) => [k, { requests: c.requests, visitors: c.visitors.toString() }])),
+    })),
+  };
+}
+
+function sketchesToObject(map: Map<string, HyperLogLog>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, hll] of map) if (!hll.isEmpty()) out[key] = hll.toString();
+  return out;
+}
+
+/** A file that fails any check here is treated as corrupt: moved aside, never half-loaded. */
+export class InvalidStatsDocument extends Error {}
+
+export function fromDocument(value: unknown): { state: StatsState; salt: Buffer } {
+  const doc = object(value, 'document');
+  if (doc.format !== STATS_FILE_FORMAT) fail(`format is ${JSON.stringify(doc.format)}, expected ${STATS_FILE_FORMAT}`);
+  if (doc.version !== STATS_FILE_VERSION) fail(`version ${JSON.stringify(doc.version)} is not supported (expected ${STATS_FILE_VERSION})`);
+  const salt = Buffer.from(string(doc.salt, 'salt'), 'base64');
+  if (salt.length < 16) fail('salt is too short');
+  const state = emptyState();
+  const totals = object(doc.totals, 'totals');
+  state.totals.requests = counts(totals.requests, 'totals.requests');
+  state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes');
+  state.totals.failures = counts(totals.failures, 'totals.failures', FAILURE_REASONS);
+  if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', ['502', '504'] as const);
+  for (const [i, raw] of array(doc.hours, 'hours').entries()) {
+    const h = object(raw, `hours[${i}]`);
+    const bucket: HourBucket = {
+      requests: counts(h.requests, 'requests'),
+      actions: counts(h.actions, 'actions', FALLBACK_ACTIONS),
+      reasons: counts(h.reasons, 'reasons', ['tls-version', 'user-agent'] as const),
+      clients: counts(h.clients, 'clients'),
+      os: counts(h.os, 'os'),
+      handshakes: counts(h.handshakes, 'handshakes'),
+      failures: counts(h.failures, 'failures', FAILURE_REASONS),
+      visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
+      clientVisitors: h.clientVisitors === null ? null : sketches(h.clientVisitors, 'clientVisitors', CLIENT_SKETCH_PRECISION),
+    };
+    state.hours.set(time(h.start, `hours[${i}].start`), bucket);
+  }
+  for (const [i, raw] of array(doc.days, 'days').entries()) {
+    const d = object(raw, `days[${i}]`);
+    const clients = new Map<string, ClientCounts>();
+    for (const [key, c] of Object.entries(object(d.clients, 'clients'))) {
+      const entry = object(c, `clients.${key}`);
+      clients.set(key, { requests: count(entry.requests, key), visitors: HyperLogLog.fromString(string(entry.visitors, key), CLIENT_SKETCH_PRECISION) });
+    }
+    const bucket: DayBucket = { visitors: sketches(d.visitors, 'visitors'), clients };
+    state.days.set(time(d.start, `days[${i}].start`), bucket);
+  }
+  return { state, salt };
+}
+
+function fail(message: string): never {
+  throw new InvalidStatsDocument(`stats file: ${message}`);
+}
+
+function object(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`${where} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+function array(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) fail(`${where} is not an array`);
+  return value;
+}
+
+function string(value: unknown, where: string): string {
+  if (typeof value !== 'string') fail(`${where} is not a string`);
+  return value;
+}
+
+function count(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) fail(`${where} is not a count`);
+  return value;
+}
+
+function time(value: unknown, where: string): number {
+  const ms = Date.parse(string(value, where));
+  if (!Number.isFinite(ms)) fail(`${where} is not a date`);
+  return ms;
+}
+
+function counts<K extends string>(value: unknown, where: string, allowed?: readonly K[]): Map<K, number> {
+  const map = new Map<K, number>();
+  for (const [key, n] of Object.entries(object(value, where))) {
+    if (key.length > 200 || (allowed && !allowed.includes(key as K))) fail(`${where} has an unexpected key`);
+    map.set(key as K, count(n, `${where}.${key}`));
+  }
+  return map;
+}
+
+function sketches(value: unknown, where: string, precision?: number): Map<string, HyperLogLog> {
+  const map = new Map<string, HyperLogLog>();
+  for (const [key, text] of Object.entries(object(value, where))) {
+    try {
+      map.set(key, HyperLogLog.fromString(string(text, `${where}.${key}`), precision));
+    } catch (error) {
+      fail(`${where}.${key}: ${(error as Error).message}`);
+    }
+  }
+  return map;
+}

@@ -1,0 +1,243 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { resolveTrafficStatsOptions, type TrafficStatsOptions } from '../options.js';
+import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
+import { loadJsonFile, writeFileAtomic } from './atomic-file.js';
+import {
+  addTo,
+  emptyState,
+  mergeState,
+  prune,
+  recordHandshake,
+  recordHandshakeFailure,
+  recordRequest,
+  type ProtocolLabel,
+  type StatsState,
+} from './model.js';
+import { fromDocument, toDocument, type StatsDocument } from './serialize.js';
+import { TrafficSummary } from './summary.js';
+
+export interface RequestRecord {
+  verdict: Verdict;
+  action: FallbackAction;
+  /** Peer address: hashed with the user agent for the visitor estimate, never stored. */
+  remoteAddress: string | undefined;
+  userAgent: string | undefined;
+}
+
+/** Health of the stats file, shown in the report so a failing disk is visible where people look. */
+export interface StorageStatus {
+  file: string | null;
+  lastSavedAt: string | null;
+  error: string | null;
+}
+
+/** What the report reads. `TrafficStats` is one; a cluster worker's view of the primary's stats is another. */
+export interface StatsSource {
+  snapshot(): StatsState;
+  now(): number;
+  storageStatus(): StorageStatus;
+  /** Brings `snapshot()` up to date before a report is built, when the numbers live elsewhere. */
+  refresh?(): Promise<void>;
+}
+
+// Enough of a user agent to tell visitors apart; the rest only costs hashing time.
+const MAX_HASHED_USER_AGENT = 512;
+
+/**
+ * The numbers: every request the middleware sees, every handshake the server completes or loses.
+ * Counts in memory, flushes to `statsFile` atomically every `flushInterval` and on `close()`.
+ * Memory and file size are bounded whatever the traffic (see README, "Limits").
+ */
+export class TrafficStats implements StatsSource {
+  /** Settles once the stats file has been read (or found missing, or moved aside as corrupt). */
+  readonly ready: Promise<void>;
+  private state: StatsState = emptyState();
+  private salt: Buffer = randomBytes(32);
+  private readonly options: ReturnType<typeof resolveTrafficStatsOptions>;
+  private readonly summary: TrafficSummary;
+  private dirty = false;
+  private closed = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private summaryTimer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private failing: string | null = null;
+  private lastSavedAt: number | null = null;
+
+  constructor(options: TrafficStatsOptions = {}) {
+    this.options = resolveTrafficStatsOptions(options);
+    this.summary = new TrafficSummary(this.options.logger);
+    this.ready = this.load();
+    if (this.options.statsFile) {
+      this.flushTimer = setInterval(() => void this.flush(), this.options.flushInterval);
+      this.flushTimer.unref();
+    }
+    if (this.options.summaryInterval > 0 && this.options.logger) {
+      this.summaryTimer = setInterval(() => this.summary.log(), this.options.summaryInterval);
+      this.summaryTimer.unref();
+    }
+  }
+
+  recordRequest({ verdict, action, remoteAddress, userAgent }: RequestRecord): void {
+    const { tls, client, legacy, reasons } = verdict;
+    const protocol: ProtocolLabel = tls.protocol ?? 'none';
+    const clientLabel = legacy ? legacyClientLabel(client.browser, client.version, client.os) : null;
+    recordRequest(this.state, this.options.now(), {
+      protocol,
+      kind: client.kind,
+      legacy,
+      tlsLegacy: reasons.includes('tls-version'),
+      uaLegacy: reasons.includes('user-agent'),
+      action,
+      client: clientLabel,
+      os: client.os === null ? null : osFamily(client.os),
+      visitor: this.visitorHash(remoteAddress, userAgent),
+    });
+    this.summary.count(legacy, clientLabel);
+    this.dirty = true;
+  }
+
+  recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void {
+    recordHandshake(this.state, this.options.now(), protocol ?? 'none', resumed);
+    this.dirty = true;
+  }
+
+  recordHandshakeFailure(reason: HandshakeFailureReason): void {
+    recordHandshakeFailure(this.state, this.options.now(), reason);
+    this.dirty = true;
+  }
+
+  /** A 502/504 the proxy answered because the upstream failed or was too slow. */
+  recordUpstreamError(status: 502 | 504): void {
+    addTo(this.state.totals.upstreamErrors, String(status));
+    this.dirty = true;
+  }
+
+  /** Current state, for the report. Treat as read-only. */
+  snapshot(): StatsState {
+    prune(this.state, this.options.now(), this.options.retentionDays);
+    return this.state;
+  }
+
+  now(): number {
+    return this.options.now();
+  }
+
+  storageStatus(): StorageStatus {
+    return {
+      file: this.options.statsFile ?? null,
+      lastSavedAt: this.lastSavedAt === null ? null : new Date(this.lastSavedAt).toISOString(),
+      error: this.failing,
+    };
+  }
+
+  /**
+   * Hands over everything counted since the last call and starts afresh: a cluster worker sends this to
+   * the primary, whose single TrafficStats (the only writer of the file) merges it with `mergeDelta`.
+   */
+  takeDelta(): StatsDocument {
+    const document = toDocument(this.state, this.salt, this.options.now());
+    this.state = emptyState();
+    this.dirty = false;
+    return document;
+  }
+
+  mergeDelta(document: unknown): void {
+    mergeState(this.state, fromDocument(document).state);
+    this.dirty = true;
+  }
+
+  /** Adopts a salt shared by a cluster, so one visitor on two workers is still one visitor. */
+  useSalt(salt: Buffer): void {
+    this.salt = Buffer.from(salt);
+  }
+
+  get visitorSalt(): Buffer {
+    return this.salt;
+  }
+
+  /** Writes the counts now (no-op without a stats file or when nothing changed). Never rejects. */
+  flush(): Promise<void> {
+    const file = this.options.statsFile;
+    if (!file) return Promise.resolve();
+    this.writing = this.writing.then(async () => {
+      await this.ready;
+      if (!this.dirty) return;
+      const now = this.options.now();
+      prune(this.state, now, this.options.retentionDays);
+      this.dirty = false;
+      try {
+        await writeFileAtomic(file, JSON.stringify(toDocument(this.state, this.salt, now)));
+        this.lastSavedAt = now;
+        if (this.failing) this.options.logger?.warn(`legacy-tls-fallback: stats file ${file} is written again; nothing was lost.`);
+        this.failing = null;
+      } catch (error) {
+        // Counting goes on in memory, and the next successful write carries everything: report once.
+        this.dirty = true;
+        const message = `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message}`;
+        if (this.failing === null) this.warn(`legacy-tls-fallback: cannot write the stats file ${file} (${message}); counting continues in memory and will be saved when writing works again.`);
+        this.failing = message;
+      }
+    });
+    return this.writing;
+  }
+
+  /** Flushes and stops the timers. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return this.writing;
+    this.closed = true;
+    clearInterval(this.flushTimer);
+    clearInterval(this.summaryTimer);
+    await this.flush();
+  }
+
+  private async load(): Promise<void> {
+    const file = this.options.statsFile;
+    if (!file) return;
+    try {
+      const result = await loadJsonFile(file, fromDocument);
+      if (result.status === 'loaded') {
+        // Requests counted while the file was being read are kept: merge, don't replace.
+        const counted = this.state;
+        this.state = result.value.state;
+        this.salt = result.value.salt;
+        mergeState(this.state, counted);
+      } else if (result.status === 'corrupt') {
+        this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${result.error.message}); ${result.movedTo ? `it was moved to ${result.movedTo}` : 'it could not be moved aside'} and counting starts afresh.`);
+        this.dirty = true;
+      }
+    } catch (error) {
+      this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${(error as Error).message}); counting starts afresh in memory.`);
+    }
+  }
+
+  private visitorHash(address: string | undefined, userAgent: string | undefined): Buffer {
+    const hmac = createHmac('sha256', this.salt);
+    hmac.update(address ?? '');
+    hmac.update('\0');
+    hmac.update(userAgent === undefined ? '' : userAgent.slice(0, MAX_HASHED_USER_AGENT));
+    return hmac.digest();
+  }
+
+  private warn(message: string): void {
+    if (this.options.logger) this.options.logger.warn(message);
+    else console.warn(message);
+  }
+}
+
+/** `IE 8|Windows XP`: family and the part of the version that matters for TLS, and the OS family. */
+export function legacyClientLabel(browser: string | null, version: string | null, os: string | null): string {
+  const family = (browser ?? 'unknown').slice(0, 48);
+  return `${family} ${version === null ? '?' : significantVersion(version)}|${os === null ? '?' : osFamily(os)}`;
+}
+
+// Java and Android matter to the minor version (1.7 vs 1.8, 4.3 vs 4.4); browsers to the major.
+function significantVersion(version: string): string {
+  const parts = version.split(/[._]/);
+  const keep = parts[0] === '1' || /^[2-4]$/.test(parts[0] ?? '') ? 2 : 1;
+  return parts.slice(0, keep).join('.').slice(0, 16);
+}
+
+/** `Windows XP`, `iOS 6`, `Android 4.3`, `Mac OS 10.8`: few enough values to be a label. */
+function osFamily(os: string): string {
+  return os.slice(0, 32);
+}

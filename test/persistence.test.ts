@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { buildPolicy } from '../src/classify/policy.js';
+import { classifyClient } from '../src/classify/classify.js';
+import { buildReport } from '../src/report/json.js';
+import { TrafficStats } from '../src/stats/traffic-stats.js';
+import { InvalidOptionError } from '../src/errors.js';
+import type { TlsProtocol } from '../src/types.js';
+
+const policy = buildPolicy();
+const IE8 = 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)';
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+function record(stats: TrafficStats, protocol: TlsProtocol, userAgent: string, remoteAddress: string, times = 1): void {
+  const verdict = classifyClient({ protocol, cipher: null, servername: null, source: 'socket' }, userAgent, policy);
+  for (let i = 0; i < times; i++) stats.recordRequest({ verdict, action: verdict.legacy ? 'redirected' : 'passed', remoteAddress, userAgent });
+}
+
+function totalRequests(stats: TrafficStats): number {
+  return buildReport(stats.snapshot(), stats.now(), stats.storageStatus()).windows['24h'].requests.total;
+}
+
+const quiet = () => ({ warn: vi.fn(), info: vi.fn() });
+
+describe('TrafficStats persistence', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-stats-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('keeps every count across close() and a new instance, and does not count a returning visitor twice', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const first = new TrafficStats({ statsFile });
+    record(first, 'TLSv1', IE8, '198.51.100.1', 7);
+    record(first, 'TLSv1.3', CHROME, '198.51.100.2', 5);
+    first.recordHandshake('TLSv1', false);
+    first.recordHandshakeFailure('no-shared-cipher');
+    await first.close();
+
+    const second = new TrafficStats({ statsFile });
+    await second.ready;
+    record(second, 'TLSv1', IE8, '198.51.100.1', 1);
+    const w = buildReport(second.snapshot(), second.now(), second.storageStatus()).windows['24h'];
+    expect(w.requests.total).toBe(13);
+    expect(w.requests.byProtocol.TLSv1).toBe(8);
+    expect(w.visitors.total).toBe(2);
+    expect(w.handshakes.total).toBe(1);
+    expect(w.handshakeFailures.byReason['no-shared-cipher']).toBe(1);
+    expect(second.snapshot().totals.requests.get('TLSv1|true|browser|redirected')).toBe(8);
+    await second.close();
+  });
+
+  it('never writes an address or a user agent to disk', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const stats = new TrafficStats({ statsFile });
+    record(stats, 'TLSv1', `${IE8} SecretToken`, '203.0.113.77', 3);
+    await stats.close();
+    const text = await readFile(statsFile, 'utf8');
+    expect(text).not.toContain('203.0.113');
+    expect(text).not.toContain('SecretToken');
+    expect(text).not.toContain('Trident');
+  });
+
+  it('moves a corrupt file aside, says so once, and starts afresh', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    await writeFile(statsFile, '{"format":"legacy-tls-fallback-stats","trunc');
+    const logger = quiet();
+    const stats = new TrafficStats({ statsFile, logger });
+    await stats.ready;
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn.mock.calls[0]?.[0]).toMatch(/could not be read .* moved to .*stats\.json\.corrupt-/);
+    const files = await readdir(dir);
+    expect(files.some((f) => /^stats\.json\.corrupt-\d{4}-/.test(f))).toBe(true);
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 2);
+    await stats.close();
+    const reopened = new TrafficStats({ statsFile });
+    await reopened.ready;
+    expect(totalRequests(reopened)).toBe(2);
+    await reopened.close();
+  });
+
+  it('treats a valid JSON file of the wrong shape as corrupt too', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    await writeFile(statsFile, JSON.stringify({ format: 'legacy-tls-fallback-stats', version: 1, salt: 'AAAA', totals: {}, hours: 'nope', days: [] }));
+    const logger = quiet();
+    const stats = new TrafficStats({ statsFile, logger });
+    await stats.ready;
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    await stats.close();
+  });
+
+  it('survives an unwritable location: keeps counting, reports once, and catches up when it can write again', async () => {
+    const blocker = path.join(dir, 'not-a-directory');
+    await writeFile(blocker, 'a file where a directory should be');
+    const statsFile = path.join(blocker, 'stats.json');
+    const logger = quiet();
+    const stats = new TrafficStats({ statsFile, logger, flushInterval: 100 });
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 3);
+    await stats.flush();
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 2);
+    await stats.flush();
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn.mock.calls[0]?.[0]).toMatch(/cannot write the stats file .*ENOTDIR.*counting continues in memory/);
+    expect(stats.storageStatus().error).toMatch(/ENOTDIR/);
+
+    await rm(blocker);
+    await mkdir(blocker);
+    await stats.flush();
+    expect(stats.storageStatus().error).toBeNull();
+    await stats.close();
+    const reopened = new TrafficStats({ statsFile });
+    await reopened.ready;
+    expect(totalRequests(reopened)).toBe(5);
+    await reopened.close();
+  });
+
+  it('loses at most one flush interval to kill -9, and the file is never corrupt (5 crashes)', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const flushInterval = 200;
+    let expectedAtLeastBefore = 0;
+    for (let crash = 0; crash < 5; crash++) {
+      const { lastCounted, countedAtLastFlushBound } = await runAndKill(statsFile, flushInterval, 700 + crash * 150);
+      const stats = new TrafficStats({ statsFile, logger: quiet() });
+      await stats.ready;
+      const persisted = totalRequests(stats);
+      await stats.close();
+      const before = expectedAtLeastBefore;
+      // Everything from earlier runs is still there, and this run lost at most one interval's worth.
+      expect(persisted - before).toBeGreaterThanOrEqual(countedAtLastFlushBound);
+      expect(persisted - before).toBeLessThanOrEqual(lastCounted);
+      expectedAtLeastBefore = persisted;
+      const files = await readdir(dir);
+      expect(files.filter((f) => f.includes('.corrupt-'))).toEqual([]);
+    }
+  }, 60_000);
+
+  it('drops buckets older than the retention', async () => {
+    let now = Date.parse('2026-01-01T12:00:00Z');
+    const stats = new TrafficStats({ retentionDays: 2, now: () => now });
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 4);
+    now += 3 * 24 * 3_600_000;
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 1);
+    expect(stats.snapshot().hours.size).toBe(1);
+    expect(stats.snapshot().days.size).toBe(1);
+    // All-time Prometheus totals are never pruned: counters must not go down.
+    expect(stats.snapshot().totals.requests.get('TLSv1|true|browser|redirected')).toBe(5);
+    await stats.close();
+  });
+
+  it('merges workers: one writer, every count, one visitor seen by two workers counted once', async () => {
+    const primary = new TrafficStats({ statsFile: path.join(dir, 'stats.json') });
+    const workers = [new TrafficStats({}), new TrafficStats({})];
+    for (const worker of workers) worker.useSalt(primary.visitorSalt);
+    record(workers[0]!, 'TLSv1', IE8, '198.51.100.1', 3);
+    record(workers[1]!, 'TLSv1', IE8, '198.51.100.1', 4);
+    record(workers[1]!, 'TLSv1.3', CHROME, '198.51.100.9', 1);
+    for (const worker of workers) primary.mergeDelta(JSON.parse(JSON.stringify(worker.takeDelta())));
+    expect(totalRequests(workers[0]!)).toBe(0);
+    const w = buildReport(primary.snapshot(), primary.now(), primary.storageStatus()).windows['24h'];
+    expect(w.requests.total).toBe(8);
+    expect(w.visitors.total).toBe(2);
+    await primary.close();
+  });
+
+  it('validates its options', () => {
+    expect(() => new TrafficStats({ flushInterval: 0 })).toThrow(InvalidOptionError);
+    expect(() => new TrafficStats({ flushInterval: 10.5 })).toThrow(/`flushInterval` is 10.5; expected a whole number of milliseconds/);
+    expect(() => new TrafficStats({ retentionDays: -1 })).toThrow(/retentionDays/);
+    expect(() => new TrafficStats({ statsFile: '' })).toThrow(/statsFile/);
+    expect(() => new TrafficStats({ statsfile: 'x' } as never)).toThrow(/did you mean `statsFile`/);
+  });
+
+  it('keeps the file small: 20 000 distinct visitors in one hour', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const stats = new TrafficStats({ statsFile });
+    const verdict = classifyClient({ protocol: 'TLSv1', cipher: null, servername: null, source: 'socket' }, IE8, policy);
+    for (let i = 0; i < 20_000; i++) stats.recordRequest({ verdict, action: 'redirected', remoteAddress: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, userAgent: `${IE8} ${i}` });
+    await stats.close();
+    expect((await stat(statsFile)).size).toBeLessThan(16 * 1024);
+  });
+});
+
+/** Runs the writer child, kills it with SIGKILL after `ms`, and says what it had counted. */
+async function runAndKill(statsFile: string, flushInterval: number, ms: number): Promise<{ lastCounted: number; countedAtLastFlushBound: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/stats-writer.ts'), statsFile, String(flushInterval)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const progress: { at: number; counted: number }[] = [];
+  child.stdout.setEncoding('utf8');
+  let buffer = '';
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) progress.push({ at: Date.now(), counted: Number(line) });
+  });
+  await new Promise((r) => setTimeout(r, ms));
+  const killedAt = Date.now();
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const lastCounted = progress.at(-1)?.counted ?? 0;
+  // A flush happened within the last interval (plus slack for the write itself): what was counted before then is safe.
+  const safeBefore = killedAt - flushInterval * 2 - 100;
+  const countedAtLastFlushBound = [...progress].reverse().find((p) => p.at <= safeBefore)?.counted ?? 0;
+  return { lastCounted, countedAtLastFlushBound };
+}
