@@ -22,6 +22,13 @@ export class InvalidOptionError extends LegacyTlsError {
     super('ERR_LEGACY_TLS_OPTION', `legacy-tls-fallback: option \`${option}\` is ${describe(value)}; ${expected}.`);
     this.option = option;
   }
+
+  /** An option name we do not know. Its value is not shown: a misspelt `token` would print the secret. */
+  static unknown(option: string, hint: string): InvalidOptionError {
+    const error = new InvalidOptionError(option, undefined, hint);
+    error.message = `legacy-tls-fallback: \`${option}\` is not an option here; ${hint}`;
+    return error;
+  }
 }
 
 export class CertificateError extends LegacyTlsError {

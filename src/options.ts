@@ -425,9 +425,10 @@ export function resolveReportOptions(options: LegacyTlsReportOptions) {
   if (typeof stats?.snapshot !== 'function' || typeof stats.storageStatus !== 'function' || typeof stats.now !== 'function') {
     throw new InvalidOptionError('stats', options.stats, 'expected the TrafficStats instance shared by the server and the middleware, `new TrafficStats({ statsFile })`');
   }
-  const token = optionalString(options.token, 'token', 1024);
-  if (token !== undefined && (token.length < MIN_REPORT_TOKEN_LENGTH || /\s/.test(token))) {
-    throw new InvalidOptionError('token', '<hidden>', `expected at least ${MIN_REPORT_TOKEN_LENGTH} characters without spaces, e.g. from \`openssl rand -hex 24\``);
+  // The token is a secret: no error about it may show its value.
+  const token = options.token;
+  if (token !== undefined && (typeof token !== 'string' || token.length < MIN_REPORT_TOKEN_LENGTH || token.length > 1024 || /\s/.test(token))) {
+    throw new InvalidOptionError('token', '<hidden>', `expected a string of ${MIN_REPORT_TOKEN_LENGTH} to 1024 characters without spaces, e.g. from \`openssl rand -hex 24\``);
   }
   const prefix = options.prefix ?? '/_legacy-tls';
   if (typeof prefix !== 'string' || !/^\/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(prefix)) {

@@ -13,11 +13,7 @@ export function assertKnownKeys(options: Record<string, unknown>, known: readonl
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const suggestion = closest(key, known);
-    throw new InvalidOptionError(
-      `${where}${key}`,
-      options[key],
-      suggestion ? `it is not an option here; did you mean \`${suggestion}\`?` : `it is not an option here; valid options are ${known.join(', ')}`,
-    );
+    throw InvalidOptionError.unknown(`${where}${key}`, suggestion ? `did you mean \`${suggestion}\`?` : `valid options are ${known.join(', ')}.`);
   }
 }
 

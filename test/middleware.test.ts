@@ -722,15 +722,13 @@ describe('option validation', () => {
   it('catches a misspelt option name: fallbackpath → did you mean `fallbackPath`', () => {
     const error = optionError({ fallbackpath: '/old-browser' });
     expect(error.option).toBe('fallbackpath');
-    expect(error.message).toContain('"/old-browser"');
-    expect(error.message).toContain('did you mean `fallbackPath`');
+    expect(error.message).toBe('legacy-tls-fallback: `fallbackpath` is not an option here; did you mean `fallbackPath`?');
   });
 
   it('catches a misspelt browser family: userAgents { Chrom: 30 } → did you mean `Chrome`', () => {
     const error = optionError({ userAgents: { Chrom: 30 } });
     expect(error.option).toBe('userAgents.Chrom');
-    expect(error.message).toContain('is 30');
-    expect(error.message).toContain('did you mean `Chrome`');
+    expect(error.message).toContain('did you mean `Chrome`?');
   });
 
   it('refuses trustedHeader without trustedProxies, and says why', () => {

@@ -133,7 +133,7 @@ ${clientRows}
 
 <section>
 <h2>Handshake failures</h2>
-<p>${figure('handshakeFailures.total', w.handshakeFailures.total)} handshakes failed; ${figure('handshakes.total', w.handshakes.total)} completed (${figure('handshakes.resumed', w.handshakes.resumed)} resumed).</p>
+<p>${figure('handshakeFailures.total', w.handshakeFailures.total)} ${w.handshakeFailures.total === 1 ? 'handshake' : 'handshakes'} failed; ${figure('handshakes.total', w.handshakes.total)} completed (${figure('handshakes.resumed', w.handshakes.resumed)} resumed).</p>
 <table>
 <tbody>
 ${failureRows}
