@@ -1,0 +1,250 @@
+import { readFile } from 'node:fs/promises';
+import { watchFile, unwatchFile } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import { FallbackEngine, type FallbackResponse, type RequestView } from '../fallback/engine.js';
+import { resolveFallbackOptions, resolveServerOptions, type FallbackCoreOptions } from '../options.js';
+import { createReportResponder, reportRequestOf } from '../report/handler.js';
+import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
+import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
+import { compileTrustedProxies } from '../tls/trusted-proxies.js';
+import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
+import { Forwarder } from './forward.js';
+import { isHandshakeImpossible } from './xp-clients.js';
+
+/** Hooks a cluster worker uses to share the primary's stats and keys; absent in a single process. */
+export interface ProxyRuntime {
+  stats: TrafficStats;
+  /** What the report shows: the local stats, or the primary's merged view in a cluster. */
+  reportSource: StatsSource;
+  ticketKeys?: Buffer;
+  /** Stats are closed by whoever owns them (the primary in a cluster). */
+  ownsStats: boolean;
+}
+
+/**
+ * Starts the standalone proxy in this process: the legacy-capable HTTPS listener in front of
+ * `config.upstream`, the optional plain-HTTP listener, the report, and certificate reloading.
+ */
+export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runtime?: ProxyRuntime): Promise<RunningProxy> {
+  const stats = runtime?.stats ?? new TrafficStats({ statsFile: config.statsFile, logger: toLibraryLogger(logger), summaryInterval: 300_000 });
+  const reportSource = runtime?.reportSource ?? stats;
+  const ownsStats = runtime?.ownsStats ?? true;
+  const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
+
+  const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
+    mode: config.mode,
+    exclude: [...config.exclude, config.reportPrefix],
+    page: fallbackPage === undefined ? config.page : () => fallbackPage,
+    ...(config.fallbackUrl && { fallbackUrl: config.fallbackUrl }),
+    ...(config.trustedHeader && { trustedHeader: config.trustedHeader, trustedProxies: config.trustedProxies }),
+    stats,
+  };
+  const engine = new FallbackEngine(resolveFallbackOptions(fallbackOptions));
+  const trustedPeers = compileTrustedProxies(config.trustedProxies);
+  const report = createReportResponder({ stats: reportSource, token: config.reportToken, prefix: config.reportPrefix, logger: toLibraryLogger(logger) });
+  const forwarder = new Forwarder({
+    upstream: config.upstream,
+    insecure: config.upstreamInsecure,
+    changeOrigin: config.changeOrigin,
+    upstreamHeadersTimeout: config.timeouts.upstreamHeaders,
+    upstreamBodyTimeout: config.timeouts.upstreamBody,
+    onUpstreamError: (status) => stats.recordUpstreamError(status),
+  });
+
+  const handleHttps = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const reportResponse = await report(reportRequestOf(req));
+    if (reportResponse) return send(req, res, reportResponse);
+    const verdict = engine.classify(req);
+    const decision = await engine.decide(viewOf(req), verdict, req);
+    engine.record(req, verdict, decision.action);
+    if (decision.response) return send(req, res, decision.response);
+    forwarder.forward(req, res, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'https' });
+  };
+
+  const server = createLegacyTlsServer(
+    { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(runtime?.ticketKeys && { ticketKeys: runtime.ticketKeys }), logger: toLibraryLogger(logger) },
+    (req, res) => void handleHttps(req, res).catch((error: unknown) => internalError(res, error, logger)),
+  );
+  applyLimits(server, config);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const verdict = engine.classify(req);
+    engine
+      .decide(viewOf(req), verdict, req)
+      .then((decision) => {
+        engine.record(req, verdict, decision.action);
+        if (decision.response) return writeRaw(socket, decision.response);
+        forwarder.upgrade(req, socket, head, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'https' });
+      })
+      .catch(() => socket.destroy());
+  });
+
+  await listen(server, config.listen.host, config.listen.port);
+  const httpsPort = (server.address() as AddressInfo).port;
+
+  let httpServer: http.Server | undefined;
+  if (config.httpListen) {
+    httpServer = http.createServer((req, res) => {
+      handlePlainHttp(req, res, { engine, forwarder, httpsPort, trustedPeers }).catch((error: unknown) => internalError(res, error, logger));
+    });
+    applyLimits(httpServer, config);
+    await listen(httpServer, config.httpListen.host, config.httpListen.port);
+  }
+
+  const reloadCertificates = async (): Promise<boolean> => {
+    try {
+      const pairs = await readCertificates(config);
+      const resolved = resolveServerOptions({ ...pairs, minVersion: config.minTls, ...(runtime?.ticketKeys && { ticketKeys: runtime.ticketKeys }), logger: toLibraryLogger(logger) });
+      // Existing connections keep their context; new handshakes get the new certificate.
+      server.setSecureContext(resolved.tls);
+      logger.info('certificates reloaded', { files: config.certificates.map((c) => c.certFile) });
+      return true;
+    } catch (error) {
+      logger.error('new certificates refused, the previous ones stay in use', { error: (error as Error).message });
+      return false;
+    }
+  };
+  let reloading: Promise<boolean> | undefined;
+  const onCertificateChange = () => {
+    // certbot replaces cert and key one after the other: wait a moment so both are new.
+    reloading ??= new Promise<void>((resolve) => setTimeout(resolve, 300)).then(reloadCertificates).finally(() => (reloading = undefined));
+  };
+  for (const { certFile, keyFile } of config.certificates) {
+    watchFile(certFile, { interval: 1000, persistent: false }, onCertificateChange);
+    watchFile(keyFile, { interval: 1000, persistent: false }, onCertificateChange);
+  }
+
+  const host = urlHost(config.listen.host);
+  const httpsUrl = `https://${host}:${httpsPort}`;
+  const httpUrl = httpServer ? `http://${urlHost(config.httpListen!.host)}:${(httpServer.address() as AddressInfo).port}` : null;
+
+  let closing: Promise<void> | undefined;
+  return {
+    urls: { https: httpsUrl, http: httpUrl, report: `${httpsUrl}${config.reportPrefix}/` },
+    reloadCertificates,
+    close(graceMs = config.timeouts.shutdownGrace) {
+      closing ??= (async () => {
+        for (const { certFile, keyFile } of config.certificates) {
+          unwatchFile(certFile, onCertificateChange);
+          unwatchFile(keyFile, onCertificateChange);
+        }
+        await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
+        await forwarder.close().catch(() => undefined);
+        if (ownsStats) await stats.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface PlainHttpContext {
+  engine: FallbackEngine<IncomingMessage>;
+  forwarder: Forwarder;
+  httpsPort: number;
+  trustedPeers: ReturnType<typeof compileTrustedProxies>;
+}
+
+/**
+ * The plain-HTTP listener: ACME challenges go to the site (certbot's webroot lives there), clients that
+ * can never complete a handshake here (IE on Windows XP / Server 2003: RC4 and 3DES only) get the
+ * fallback page in clear text rather than a redirect into a certain TLS error, and everyone else is
+ * sent to HTTPS.
+ */
+async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, context: PlainHttpContext): Promise<void> {
+  const { engine, forwarder, httpsPort, trustedPeers } = context;
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const verdict = engine.classify(req);
+  if (path.startsWith('/.well-known/acme-challenge/')) {
+    engine.record(req, verdict, 'excluded');
+    forwarder.forward(req, res, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'http' });
+    return;
+  }
+  if (isHandshakeImpossible(verdict.client)) {
+    engine.record(req, verdict, 'rendered');
+    return send(req, res, engine.pageResponse(200, verdict));
+  }
+  const host = req.headers.host ?? '';
+  const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.exec(host);
+  if (!match) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('A Host header is needed to redirect you to HTTPS.\n');
+    return;
+  }
+  const location = `https://${match[1]}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url ?? '/'}`;
+  const readOnly = req.method === 'GET' || req.method === 'HEAD';
+  // 301 is what every client understands for http→https; 308 keeps the method and body of the rest.
+  res.writeHead(readOnly ? 301 : 308, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=3600' });
+  res.end(`Moved to ${location}\n`);
+}
+
+function viewOf(req: IncomingMessage): RequestView {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), host: req.headers.host, accept: req.headers.accept };
+}
+
+function send(req: IncomingMessage, res: ServerResponse, response: FallbackResponse): void {
+  res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+  res.end(req.method === 'HEAD' ? undefined : response.body);
+}
+
+function writeRaw(socket: Duplex, response: FallbackResponse): void {
+  const head = [`HTTP/1.1 ${response.status} ${http.STATUS_CODES[response.status] ?? ''}`];
+  for (const [name, value] of Object.entries(response.headers)) head.push(`${name}: ${value}`);
+  head.push(`content-length: ${Buffer.byteLength(response.body)}`, 'connection: close');
+  socket.end(`${head.join('\r\n')}\r\n\r\n${response.body}`);
+}
+
+function internalError(res: ServerResponse, error: unknown, logger: ProxyLogger): void {
+  logger.error('request failed inside the proxy', { error: (error as Error).message });
+  if (res.headersSent) res.destroy();
+  else {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Internal error\n');
+  }
+}
+
+function applyLimits(server: http.Server, config: ProxyConfig): void {
+  server.headersTimeout = config.timeouts.headers;
+  server.requestTimeout = config.timeouts.request;
+  server.keepAliveTimeout = config.timeouts.keepAlive;
+  server.maxConnections = config.maxConnections;
+  // Slow bodies are cut too: a socket idle for longer than the header timeout is closed.
+  server.timeout = Math.max(config.timeouts.headers, config.timeouts.keepAlive) * 2;
+}
+
+async function readCertificates(config: ProxyConfig): Promise<{ cert?: string[]; key?: string[] }> {
+  if (config.certificates.length === 0) return {};
+  const cert = await Promise.all(config.certificates.map((c) => readFile(c.certFile, 'utf8')));
+  const key = await Promise.all(config.certificates.map((c) => readFile(c.keyFile, 'utf8')));
+  return { cert, key };
+}
+
+function listen(server: http.Server | LegacyTlsServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stop accepting; idle keep-alive connections go now, busy ones when done or when the grace runs out. */
+async function drain(server: http.Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function toLibraryLogger(logger: ProxyLogger): { warn(message: string): void; info(message: string): void } {
+  return { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
+}

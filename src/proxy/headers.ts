@@ -1,0 +1,88 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import net from 'node:net';
+import type { Verdict } from '../types.js';
+
+// RFC 9110 §7.6.1 hop-by-hop fields, plus ones undici refuses to send (`expect`, `transfer-encoding`:
+// it frames the body itself) and legacy proxy headers that must not leak through.
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'expect', 'http2-settings',
+]);
+
+/** Headers only this proxy may set: whatever a client sends under these names is removed first, always. */
+export const PROXY_SET_HEADERS = ['x-tls-protocol', 'x-tls-cipher', 'x-legacy-client'] as const;
+
+const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip'];
+
+export interface ForwardContext {
+  verdict: Verdict;
+  /** Address of the peer that connected to us. */
+  peerAddress: string | undefined;
+  /** Whether that peer is a trusted proxy whose forwarding headers we extend rather than replace. */
+  peerTrusted: boolean;
+  proto: 'https' | 'http';
+  /** Host header to send upstream (the client's, unless --change-origin). */
+  host: string | undefined;
+}
+
+/** The request headers sent upstream. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: ForwardContext): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens = listedInConnection(incoming.connection);
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || name === 'host') continue;
+    if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    if ((PROXY_SET_HEADERS as readonly string[]).includes(name)) continue;
+    if (FORWARDING_HEADERS.includes(name) && !context.peerTrusted) continue;
+    out[name] = value;
+  }
+  if (context.host) out.host = context.host;
+
+  const peer = context.peerAddress ?? 'unknown';
+  const clientHost = incoming.host ?? '';
+  // From a trusted proxy the chain grows; from anyone else a claimed chain is a spoof and is replaced.
+  const priorFor = context.peerTrusted ? joined(incoming['x-forwarded-for']) : '';
+  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${peer}` : peer;
+  out['x-forwarded-proto'] = context.peerTrusted && incoming['x-forwarded-proto'] ? joined(incoming['x-forwarded-proto']) : context.proto;
+  out['x-forwarded-host'] = context.peerTrusted && incoming['x-forwarded-host'] ? joined(incoming['x-forwarded-host']) : clientHost;
+  const element = `for=${forwardedNode(peer)};host=${quoteIfNeeded(clientHost)};proto=${context.proto}`;
+  const priorForwarded = context.peerTrusted ? joined(incoming.forwarded) : '';
+  out.forwarded = priorForwarded ? `${priorForwarded}, ${element}` : element;
+
+  const { tls, legacy } = context.verdict;
+  if (tls.protocol) out['x-tls-protocol'] = tls.protocol;
+  if (tls.cipher) out['x-tls-cipher'] = tls.cipher;
+  if (legacy) out['x-legacy-client'] = '1';
+  return out;
+}
+
+/** The response headers sent to the client: the upstream's, minus hop-by-hop ones. */
+export function clientResponseHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const connectionTokens = listedInConnection(upstream.connection);
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function listedInConnection(value: string | string[] | undefined): Set<string> {
+  if (!value) return new Set();
+  return new Set(joined(value).split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+}
+
+function joined(value: string | string[] | undefined): string {
+  if (value === undefined) return '';
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+// RFC 7239: IPv6 nodes are quoted and bracketed.
+function forwardedNode(address: string): string {
+  const plain = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+  return net.isIPv6(plain) ? `"[${plain}]"` : plain;
+}
+
+function quoteIfNeeded(value: string): string {
+  return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
