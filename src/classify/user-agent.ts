@@ -8,6 +8,8 @@ export const MAX_USER_AGENT_LENGTH = 512;
 export const MAX_CACHED_USER_AGENTS = 2048;
 // Parsed fields end up as report labels; a 400-character "version" is noise, not information.
 const MAX_FIELD_LENGTH = 64;
+// ua-parser-js 1.x cuts user agents to this length (its UA_MAX_LENGTH) before matching.
+const UA_PARSER_MAX_LENGTH = 500;
 
 const UNKNOWN_CLIENT: Readonly<ClientInfo> = Object.freeze({
   browser: null,
@@ -101,7 +103,8 @@ const MODERN_SAFARI = 7;
  * the full parser". When it answers, it answers exactly what {@link parseWithUaParser} would.
  */
 export function parseModernBrowser(userAgent: string): ClientInfo | null {
-  if (userAgent.length > MAX_USER_AGENT_LENGTH || !userAgent.startsWith('Mozilla/5.0 (')) return null;
+  // ua-parser-js reads only the first UA_PARSER_MAX_LENGTH characters: past that it could answer otherwise.
+  if (userAgent.length > UA_PARSER_MAX_LENGTH || !userAgent.startsWith('Mozilla/5.0 (')) return null;
   let match = CHROME_SHAPE.exec(userAgent);
   if (match !== null) {
     const os = platformOs(match[1] ?? '', false);
@@ -143,7 +146,8 @@ function platformOs(platform: string, firefox: boolean): string | null {
 }
 
 function browser(name: string, version: string | null, os: string): ClientInfo {
-  return { browser: name, version, os, bot: false, kind: 'browser' };
+  // Same length cap as the full path: `Chrome/` followed by 400 digits is still a Chrome shape.
+  return { browser: name, version: limit(version), os, bot: false, kind: 'browser' };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ const VERSION_SPELLINGS: Record<string, TlsProtocol> = {
 /** Any spelling a proxy or Node uses for a TLS version, or `null` for anything else (`none`, SSLv3, junk). */
 export function normaliseTlsVersion(value: string | null | undefined): TlsProtocol | null {
   if (typeof value !== 'string' || value.length > MAX_TRUSTED_HEADER_LENGTH) return null;
-  return VERSION_SPELLINGS[value.trim().toLowerCase()] ?? null;
+  const key = value.trim().toLowerCase();
+  // Own keys only: `constructor` or `__proto__` must not answer with Object's prototype members.
+  return Object.hasOwn(VERSION_SPELLINGS, key) ? (VERSION_SPELLINGS[key] ?? null) : null;
 }
 
 /**

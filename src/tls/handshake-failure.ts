@@ -5,7 +5,7 @@ export interface HandshakeFailure {
   reason: HandshakeFailureReason;
   /** OpenSSL/Node error code, e.g. `ERR_SSL_NO_SHARED_CIPHER`, kept for logs; not a metric label. */
   code: string | null;
-  /** `null` only when the peer reset the connection before its address could be read. */
+  /** `null` only if the operating system could not tell the peer's address. */
   remoteAddress: string | null;
   at: Date;
 }

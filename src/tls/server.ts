@@ -1,5 +1,6 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { resolveServerOptions, type LegacyTlsServerOptions } from '../options.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
@@ -27,6 +28,9 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
   const resolved = resolveServerOptions(options);
   const server = https.createServer(resolved.tls, handler) as LegacyTlsServer;
 
+  // Reading the address once at connection time caches it on the TCP socket, which the TLS socket keeps
+  // as `_parent`: a peer that resets mid-handshake is then still reported with its address.
+  server.prependListener('connection', (raw: Socket) => void raw.remoteAddress);
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
     const failure: HandshakeFailure = {
       reason: handshakeFailureReason(error),
@@ -55,7 +59,7 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
   return server;
 }
 
-// A TLS socket whose handshake failed may already have lost its handle; its parent TCP socket has not.
+// A TLS socket whose handshake failed may already have lost its handle; its parent TCP socket kept the address.
 function peerAddressOf(socket: TLSSocket): string | null {
   const parent = (socket as TLSSocket & { _parent?: { remoteAddress?: string } })._parent;
   return parent?.remoteAddress ?? null;

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// The only file that touches `process`: everything else gets its outside world through `CliIo`.
+import { runCli, type CliIo } from './main.js';
+
+const io: CliIo = {
+  stdout: {
+    write: (s) => void process.stdout.write(s),
+    isTTY: process.stdout.isTTY === true,
+  },
+  stderr: { write: (s) => void process.stderr.write(s) },
+  env: process.env,
+  cwd: process.cwd(),
+  onSignal(signal, handler) {
+    process.on(signal, handler);
+    return () => void process.off(signal, handler);
+  },
+};
+
+runCli(process.argv.slice(2), io).then(exit, (error: unknown) => {
+  process.stderr.write(`legacy-tls-fallback: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  exit(1);
+});
+
+function exit(code: number): void {
+  process.exitCode = code;
+  // A failure, or a second signal while requests are still draining, exits at once.
+  if (code !== 0) process.exit(code);
+  // After a clean stop nothing should be left; if something still holds the event loop, do not hang.
+  setTimeout(() => process.exit(code), 2_000).unref();
+}
