@@ -182,6 +182,10 @@ describe('the legacy-tls-fallback command', () => {
     expect(after).toHaveLength(2);
     expect(after).not.toContain(before[0]);
     expect((await tlsRequest({ port, ca, version: 'TLSv1.3' })).status).toBe(200);
+    // The dead worker's counts (sent before it died) are kept; the new request is added.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const afterKill = await tlsRequest({ port, ca, version: 'TLSv1.3', path: '/_legacy-tls/report.json', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(JSON.parse(afterKill.body).windows['24h'].requests.total).toBe(21);
 
     cli.child.kill('SIGTERM');
     expect(await cli.exit()).toBe(0);

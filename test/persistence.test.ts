@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,6 +118,35 @@ describe('TrafficStats persistence', () => {
     await reopened.close();
   });
 
+  // A real full disk: a 64 KiB tmpfs, filled up. Needs mount rights (root here); skipped where absent.
+  it.runIf(canMountTmpfs())('survives a full disk (ENOSPC) and catches up once there is room', async () => {
+    const mountPoint = path.join(dir, 'tiny');
+    await mkdir(mountPoint);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]);
+    try {
+      const filler = path.join(mountPoint, 'filler');
+      await writeFile(filler, Buffer.alloc(64 * 1024)).catch(() => undefined);
+      const statsFile = path.join(mountPoint, 'stats.json');
+      const logger = quiet();
+      const stats = new TrafficStats({ statsFile, logger });
+      record(stats, 'TLSv1', IE8, '198.51.100.1', 4);
+      await stats.flush();
+      record(stats, 'TLSv1.3', CHROME, '198.51.100.2', 2);
+      await stats.flush();
+      expect(logger.warn).toHaveBeenCalledTimes(1);
+      expect(logger.warn.mock.calls[0]?.[0]).toMatch(/ENOSPC/);
+      expect(totalRequests(stats)).toBe(6);
+      await rm(filler);
+      await stats.close();
+      const reopened = new TrafficStats({ statsFile });
+      await reopened.ready;
+      expect(totalRequests(reopened)).toBe(6);
+      await reopened.close();
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+
   it('loses at most one flush interval to kill -9, and the file is never corrupt (5 crashes)', async () => {
     const statsFile = path.join(dir, 'stats.json');
     const flushInterval = 200;
@@ -207,4 +236,18 @@ async function runAndKill(statsFile: string, flushInterval: number, ms: number):
   const safeBefore = killedAt - flushInterval * 2 - 100;
   const countedAtLastFlushBound = [...progress].reverse().find((p) => p.at <= safeBefore)?.counted ?? 0;
   return { lastCounted, countedAtLastFlushBound };
+}
+
+function canMountTmpfs(): boolean {
+  const probe = path.join(os.tmpdir(), `ltf-mount-probe-${process.pid}`);
+  try {
+    execFileSync('mkdir', ['-p', probe]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    execFileSync('rm', ['-rf', probe]);
+  }
 }
