@@ -5,6 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKoaExample } from '../examples/koa-app.js';
+import { createExpressExample } from '../examples/express-app.js';
+import { tlsRequest } from './helpers/tls-client.js';
 import type { LegacyTlsServer } from '../src/index.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { hasTool } from './helpers/tools.js';
@@ -82,3 +84,20 @@ function sClient(port: number, caFile: string, flags: string[]): Promise<string>
     child.stdin?.end('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
   });
 }
+
+describe('the Express example', () => {
+  it('sends TLS 1.0 to the fallback page and TLS 1.3 to the site', async () => {
+    const { cert, key } = await testCertificate();
+    const { server } = createExpressExample({ cert, key });
+    const port = await listenOn(server);
+    try {
+      const old = await tlsRequest({ port, ca: cert, version: 'TLSv1' });
+      expect(old.status).toBe(302);
+      expect(old.headers.location).toBe('/legacy-browser');
+      const modern = await tlsRequest({ port, ca: cert, version: 'TLSv1.3' });
+      expect(modern.body).toBe('Welcome to the site. You connected with TLSv1.3.\n');
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
