@@ -10,7 +10,9 @@ import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
 import { compileTrustedProxies } from '../tls/trusted-proxies.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
+import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
+import { originForm, type ForwardContext } from './headers.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 
 /** Hooks a cluster worker uses to share the primary's stats and keys; absent in a single process. */
@@ -29,8 +31,24 @@ export interface ProxyRuntime {
  */
 export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runtime?: ProxyRuntime): Promise<RunningProxy> {
   const stats = runtime?.stats ?? new TrafficStats({ statsFile: config.statsFile, logger: toLibraryLogger(logger), summaryInterval: 300_000 });
-  const reportSource = runtime?.reportSource ?? stats;
   const ownsStats = runtime?.ownsStats ?? true;
+  try {
+    return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys);
+  } catch (error) {
+    // A proxy that failed to start must not leave its stats timers and file behind.
+    if (ownsStats) await stats.close();
+    throw error;
+  }
+}
+
+async function startWithStats(
+  config: ProxyConfig,
+  logger: ProxyLogger,
+  stats: TrafficStats,
+  reportSource: StatsSource,
+  ownsStats: boolean,
+  ticketKeys: Buffer | undefined,
+): Promise<RunningProxy> {
   const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
 
   const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
@@ -53,6 +71,14 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
     onUpstreamError: (status) => stats.recordUpstreamError(status),
   });
 
+  const forwardContext = (req: IncomingMessage, verdict: Verdict, proto: 'https' | 'http'): Omit<ForwardContext, 'host'> => ({
+    verdict,
+    peerAddress: req.socket.remoteAddress,
+    peerTrusted: trustedPeers.has(req.socket.remoteAddress),
+    trustedHeader: config.trustedHeader,
+    proto,
+  });
+
   const handleHttps = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const reportResponse = await report(reportRequestOf(req));
     if (reportResponse) return send(req, res, reportResponse);
@@ -60,11 +86,11 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
     const decision = await engine.decide(viewOf(req), verdict, req);
     engine.record(req, verdict, decision.action);
     if (decision.response) return send(req, res, decision.response);
-    forwarder.forward(req, res, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'https' });
+    forwarder.forward(req, res, forwardContext(req, verdict, 'https'));
   };
 
   const server = createLegacyTlsServer(
-    { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(runtime?.ticketKeys && { ticketKeys: runtime.ticketKeys }), logger: toLibraryLogger(logger) },
+    { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
     (req, res) => void handleHttps(req, res).catch((error: unknown) => internalError(res, error, logger)),
   );
   applyLimits(server, config);
@@ -75,7 +101,7 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
       .then((decision) => {
         engine.record(req, verdict, decision.action);
         if (decision.response) return writeRaw(socket, decision.response);
-        forwarder.upgrade(req, socket, head, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'https' });
+        forwarder.upgrade(req, socket, head, forwardContext(req, verdict, 'https'));
       })
       .catch(() => socket.destroy());
   });
@@ -86,7 +112,7 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
   let httpServer: http.Server | undefined;
   if (config.httpListen) {
     httpServer = http.createServer((req, res) => {
-      handlePlainHttp(req, res, { engine, forwarder, httpsPort, trustedPeers }).catch((error: unknown) => internalError(res, error, logger));
+      handlePlainHttp(req, res, { engine, forwarder, httpsPort, forwardContext }).catch((error: unknown) => internalError(res, error, logger));
     });
     applyLimits(httpServer, config);
     await listen(httpServer, config.httpListen.host, config.httpListen.port);
@@ -95,7 +121,7 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
   const reloadCertificates = async (): Promise<boolean> => {
     try {
       const pairs = await readCertificates(config);
-      const resolved = resolveServerOptions({ ...pairs, minVersion: config.minTls, ...(runtime?.ticketKeys && { ticketKeys: runtime.ticketKeys }), logger: toLibraryLogger(logger) });
+      const resolved = resolveServerOptions({ ...pairs, minVersion: config.minTls, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) });
       // Existing connections keep their context; new handshakes get the new certificate.
       server.setSecureContext(resolved.tls);
       logger.info('certificates reloaded', { files: config.certificates.map((c) => c.certFile) });
@@ -142,7 +168,7 @@ interface PlainHttpContext {
   engine: FallbackEngine<IncomingMessage>;
   forwarder: Forwarder;
   httpsPort: number;
-  trustedPeers: ReturnType<typeof compileTrustedProxies>;
+  forwardContext: (req: IncomingMessage, verdict: Verdict, proto: 'https' | 'http') => Omit<ForwardContext, 'host'>;
 }
 
 /**
@@ -152,12 +178,12 @@ interface PlainHttpContext {
  * sent to HTTPS.
  */
 async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, context: PlainHttpContext): Promise<void> {
-  const { engine, forwarder, httpsPort, trustedPeers } = context;
+  const { engine, forwarder, httpsPort, forwardContext } = context;
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const verdict = engine.classify(req);
   if (path.startsWith('/.well-known/acme-challenge/')) {
     engine.record(req, verdict, 'excluded');
-    forwarder.forward(req, res, { verdict, peerAddress: req.socket.remoteAddress, peerTrusted: trustedPeers.has(req.socket.remoteAddress), proto: 'http' });
+    forwarder.forward(req, res, forwardContext(req, verdict, 'http'));
     return;
   }
   if (isHandshakeImpossible(verdict.client)) {
@@ -171,7 +197,9 @@ async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, contex
     res.end('A Host header is needed to redirect you to HTTPS.\n');
     return;
   }
-  const location = `https://${match[1]}${httpsPort === 443 ? '' : `:${httpsPort}`}${req.url ?? '/'}`;
+  // Never `https://host:port` + `http://other/…`: only a path may follow the host.
+  const target = originForm(req.url);
+  const location = `https://${match[1]}${httpsPort === 443 ? '' : `:${httpsPort}`}${target.startsWith('/') ? target : '/'}`;
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   // 301 is what every client understands for http→https; 308 keeps the method and body of the rest.
   res.writeHead(readOnly ? 301 : 308, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=3600' });
@@ -212,6 +240,9 @@ function applyLimits(server: http.Server, config: ProxyConfig): void {
   server.maxConnections = config.maxConnections;
   // Slow bodies are cut too: a socket idle for longer than the header timeout is closed.
   server.timeout = Math.max(config.timeouts.headers, config.timeouts.keepAlive) * 2;
+  // Node enforces the headers and request timeouts only when it checks, every connectionsCheckingInterval
+  // (30 s by default, read at listen()): without this a slowloris holds its socket ~30 s whatever they say.
+  (server as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.timeouts.headers / 4)));
 }
 
 async function readCertificates(config: ProxyConfig): Promise<{ cert?: string[]; key?: string[] }> {

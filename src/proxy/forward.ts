@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { clientResponseHeaders, upstreamRequestHeaders, type ForwardContext } from './headers.js';
+import { clientResponseHeaders, originForm, upstreamRequestHeaders, type ForwardContext } from './headers.js';
 import { errorPage } from './pages.js';
 
 export interface ForwarderOptions {
@@ -22,7 +22,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEO
 
 /**
  * Forwards requests to one upstream over a keep-alive undici pool, streaming bodies both ways with
- * back-pressure (`Pool.stream` writes straight into the client response: no buffering, flat memory).
+ * back-pressure (the upstream body is piped into the client response: no buffering, flat memory).
  */
 export class Forwarder {
   private readonly pool: Pool;
@@ -49,22 +49,33 @@ export class Forwarder {
     });
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const options: Dispatcher.RequestOptions = {
-      path: this.basePath + (req.url ?? '/'),
+      path: this.basePath + originForm(req.url),
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: upstreamRequestHeaders(req.headers, { ...context, host: this.hostFor(req) }),
       body: hasBody ? req : null,
       signal: controller.signal,
     };
-    this.pool.stream(
-      options,
-      ({ statusCode, headers }) => {
-        res.writeHead(statusCode, clientResponseHeaders(headers));
-        return res;
-      },
-      (error) => {
-        if (error) this.fail(res, error);
-      },
-    );
+    // Not `pool.stream`: when the upstream fails mid-response while the client is still sending its body,
+    // undici 7's stream handler sees the error twice (again from the request body it destroys), clears its
+    // callback, then calls it as null from an event handler: an uncaught TypeError that ends the process.
+    // `request` + `.pipe()` streams the same way with back-pressure, and handles that case. `.pipe()`
+    // rather than `stream.pipeline()`, which costs about 40 % more per request on Node 20 (measured).
+    this.pool.request(options, (error, data) => {
+      if (error) return this.fail(res, error);
+      const { body } = data;
+      try {
+        res.writeHead(data.statusCode, clientResponseHeaders(data.headers));
+      } catch (invalid) {
+        body.destroy();
+        return this.fail(res, invalid);
+      }
+      // A failure on either side ends both: a body cut upstream cuts the client's connection too.
+      body.on('error', (streamError: Error) => this.fail(res, streamError));
+      res.once('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
+      body.pipe(res);
+    });
   }
 
   /** Forwards an HTTP upgrade (WebSocket) and splices the two sockets together. */
@@ -72,7 +83,7 @@ export class Forwarder {
     clientSocket.on('error', () => clientSocket.destroy());
     this.pool
       .upgrade({
-        path: this.basePath + (req.url ?? '/'),
+        path: this.basePath + originForm(req.url),
         method: req.method ?? 'GET',
         // undici writes `Connection: upgrade` and `Upgrade: <protocol>` itself.
         headers: upstreamRequestHeaders(req.headers, { ...context, host: this.hostFor(req) }),

@@ -12,7 +12,12 @@ const HOP_BY_HOP = new Set([
 /** Headers only this proxy may set: whatever a client sends under these names is removed first, always. */
 export const PROXY_SET_HEADERS = ['x-tls-protocol', 'x-tls-cipher', 'x-legacy-client'] as const;
 
-const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip'];
+// Passed on only from a trusted peer. The last three are what a CDN or load balancer says about the
+// visitor's TLS (see trustedHeader): from anyone else they are a claim that could fool the upstream.
+const FORWARDING_HEADERS = [
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip',
+  'cloudfront-viewer-tls', 'x-amzn-tls-version', 'x-amzn-tls-cipher-suite',
+];
 
 export interface ForwardContext {
   verdict: Verdict;
@@ -21,6 +26,8 @@ export interface ForwardContext {
   /** Whether that peer is a trusted proxy whose forwarding headers we extend rather than replace. */
   peerTrusted: boolean;
   proto: 'https' | 'http';
+  /** The configured trusted TLS header: from an untrusted peer it is a forged claim and is dropped. */
+  trustedHeader?: string | undefined;
   /** Host header to send upstream (the client's, unless --change-origin). */
   host: string | undefined;
 }
@@ -33,7 +40,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
     if (value === undefined || name === 'host') continue;
     if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
     if ((PROXY_SET_HEADERS as readonly string[]).includes(name)) continue;
-    if (FORWARDING_HEADERS.includes(name) && !context.peerTrusted) continue;
+    if ((FORWARDING_HEADERS.includes(name) || name === context.trustedHeader) && !context.peerTrusted) continue;
     out[name] = value;
   }
   if (context.host) out.host = context.host;
@@ -54,6 +61,18 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
   if (tls.cipher) out['x-tls-cipher'] = tls.cipher;
   if (legacy) out['x-legacy-client'] = '1';
   return out;
+}
+
+/**
+ * The origin form (`/path?query`) of a request target. An absolute-form target (`GET http://other.example/x`)
+ * makes the upstream ignore Host and use that authority (RFC 9112 §3.2.2), so the proxy and the site would
+ * disagree on which site was asked for. Anything else (`/path`, `*`) is returned as it came.
+ */
+export function originForm(target: string | undefined): string {
+  if (target === undefined) return '/';
+  const rest = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  if (rest === target) return target;
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** The response headers sent to the client: the upstream's, minus hop-by-hop ones. */
