@@ -24,8 +24,7 @@ export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {})
   return function legacyTlsFallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
     const verdict = engine.classify(req);
     res.locals.legacyTls = verdict;
-    engine
-      .decide({ method: req.method, path: req.path, host: req.get('host'), accept: req.get('accept') }, verdict, req)
+    Promise.resolve(engine.decide({ method: req.method, path: req.path, host: req.get('host'), accept: req.get('accept') }, verdict, req))
       .then((decision) => {
         engine.record(req, verdict, decision.action);
         if (!decision.response) return next();

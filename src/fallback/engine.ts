@@ -49,6 +49,7 @@ export class FallbackEngine<Context> {
   private readonly staticPage: string | undefined;
   /** `fallbackPath` + '/': the page's trailing-slash variant and the prefix of its assets. */
   private readonly fallbackPathSlash: string;
+  private readonly verdicts = new WeakMap<object, { userAgent: string | undefined; header: unknown; verdict: Verdict }>();
 
   constructor(options: ResolvedFallbackOptions<Context>) {
     this.options = options;
@@ -57,16 +58,28 @@ export class FallbackEngine<Context> {
     this.fallbackPathSlash = `${options.fallbackPath}/`;
   }
 
+  /**
+   * The verdict for a request. A keep-alive connection's TLS facts never change, and its user agent
+   * rarely does, so the verdict is kept per connection and reused while the user agent (and trusted
+   * header) stay the same: most requests then cost a WeakMap lookup instead of a classification.
+   */
   classify(req: IncomingMessage): Verdict {
-    return classifyClient(this.readFacts(req), req.headers['user-agent'], this.options.policy);
+    const userAgent = req.headers['user-agent'];
+    const header = this.options.trustedHeader === undefined ? undefined : req.headers[this.options.trustedHeader];
+    const cached = this.verdicts.get(req.socket);
+    if (cached && cached.userAgent === userAgent && cached.header === header) return cached.verdict;
+    const verdict = classifyClient(this.readFacts(req), userAgent, this.options.policy);
+    this.verdicts.set(req.socket, { userAgent, header, verdict });
+    return verdict;
   }
 
   /** Counts the request, when the options carry a `TrafficStats`. */
   record(req: IncomingMessage, verdict: Verdict, action: FallbackAction): void {
-    this.options.stats?.recordRequest({ verdict, action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'] });
+    this.options.stats?.recordRequest({ verdict, action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'], connection: req.socket });
   }
 
-  async decide(view: RequestView, verdict: Verdict, context: Context): Promise<Decision> {
+  /** What to do with a request. Synchronous unless an `onLegacy` hook has to be awaited. */
+  decide(view: RequestView, verdict: Verdict, context: Context): Decision | Promise<Decision> {
     const { options } = this;
     const readOnly = view.method === 'GET' || view.method === 'HEAD';
     if (readOnly && (view.path === options.fallbackPath || view.path === this.fallbackPathSlash)) {
@@ -74,8 +87,16 @@ export class FallbackEngine<Context> {
     }
     if (this.isExcluded(view) || options.skip?.(context)) return { action: 'excluded' };
     if (!verdict.legacy) return { action: 'passed' };
+    if (!options.onLegacy) return this.act(view, verdict, readOnly);
+    const hook = options.onLegacy;
+    return (async () => {
+      await hook(context, verdict);
+      return this.act(view, verdict, readOnly);
+    })();
+  }
 
-    await options.onLegacy?.(context, verdict);
+  private act(view: RequestView, verdict: Verdict, readOnly: boolean): Decision {
+    const { options } = this;
     if (options.mode === 'observe') return { action: 'observed' };
     if (!readOnly) return { action: 'refused', response: this.upgradeRequired(view, verdict) };
     if (options.mode === 'render') return { action: 'rendered', response: this.pageResponse(200, verdict) };

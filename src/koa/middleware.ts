@@ -22,11 +22,13 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
   return async function legacyTlsFallbackMiddleware(ctx: Context, next: Next): Promise<void> {
     const verdict = engine.classify(ctx.req);
     ctx.state.legacyTls = verdict;
-    const decision = await engine.decide(
+    const pending = engine.decide(
       { method: ctx.method, path: ctx.path, host: ctx.get('host') || undefined, accept: ctx.get('accept') || undefined },
       verdict,
       ctx,
     );
+    // Skip a microtask per request when nothing had to be awaited (no onLegacy hook).
+    const decision = pending instanceof Promise ? await pending : pending;
     engine.record(ctx.req, verdict, decision.action);
     if (decision.response) return send(ctx, decision.response);
     await next();

@@ -3,7 +3,7 @@ import { watchFile, unwatchFile } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { FallbackEngine, type FallbackResponse, type RequestView } from '../fallback/engine.js';
+import { FallbackEngine, type Decision, type FallbackResponse, type RequestView } from '../fallback/engine.js';
 import { resolveFallbackOptions, resolveServerOptions, type FallbackCoreOptions } from '../options.js';
 import { createReportResponder, reportRequestOf } from '../report/handler.js';
 import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
@@ -79,25 +79,47 @@ async function startWithStats(
     proto,
   });
 
-  const handleHttps = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const reportResponse = await report(reportRequestOf(req));
-    if (reportResponse) return send(req, res, reportResponse);
-    const verdict = engine.classify(req);
-    const decision = await engine.decide(viewOf(req), verdict, req);
+  const reportPrefix = config.reportPrefix;
+  const answerReport = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const response = await report(reportRequestOf(req));
+    if (response) send(req, res, response);
+    return response !== null;
+  };
+  const proceed = (req: IncomingMessage, res: ServerResponse, verdict: Verdict, decision: Decision): void => {
     engine.record(req, verdict, decision.action);
     if (decision.response) return send(req, res, decision.response);
     forwarder.forward(req, res, forwardContext(req, verdict, 'https'));
   };
+  // Synchronous on the common path: only report requests and onLegacy hooks need a promise.
+  const handleHttps = (req: IncomingMessage, res: ServerResponse): void => {
+    const fail = (error: unknown) => internalError(res, error, logger);
+    if (req.url?.startsWith(reportPrefix)) {
+      answerReport(req, res).then((handled) => {
+        if (!handled) handleClassified(req, res);
+      }, fail);
+      return;
+    }
+    try {
+      handleClassified(req, res);
+    } catch (error) {
+      fail(error);
+    }
+  };
+  const handleClassified = (req: IncomingMessage, res: ServerResponse): void => {
+    const verdict = engine.classify(req);
+    const pending = engine.decide(viewOf(req), verdict, req);
+    if (pending instanceof Promise) pending.then((decision) => proceed(req, res, verdict, decision), (error: unknown) => internalError(res, error, logger));
+    else proceed(req, res, verdict, pending);
+  };
 
   const server = createLegacyTlsServer(
     { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
-    (req, res) => void handleHttps(req, res).catch((error: unknown) => internalError(res, error, logger)),
+    handleHttps,
   );
   applyLimits(server, config);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const verdict = engine.classify(req);
-    engine
-      .decide(viewOf(req), verdict, req)
+    Promise.resolve(engine.decide(viewOf(req), verdict, req))
       .then((decision) => {
         engine.record(req, verdict, decision.action);
         if (decision.response) return writeRaw(socket, decision.response);

@@ -155,8 +155,13 @@ function sketch(map: Map<string, HyperLogLog>, key: string, precision?: number):
   return hll;
 }
 
+// The buckets of the current hour and day, per state: every request of the hour looks them up.
+const current = new WeakMap<StatsState, { hour: number; hourBucket: HourBucket; day: number; dayBucket: DayBucket }>();
+
 export function hourBucket(state: StatsState, time: number): HourBucket {
   const start = hourStart(time);
+  const cached = current.get(state);
+  if (cached?.hour === start && state.hours.get(start) === cached.hourBucket) return cached.hourBucket;
   let bucket = state.hours.get(start);
   if (!bucket) {
     bucket = emptyHour();
@@ -167,6 +172,8 @@ export function hourBucket(state: StatsState, time: number): HourBucket {
 
 function dayBucket(state: StatsState, time: number): DayBucket {
   const start = dayStart(time);
+  const cached = current.get(state);
+  if (cached?.day === start && state.days.get(start) === cached.dayBucket) return cached.dayBucket;
   let bucket = state.days.get(start);
   if (!bucket) {
     bucket = emptyDay();
@@ -175,9 +182,20 @@ function dayBucket(state: StatsState, time: number): DayBucket {
   return bucket;
 }
 
+/** Both buckets for `time`, remembered until the hour changes. */
+function buckets(state: StatsState, time: number): { hour: HourBucket; day: DayBucket } {
+  const hour = hourStart(time);
+  const cached = current.get(state);
+  if (cached?.hour === hour && state.hours.get(hour) === cached.hourBucket && state.days.get(cached.day) === cached.dayBucket) {
+    return { hour: cached.hourBucket, day: cached.dayBucket };
+  }
+  const fresh = { hour, hourBucket: hourBucket(state, time), day: dayStart(time), dayBucket: dayBucket(state, time) };
+  current.set(state, fresh);
+  return { hour: fresh.hourBucket, day: fresh.dayBucket };
+}
+
 export function recordRequest(state: StatsState, time: number, sample: RequestSample): void {
-  const hour = hourBucket(state, time);
-  const day = dayBucket(state, time);
+  const { hour, day } = buckets(state, time);
   addTo(hour.requests, requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy));
   addTo(hour.actions, sample.action);
   if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version');

@@ -22,6 +22,8 @@ export interface RequestRecord {
   /** Peer address: hashed with the user agent for the visitor estimate, never stored. */
   remoteAddress: string | undefined;
   userAgent: string | undefined;
+  /** The request's connection (socket): its visitor hash is reused while address and user agent match. */
+  connection?: object;
 }
 
 /** Health of the stats file, shown in the report so a failing disk is visible where people look. */
@@ -61,6 +63,7 @@ export class TrafficStats implements StatsSource {
   private summaryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failing: string | null = null;
+  private hashes = new WeakMap<object, { address: string | undefined; userAgent: string | undefined; hash: Buffer }>();
   private lastSavedAt: number | null = null;
 
   constructor(options: TrafficStatsOptions = {}) {
@@ -77,7 +80,7 @@ export class TrafficStats implements StatsSource {
     }
   }
 
-  recordRequest({ verdict, action, remoteAddress, userAgent }: RequestRecord): void {
+  recordRequest({ verdict, action, remoteAddress, userAgent, connection }: RequestRecord): void {
     const { tls, client, legacy, reasons } = verdict;
     const protocol: ProtocolLabel = tls.protocol ?? 'none';
     const clientLabel = legacy ? legacyClientLabel(client.browser, client.version, client.os) : null;
@@ -90,7 +93,7 @@ export class TrafficStats implements StatsSource {
       action,
       client: clientLabel,
       os: client.os === null ? null : osFamily(client.os),
-      visitor: this.visitorHash(remoteAddress, userAgent),
+      visitor: this.visitorHash(remoteAddress, userAgent, connection),
     });
     this.summary.count(legacy, clientLabel);
     this.dirty = true;
@@ -149,6 +152,7 @@ export class TrafficStats implements StatsSource {
   /** Adopts a salt shared by a cluster, so one visitor on two workers is still one visitor. */
   useSalt(salt: Buffer): void {
     this.salt = Buffer.from(salt);
+    this.hashes = new WeakMap();
   }
 
   get visitorSalt(): Buffer {
@@ -200,6 +204,7 @@ export class TrafficStats implements StatsSource {
         const counted = this.state;
         this.state = result.value.state;
         this.salt = result.value.salt;
+        this.hashes = new WeakMap();
         mergeState(this.state, counted);
       } else if (result.status === 'corrupt') {
         this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${result.error.message}); ${result.movedTo ? `it was moved to ${result.movedTo}` : 'it could not be moved aside'} and counting starts afresh.`);
@@ -210,7 +215,16 @@ export class TrafficStats implements StatsSource {
     }
   }
 
-  private visitorHash(address: string | undefined, userAgent: string | undefined): Buffer {
+  private visitorHash(address: string | undefined, userAgent: string | undefined, connection: object | undefined): Buffer {
+    // One HMAC per connection rather than per request: keep-alive requests repeat address and user agent.
+    const cached = connection && this.hashes.get(connection);
+    if (cached && cached.address === address && cached.userAgent === userAgent) return cached.hash;
+    const hash = this.computeVisitorHash(address, userAgent);
+    if (connection) this.hashes.set(connection, { address, userAgent, hash });
+    return hash;
+  }
+
+  private computeVisitorHash(address: string | undefined, userAgent: string | undefined): Buffer {
     const hmac = createHmac('sha256', this.salt);
     hmac.update(address ?? '');
     hmac.update('\0');
