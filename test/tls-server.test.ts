@@ -1,5 +1,6 @@
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'selfsigned';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/tls/server.js';
@@ -188,3 +189,34 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('session resumption', () => {
+  // Tickets let a returning client skip the full handshake: a large share of the cost for old clients.
+  it.each(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const)('resumes a %s session from a ticket', async (version) => {
+    const { cert, key } = await testCertificate();
+    const server = createLegacyTlsServer({ cert, key }, (_req, res) => res.end('ok'));
+    const port = await listenOn(server);
+    const legacy = version === 'TLSv1' || version === 'TLSv1.1' ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {};
+    try {
+      const first = await new Promise<Buffer>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, minVersion: version, maxVersion: version, ...legacy });
+        // TLS 1.3 sends its ticket after the handshake, as a 'session' event; earlier versions have it at once.
+        socket.once('session', (session: Buffer) => {
+          resolve(session);
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+      const reused = await new Promise<boolean>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: cert, minVersion: version, maxVersion: version, session: first, ...legacy }, () => {
+          resolve(socket.isSessionReused());
+          socket.end();
+        });
+        socket.on('error', reject);
+      });
+      expect(reused).toBe(true);
+    } finally {
+      await closeServer(server);
+    }
+  });
+});

@@ -37,6 +37,24 @@ export interface RequestSample {
   os: string | null;
   /** Salted hash of address + user agent. */
   visitor: Buffer;
+  /** This visitor is already in this hour's and day's sketches (same connection, same labels): skip them. */
+  seenThisHour?: boolean;
+  /** Keys derived from the labels above, when the caller has them precomputed. */
+  keys?: SampleKeys;
+}
+
+export interface SampleKeys {
+  request: string;
+  totals: string;
+  visitors: string[];
+}
+
+export function sampleKeys(sample: Omit<RequestSample, 'visitor' | 'keys' | 'seenThisHour'>): SampleKeys {
+  return {
+    request: requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy),
+    totals: totalsKey(sample),
+    visitors: visitorKeys(sample),
+  };
 }
 
 export interface ClientCounts {
@@ -196,19 +214,23 @@ function buckets(state: StatsState, time: number): { hour: HourBucket; day: DayB
 
 export function recordRequest(state: StatsState, time: number, sample: RequestSample): void {
   const { hour, day } = buckets(state, time);
-  addTo(hour.requests, requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy));
+  const keys = sample.keys ?? sampleKeys(sample);
+  const sketches = !sample.seenThisHour;
+  addTo(hour.requests, keys.request);
   addTo(hour.actions, sample.action);
   if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version');
   if (sample.uaLegacy) addTo(hour.reasons, 'user-agent');
   if (sample.os !== null) addCapped(hour.os, sample.os, MAX_OS_PER_HOUR);
-  addTo(state.totals.requests, totalsKey(sample));
-  for (const key of visitorKeys(sample)) {
-    if (hour.visitors) sketch(hour.visitors, key).add(sample.visitor);
-    sketch(day.visitors, key).add(sample.visitor);
+  addTo(state.totals.requests, keys.totals);
+  if (sketches) {
+    for (const key of keys.visitors) {
+      if (hour.visitors) sketch(hour.visitors, key).add(sample.visitor);
+      sketch(day.visitors, key).add(sample.visitor);
+    }
   }
   if (sample.legacy && sample.client !== null) {
     const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET);
-    if (hour.clientVisitors) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(sample.visitor);
+    if (hour.clientVisitors && sketches) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(sample.visitor);
     const dayKey = day.clients.has(sample.client) || day.clients.size < MAX_CLIENTS_PER_BUCKET ? sample.client : OTHER;
     let counts = day.clients.get(dayKey);
     if (!counts) {
@@ -216,7 +238,7 @@ export function recordRequest(state: StatsState, time: number, sample: RequestSa
       day.clients.set(dayKey, counts);
     }
     counts.requests += 1;
-    counts.visitors.add(sample.visitor);
+    if (sketches) counts.visitors.add(sample.visitor);
   }
 }
 

@@ -6,11 +6,13 @@ import {
   addTo,
   emptyState,
   mergeState,
+  hourStart,
   prune,
   recordHandshake,
   recordHandshakeFailure,
   recordRequest,
-  type ProtocolLabel,
+  sampleKeys,
+  type RequestSample,
   type StatsState,
 } from './model.js';
 import { fromDocument, toDocument, type StatsDocument } from './serialize.js';
@@ -42,6 +44,8 @@ export interface StatsSource {
   refresh?(): Promise<void>;
 }
 
+const LABELS = Symbol('legacy-tls-fallback.labels');
+
 // Enough of a user agent to tell visitors apart; the rest only costs hashing time.
 const MAX_HASHED_USER_AGENT = 512;
 
@@ -63,7 +67,7 @@ export class TrafficStats implements StatsSource {
   private summaryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failing: string | null = null;
-  private hashes = new WeakMap<object, { address: string | undefined; userAgent: string | undefined; hash: Buffer }>();
+  private hashes = new WeakMap<object, { address: string | undefined; userAgent: string | undefined; hash: Buffer; hour: number }>();
   private lastSavedAt: number | null = null;
 
   constructor(options: TrafficStatsOptions = {}) {
@@ -81,22 +85,41 @@ export class TrafficStats implements StatsSource {
   }
 
   recordRequest({ verdict, action, remoteAddress, userAgent, connection }: RequestRecord): void {
+    const labels = this.labelsFor(verdict, action);
+    const time = this.options.now();
+    const { hash, seenThisHour } = this.visitor(remoteAddress, userAgent, connection, hourStart(time));
+    recordRequest(this.state, time, { ...labels, visitor: hash, seenThisHour });
+    this.summary.count(verdict.legacy, labels.client);
+    this.dirty = true;
+  }
+
+  // Labels and keys depend only on the verdict and the action; verdicts are reused per connection, so
+  // this turns most requests' label building into a lookup.
+  private labelsFor(verdict: Verdict, action: FallbackAction): Omit<RequestSample, 'visitor'> {
+    // A symbol property on the verdict, not a WeakMap: with a new verdict per request (a new user agent
+    // each time), a WeakMap's ephemeron bookkeeping costs the garbage collector more than it saves.
+    const holder = verdict as Verdict & { [LABELS]?: Partial<Record<FallbackAction, Omit<RequestSample, 'visitor'>>> };
+    let byAction = holder[LABELS];
+    if (!byAction) {
+      byAction = {};
+      Object.defineProperty(holder, LABELS, { value: byAction });
+    }
+    const cached = byAction[action];
+    if (cached) return cached;
     const { tls, client, legacy, reasons } = verdict;
-    const protocol: ProtocolLabel = tls.protocol ?? 'none';
-    const clientLabel = legacy ? legacyClientLabel(client.browser, client.version, client.os) : null;
-    recordRequest(this.state, this.options.now(), {
-      protocol,
+    const base = {
+      protocol: tls.protocol ?? ('none' as const),
       kind: client.kind,
       legacy,
       tlsLegacy: reasons.includes('tls-version'),
       uaLegacy: reasons.includes('user-agent'),
       action,
-      client: clientLabel,
+      client: legacy ? legacyClientLabel(client.browser, client.version, client.os) : null,
       os: client.os === null ? null : osFamily(client.os),
-      visitor: this.visitorHash(remoteAddress, userAgent, connection),
-    });
-    this.summary.count(legacy, clientLabel);
-    this.dirty = true;
+    };
+    const labels = { ...base, keys: sampleKeys(base) };
+    byAction[action] = labels;
+    return labels;
   }
 
   recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void {
@@ -140,6 +163,7 @@ export class TrafficStats implements StatsSource {
   takeDelta(): StatsDocument {
     const document = toDocument(this.state, this.salt, this.options.now());
     this.state = emptyState();
+    this.hashes = new WeakMap();
     this.dirty = false;
     return document;
   }
@@ -215,13 +239,20 @@ export class TrafficStats implements StatsSource {
     }
   }
 
-  private visitorHash(address: string | undefined, userAgent: string | undefined, connection: object | undefined): Buffer {
-    // One HMAC per connection rather than per request: keep-alive requests repeat address and user agent.
+  /**
+   * The visitor's hash, and whether it is already in this hour's sketches. One HMAC per connection
+   * rather than per request: keep-alive requests repeat address and user agent.
+   */
+  private visitor(address: string | undefined, userAgent: string | undefined, connection: object | undefined, hour: number): { hash: Buffer; seenThisHour: boolean } {
     const cached = connection && this.hashes.get(connection);
-    if (cached && cached.address === address && cached.userAgent === userAgent) return cached.hash;
+    if (cached && cached.address === address && cached.userAgent === userAgent) {
+      const seenThisHour = cached.hour === hour;
+      cached.hour = hour;
+      return { hash: cached.hash, seenThisHour };
+    }
     const hash = this.computeVisitorHash(address, userAgent);
-    if (connection) this.hashes.set(connection, { address, userAgent, hash });
-    return hash;
+    if (connection) this.hashes.set(connection, { address, userAgent, hash, hour });
+    return { hash, seenThisHour: false };
   }
 
   private computeVisitorHash(address: string | undefined, userAgent: string | undefined): Buffer {
