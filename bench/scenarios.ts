@@ -1,0 +1,444 @@
+/**
+ * The scenario list. Each group starts the servers it needs (each in its own child process), measures
+ * every scenario `runs` times, interleaved (A B C, A B C, …) so that drift hits all of them alike,
+ * and returns table rows with medians. Ratios are computed against a baseline row of the same run.
+ *
+ * To add a scenario: add a row to a group below, or a new `ScenarioGroup` to `SCENARIO_GROUPS`.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { BenchConfig } from './config.js';
+import { HANDSHAKE_CIPHER, measureHandshakes, type HandshakeMode, type HandshakeResult } from './handshake.js';
+import { runLoad, type LoadResult, type LoadTool, type UserAgentMode } from './load.js';
+import type { MemoryResult, MemorySpec } from './memory.js';
+import { nginxAvailable, nginxHelloConfig, nginxProxyConfig, startNginx, type RunningNginx } from './nginx.js';
+import type { NodeLoadResult, NodeLoadSpec } from './node-load.js';
+import { formatSummary, summarizeProfile } from './profile-summary.js';
+import { findOurProxy } from './proxy.js';
+import { hasCommand, runNodeJson, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
+import { median, mib, type Row } from './report.js';
+import type { ServerInfo, ServerVariant } from './servers.js';
+
+export interface BenchContext {
+  config: BenchConfig;
+  /** Temporary directory of this run (removed at the end). */
+  tmpDir: string;
+  certFile: string;
+  keyFile: string;
+  loadTool: LoadTool;
+  log(message: string): void;
+  /** Where servers started under `--cpu-prof` write their profiles (kept after the run). */
+  profileDir: string;
+  /** Profiles written by servers started under `--cpu-prof`, with their summaries. */
+  profiles: { role: string; file: string; summary: string }[];
+}
+
+export interface ScenarioGroup {
+  id: string;
+  title: string;
+  /** Why the group cannot run here (missing tool, missing code), or `null`. */
+  skipReason(ctx: BenchContext): Promise<string | null>;
+  run(ctx: BenchContext): Promise<Row[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Servers started by a group; all stopped (and their profiles collected) by `stopAll`. */
+class Servers {
+  private readonly started: { role: string; server: ServerChild<ServerInfo>; profileDir: string | null }[] = [];
+  private readonly nginxes: RunningNginx[] = [];
+
+  constructor(private readonly ctx: BenchContext) {}
+
+  /**
+   * Starts `variant` in a child process. `role` names this server in logs and in BENCH_CPU_PROF, so
+   * that two servers of the same variant (e.g. fixed and unique user agents) can be profiled apart.
+   */
+  async start(role: string, variant: ServerVariant, env: NodeJS.ProcessEnv = {}): Promise<ServerInfo> {
+    const { ctx } = this;
+    const profile = ctx.config.cpuProf.has(role) || ctx.config.cpuProf.has(variant);
+    const profileDir = profile ? path.join(ctx.profileDir, role) : null;
+    const server = await startNodeChild<ServerInfo>('./servers.ts', [variant], {
+      label: role,
+      env: { BENCH_CERT_FILE: ctx.certFile, BENCH_KEY_FILE: ctx.keyFile, ...env },
+      execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    this.started.push({ role, server, profileDir });
+    ctx.log(`  ${role}: ${variant} on 127.0.0.1:${server.info.port} (pid ${server.info.pid})${profileDir ? ', under --cpu-prof' : ''}`);
+    return server.info;
+  }
+
+  async nginx(role: string, config: (dir: string, port: number) => string): Promise<RunningNginx> {
+    const dir = path.join(this.ctx.tmpDir, `nginx-${role}`);
+    const nginx = await startNginx(dir, (port) => config(dir, port));
+    this.nginxes.push(nginx);
+    this.ctx.log(`  ${role}: nginx on 127.0.0.1:${nginx.port}`);
+    return nginx;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.started.map((s) => s.server.stop()), ...this.nginxes.map((n) => n.stop())]);
+    for (const { role, profileDir } of this.started) {
+      if (!profileDir) continue;
+      const files = (await readdir(profileDir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+      for (const f of files) {
+        const file = path.join(profileDir, f);
+        const summary = formatSummary(await summarizeProfile(file, 20));
+        this.ctx.profiles.push({ role, file, summary });
+        this.ctx.log(`  CPU profile of ${role}: ${file}\n${summary.replace(/^/gm, '    ')}`);
+      }
+    }
+  }
+}
+
+type Measure<R> = () => Promise<R>;
+type WithCpu<R> = R & { cpuUs?: number };
+
+/** Wraps a measurement with the CPU time the server processes (`pids` and their children) spent in it. */
+function withCpu<R>(pids: readonly number[], count: (r: R) => number, measure: Measure<R>): Measure<WithCpu<R>> {
+  return async () => {
+    const before = await treeCpuSeconds(pids);
+    const result = await measure();
+    const after = await treeCpuSeconds(pids);
+    const n = count(result);
+    const cpuUs = before === null || after === null || n === 0 ? undefined : ((after - before) * 1e6) / n;
+    return { ...result, cpuUs };
+  };
+}
+
+function medianCpu(results: readonly { cpuUs?: number }[]): number | undefined {
+  const values = results.map((r) => r.cpuUs).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? undefined : median(values);
+}
+
+/** Runs every measurement `runs` times, interleaved, and returns all results per key. */
+async function interleaved<R>(ctx: BenchContext, group: string, measures: Record<string, Measure<R>>, describe: (r: R) => string): Promise<Record<string, R[]>> {
+  const results: Record<string, R[]> = {};
+  for (let run = 1; run <= ctx.config.runs; run++) {
+    for (const [key, measure] of Object.entries(measures)) {
+      const result = await measure();
+      (results[key] ??= []).push(result);
+      ctx.log(`  [${group}] run ${run}/${ctx.config.runs} ${key}: ${describe(result)}`);
+    }
+  }
+  return results;
+}
+
+function describeLoad(r: { rps: number; p50: number; p99: number; cpuUs?: number }): string {
+  return `${Math.round(r.rps).toLocaleString('en-US')} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.cpuUs === undefined ? '' : `, server CPU ${r.cpuUs.toFixed(0)} µs/req`}`;
+}
+
+/** `spread ±x %` of the runs around their median, when there are several. */
+export function spread(values: readonly number[]): string {
+  if (values.length < 2) return '';
+  const mid = median(values);
+  const half = (Math.max(...values) - Math.min(...values)) / 2;
+  return `runs ${values.map((v) => Math.round(v).toLocaleString('en-US')).join(' / ')} (±${((half / mid) * 100).toFixed(0)} %)`;
+}
+
+function loadRow(id: string, group: string, scenario: string, results: readonly WithCpu<LoadResult>[], extra: Partial<Row> = {}): Row {
+  const errors = results.reduce((n, r) => n + r.errors, 0);
+  const bad = results.reduce((n, r) => n + r.non2xx, 0);
+  const problems = [errors > 0 ? `${errors} socket errors/timeouts` : '', bad > 0 ? `${bad} error responses` : ''].filter(Boolean).join(', ');
+  return {
+    id,
+    group,
+    scenario,
+    rps: median(results.map((r) => r.rps)),
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
+    cpuUs: medianCpu(results),
+    raw: results,
+    ...extra,
+    note: [extra.note, problems, spread(results.map((r) => r.rps))].filter(Boolean).join('; '),
+  };
+}
+
+function url(port: number, scheme: 'https' | 'http' = 'https'): string {
+  return `${scheme}://127.0.0.1:${port}/`;
+}
+
+async function warm(ctx: BenchContext, target: string, userAgent: UserAgentMode = 'fixed'): Promise<void> {
+  if (ctx.config.warmup > 0) {
+    await runLoad(ctx.loadTool, { url: target, seconds: ctx.config.warmup, connections: ctx.config.connections, userAgent }, ctx.tmpDir);
+  }
+}
+
+async function withServers(ctx: BenchContext, body: (servers: Servers) => Promise<Row[]>): Promise<Row[]> {
+  const servers = new Servers(ctx);
+  try {
+    return await body(servers);
+  } finally {
+    await servers.stopAll();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1 + 2. Middleware overhead, with one user agent and with a different one on every request
+
+const middleware: ScenarioGroup = {
+  id: 'middleware',
+  title: 'Koa middleware overhead (keep-alive, TLS 1.3)',
+  skipReason: async () => null,
+  run: (ctx) =>
+    withServers(ctx, async (servers) => {
+      const bare = await servers.start('bare', 'koa-bare');
+      const fallback = await servers.start('fallback', 'koa-fallback');
+      // A server of its own, so its LRU cache and profile are those of the cache-miss path only.
+      const unique = await servers.start('fallback-unique-ua', 'koa-fallback');
+      const c = ctx.config;
+      const load = (server: ServerInfo, userAgent: UserAgentMode) =>
+        withCpu([server.pid], (r: LoadResult) => r.requests, () =>
+          runLoad(ctx.loadTool, { url: url(server.port), seconds: c.duration, connections: c.connections, userAgent }, ctx.tmpDir),
+        );
+      await warm(ctx, url(bare.port));
+      await warm(ctx, url(fallback.port));
+      await warm(ctx, url(unique.port), 'unique-chrome');
+      await warm(ctx, url(unique.port), 'unique-unknown');
+      const r = await interleaved(
+        ctx,
+        'middleware',
+        {
+          bare: load(bare, 'fixed'),
+          fallback: load(fallback, 'fixed'),
+          'unique-chrome': load(unique, 'unique-chrome'),
+          'unique-unknown': load(unique, 'unique-unknown'),
+        },
+        describeLoad,
+      );
+      const g = 'middleware';
+      return [
+        loadRow('koa-bare', g, '1. Koa on createLegacyTlsServer, one Chrome UA (baseline)', r.bare ?? [], { baseline: 'koa-bare' }),
+        loadRow('koa-fallback', g, '1. + legacyTlsFallback({ stats })', r.fallback ?? [], { baseline: 'koa-bare', target: 0.97 }),
+        loadRow('koa-fallback-unique-chrome', g, '2. + a different Chrome UA per request (Chrome/131.0.N.0)', r['unique-chrome'] ?? [], {
+          baseline: 'koa-bare',
+          target: 0.6,
+        }),
+        loadRow('koa-fallback-unique-unknown', g, '2. + a different unknown UA per request (Foo/N: full parse, cache miss)', r['unique-unknown'] ?? [], {
+          baseline: 'koa-bare',
+          target: 0.6,
+        }),
+      ];
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// 3. TLS 1.0 clients sent to the fallback page, against TLS 1.3 clients of the bare app
+
+const legacyTls: ScenarioGroup = {
+  id: 'legacy-tls',
+  title: 'TLS 1.0 clients redirected to the fallback page (Node load generator)',
+  skipReason: async () => null,
+  run: (ctx) =>
+    withServers(ctx, async (servers) => {
+      const bare = await servers.start('bare-tls13', 'koa-bare');
+      const fallback = await servers.start('fallback-tls10', 'koa-fallback');
+      const c = ctx.config;
+      // The client's warm-up is inside node-load (a fresh process each run), so the server's CPU is
+      // counted over warm-up + measurement: scale by the requests of both.
+      const load = (server: ServerInfo, tls: NodeLoadSpec['tls']) =>
+        withCpu([server.pid], (r: NodeLoadResult) => r.requests * ((c.duration + c.warmup) / c.duration), () =>
+          runNodeJson<NodeLoadResult>(
+            './node-load.ts',
+            [JSON.stringify({ url: url(server.port), tls, connections: c.connections, seconds: c.duration, warmup: c.warmup, client: c.nodeClient } satisfies NodeLoadSpec)],
+            { timeoutMs: (c.duration + c.warmup + 30) * 1000 },
+          ),
+        );
+      const r = await interleaved(ctx, 'legacy-tls', { tls13: load(bare, 'TLSv1.3'), tls10: load(fallback, 'TLSv1') }, (x) => `${describeLoad(x)}, ${JSON.stringify(x.statuses)}`);
+      const row = (id: string, scenario: string, results: WithCpu<NodeLoadResult>[], expected: string, extra: Partial<Row>): Row => {
+        const statuses: Record<string, number> = {};
+        for (const result of results) for (const [s, n] of Object.entries(result.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
+        const unexpected = Object.entries(statuses).filter(([s]) => s !== expected);
+        const errors = results.reduce((n, x) => n + x.errors, 0);
+        return {
+          id,
+          group: 'legacy-tls',
+          scenario,
+          rps: median(results.map((x) => x.rps)),
+          p50: median(results.map((x) => x.p50)),
+          p99: median(results.map((x) => x.p99)),
+          cpuUs: medianCpu(results),
+          raw: results,
+          ...extra,
+          note: [
+            extra.note,
+            `${c.nodeClient} client`,
+            unexpected.length > 0 ? `UNEXPECTED statuses ${JSON.stringify(Object.fromEntries(unexpected))}` : `all ${expected}`,
+            errors > 0 ? `${errors} errors` : '',
+            spread(results.map((x) => x.rps)),
+          ]
+            .filter(Boolean)
+            .join('; '),
+        };
+      };
+      return [
+        row('node-tls13-bare', '3. Node client, TLS 1.3 → bare Koa (baseline)', r.tls13 ?? [], '200', { baseline: 'node-tls13-bare' }),
+        row('node-tls10-fallback', '3. Node client, TLS 1.0 → legacyTlsFallback (302 to the page)', r.tls10 ?? [], '302', { baseline: 'node-tls13-bare' }),
+      ];
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// 4. Handshakes per second, Node vs nginx
+
+const handshakes: ScenarioGroup = {
+  id: 'handshakes',
+  title: 'TLS 1.2 handshakes per second (openssl s_time), Node vs nginx',
+  skipReason: async () => ((await hasCommand('openssl')) ? null : 'openssl is not installed (needed for s_time)'),
+  run: (ctx) =>
+    withServers(ctx, async (servers) => {
+      const node = await servers.start('handshake-node', 'koa-fallback-server-stats');
+      const plain = await servers.start('handshake-node-https', 'https-bare');
+      const haveNginx = await nginxAvailable();
+      const nginx = haveNginx ? await servers.nginx('handshake-nginx', (dir, port) => nginxHelloConfig(dir, port, { certFile: ctx.certFile, keyFile: ctx.keyFile })) : null;
+      const c = ctx.config;
+      const measure = (pid: number, port: number, mode: HandshakeMode) =>
+        withCpu([pid], (x: HandshakeResult) => x.connections, () => measureHandshakes(port, mode, c.duration, c.handshakeClients));
+      if (c.warmup > 0) {
+        await measureHandshakes(node.port, 'new', 1, c.handshakeClients);
+        await measureHandshakes(plain.port, 'new', 1, c.handshakeClients);
+        if (nginx) await measureHandshakes(nginx.port, 'new', 1, c.handshakeClients);
+      }
+      const measures: Record<string, Measure<WithCpu<HandshakeResult>>> = {};
+      if (nginx) measures['nginx-new'] = measure(nginx.pid, nginx.port, 'new');
+      measures['node-new'] = measure(node.pid, node.port, 'new');
+      measures['https-new'] = measure(plain.pid, plain.port, 'new');
+      if (nginx) measures['nginx-reuse'] = measure(nginx.pid, nginx.port, 'reuse');
+      measures['node-reuse'] = measure(node.pid, node.port, 'reuse');
+      measures['https-reuse'] = measure(plain.pid, plain.port, 'reuse');
+      const r = await interleaved(
+        ctx,
+        'handshakes',
+        measures,
+        (x) => `${Math.round(x.rate)} handshakes/s (${x.resumed}/${x.connections} resumed)${x.cpuUs === undefined ? '' : `, server CPU ${x.cpuUs.toFixed(0)} µs each`}`,
+      );
+      const clients = c.handshakeClients;
+      const row = (id: string, scenario: string, results: WithCpu<HandshakeResult>[] | undefined, extra: Partial<Row>): Row | null => {
+        if (!results) return null;
+        const rate = median(results.map((x) => x.rate));
+        const resumed = results.reduce((n, x) => n + x.resumed, 0) / Math.max(1, results.reduce((n, x) => n + x.connections, 0));
+        return {
+          id,
+          group: 'handshakes',
+          scenario,
+          rps: rate,
+          cpuUs: medianCpu(results),
+          raw: results,
+          ...extra,
+          note: [
+            extra.note,
+            `handshakes/s; ${clients} sequential s_time client${clients > 1 ? 's' : ''}, mean ${((clients / rate) * 1000).toFixed(2)} ms each`,
+            id.endsWith('reuse') ? `${(resumed * 100).toFixed(1)} % resumed` : '',
+            spread(results.map((x) => x.rate)),
+          ]
+            .filter(Boolean)
+            .join('; '),
+        };
+      };
+      const noNginx = nginx ? '' : 'nginx not installed: no ratio';
+      return [
+        row('hs-nginx-new', '4. TLS 1.2 full handshakes, nginx (baseline)', r['nginx-new'], { baseline: 'hs-nginx-new', note: `${HANDSHAKE_CIPHER}, RSA-2048` }),
+        row('hs-node-new', '4. TLS 1.2 full handshakes, createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
+        row('hs-https-new', '4. TLS 1.2 full handshakes, plain https.createServer, for reference (Node/nginx)', r['https-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
+        row('hs-nginx-reuse', '4. TLS 1.2 resumed handshakes (session ticket), nginx (baseline)', r['nginx-reuse'], { baseline: 'hs-nginx-reuse' }),
+        row('hs-node-reuse', '4. TLS 1.2 resumed handshakes (session ticket), createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-reuse'], {
+          baseline: nginx ? 'hs-nginx-reuse' : undefined,
+          note: noNginx,
+        }),
+        row('hs-https-reuse', '4. TLS 1.2 resumed handshakes (session ticket), plain https.createServer, for reference (Node/nginx)', r['https-reuse'], {
+          baseline: nginx ? 'hs-nginx-reuse' : undefined,
+          note: noNginx,
+        }),
+      ].filter((x): x is Row => x !== null);
+    }),
+};
+
+// ---------------------------------------------------------------------------------------------
+// 5. Memory and stats file size after 1 000 000 distinct clients
+
+const memory: ScenarioGroup = {
+  id: 'memory',
+  title: 'Memory: TrafficStats after 1 000 000 distinct user agents and addresses',
+  skipReason: async () => null,
+  run: async (ctx) => {
+    const n = ctx.config.memoryRequests;
+    const result = await runNodeJson<MemoryResult>('./memory.ts', [JSON.stringify({ requests: n } satisfies MemorySpec)], {
+      execArgv: ['--expose-gc'],
+      // About 60 µs per request on a slow core, mostly ua-parser-js: generous, still bounded.
+      timeoutMs: 60_000 + n * 0.25,
+    });
+    ctx.log(`  [memory] ${JSON.stringify(result)}`);
+    const count = n.toLocaleString('en-US');
+    return [
+      {
+        id: 'memory-rss',
+        group: 'memory',
+        scenario: `5. classifyClient + TrafficStats.recordRequest, ${count} distinct UAs and addresses (in-process)`,
+        rps: result.requests / result.seconds,
+        raw: result,
+        note: `RSS growth ${mib(result.rssAfter - result.rssBefore)} MiB (${mib(result.rssBefore)} → ${mib(result.rssAfter)} MiB${result.gc ? ', after gc()' : ', no --expose-gc'}; peak ${mib(result.maxRss)} MiB); heap ${mib(result.heapBefore)} → ${mib(result.heapAfter)} MiB; UA cache ${result.uaCacheEntries} entries`,
+      },
+      {
+        id: 'memory-file',
+        group: 'memory',
+        scenario: `5. Stats file after close(), ${count} distinct clients`,
+        raw: { fileBytes: result.fileBytes },
+        note: `${(result.fileBytes / 1024).toFixed(1)} KiB`,
+      },
+    ];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Proxy (extension point): the package's proxy vs upstream direct vs http-proxy vs nginx
+
+const proxy: ScenarioGroup = {
+  id: 'proxy',
+  title: 'Reverse proxy: src/proxy vs upstream direct vs http-proxy vs nginx (1 KiB responses)',
+  skipReason: async (ctx) => {
+    if (ctx.config.proxyBaselines) return null;
+    return (await findOurProxy()) ? null : 'src/proxy exports no start…Proxy function yet (BENCH_PROXY_BASELINES=1 runs the other rows)';
+  },
+  run: (ctx) =>
+    withServers(ctx, async (servers) => {
+      const c = ctx.config;
+      const upstream = await servers.start('upstream', 'upstream');
+      const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+      // Server CPU of a proxied request = proxy + upstream, so that "direct" compares like for like.
+      const targets: Record<string, { url: string; pids: number[] }> = { direct: { url: url(upstream.port, 'http'), pids: [upstream.pid] } };
+      const httpProxy = await servers.start('http-proxy', 'http-proxy', { BENCH_UPSTREAM: upstreamUrl });
+      targets['http-proxy'] = { url: url(httpProxy.port), pids: [httpProxy.pid, upstream.pid] };
+      const ours = await findOurProxy();
+      if (ours) {
+        const proxyOurs = await servers.start('proxy-ours', 'proxy-ours', { BENCH_UPSTREAM: upstreamUrl });
+        targets.ours = { url: url(proxyOurs.port), pids: [proxyOurs.pid, upstream.pid] };
+      }
+      if (await nginxAvailable()) {
+        const nginx = await servers.nginx('proxy-nginx', (dir, port) =>
+          nginxProxyConfig(dir, port, { certFile: ctx.certFile, keyFile: ctx.keyFile }, { host: '127.0.0.1', port: upstream.port }),
+        );
+        targets.nginx = { url: url(nginx.port), pids: [nginx.pid, upstream.pid] };
+      }
+      for (const target of Object.values(targets)) await warm(ctx, target.url);
+      const measures = Object.fromEntries(
+        Object.entries(targets).map(([key, target]) => [
+          key,
+          withCpu(target.pids, (r: LoadResult) => r.requests, () =>
+            runLoad(ctx.loadTool, { url: target.url, seconds: c.duration, connections: c.connections, userAgent: 'fixed' }, ctx.tmpDir),
+          ),
+        ]),
+      );
+      const r = await interleaved(ctx, 'proxy', measures, describeLoad);
+      const g = 'proxy';
+      const rows: Row[] = [loadRow('proxy-direct', g, 'P. Upstream direct, plain HTTP, 1 KiB (baseline)', r.direct ?? [], { baseline: 'proxy-direct' })];
+      if (r.ours) rows.push(loadRow('proxy-ours', g, 'P. src/proxy, TLS 1.3 → upstream', r.ours, { baseline: 'proxy-direct', note: `${ours?.exportName}()` }));
+      else rows.push({ id: 'proxy-ours', group: g, scenario: 'P. src/proxy, TLS 1.3 → upstream', note: 'skipped: src/proxy exports no start…Proxy function yet' });
+      rows.push(loadRow('proxy-http-proxy', g, 'P. http-proxy minimal proxy, TLS 1.3 → upstream', r['http-proxy'] ?? [], { baseline: 'proxy-direct' }));
+      if (r.nginx) rows.push(loadRow('proxy-nginx', g, 'P. nginx proxy (1 worker, upstream keepalive), TLS 1.3 → upstream', r.nginx, { baseline: 'proxy-direct' }));
+      else rows.push({ id: 'proxy-nginx', group: g, scenario: 'P. nginx proxy', note: 'skipped: nginx is not installed' });
+      return rows;
+    }),
+};
+
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, handshakes, memory, proxy];

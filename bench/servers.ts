@@ -1,0 +1,149 @@
+/**
+ * Child-process entry: starts ONE server variant on 127.0.0.1, port 0, and prints
+ * `{"variant": …, "port": …, "pid": …}` as the first line of stdout.
+ *
+ *   node --import tsx bench/servers.ts <variant>
+ *
+ * Environment: BENCH_CERT_FILE / BENCH_KEY_FILE (PEM; generated when absent), BENCH_UPSTREAM (URL of
+ * the upstream, for the proxy variants). The process exits on SIGTERM/SIGINT or when its stdin
+ * closes (the parent went away), closing the server first so `--cpu-prof` can write its profile.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo, Server } from 'node:net';
+import Koa from 'koa';
+import { createLegacyTlsServer, generateSelfSignedCertificate, legacyTlsFallback, TrafficStats } from '../src/index.js';
+import { createHttpProxyMinimal, createUpstream, findOurProxy, startOurProxy } from './proxy.js';
+
+export const SERVER_VARIANTS = [
+  /** Koa on createLegacyTlsServer, `ctx.body = 'hello'`: the baseline. */
+  'koa-bare',
+  /** The same + `legacyTlsFallback({ stats: new TrafficStats() })`. */
+  'koa-fallback',
+  /** koa-fallback whose server also counts handshakes (`createLegacyTlsServer({ stats })`). */
+  'koa-fallback-server-stats',
+  /** Plain `https.createServer` with Node's defaults and the same certificate: what Node costs without the package. */
+  'https-bare',
+  /** Plain-HTTP upstream answering 1 KiB (proxy group). */
+  'upstream',
+  /** http-proxy based minimal TLS-terminating proxy to BENCH_UPSTREAM (proxy group). */
+  'http-proxy',
+  /** The package's own proxy from src/proxy (proxy group). */
+  'proxy-ours',
+] as const;
+export type ServerVariant = (typeof SERVER_VARIANTS)[number];
+
+export interface ServerInfo {
+  variant: ServerVariant;
+  port: number;
+  pid: number;
+}
+
+const quiet = { warn: () => undefined };
+
+async function pems(): Promise<{ cert: string; key: string }> {
+  const certFile = process.env.BENCH_CERT_FILE;
+  const keyFile = process.env.BENCH_KEY_FILE;
+  if (certFile && keyFile) return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  return generateSelfSignedCertificate(['localhost']);
+}
+
+function koaApp(withFallback: boolean, stats: TrafficStats | undefined): Koa {
+  const app = new Koa();
+  if (withFallback) app.use(legacyTlsFallback({ stats }));
+  app.use((ctx) => {
+    ctx.body = 'hello';
+  });
+  return app;
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function start(variant: ServerVariant): Promise<{ port: number; close: () => Promise<void> }> {
+  const upstream = process.env.BENCH_UPSTREAM ?? '';
+  switch (variant) {
+    case 'koa-bare':
+    case 'koa-fallback':
+    case 'koa-fallback-server-stats': {
+      const { cert, key } = await pems();
+      const stats = variant === 'koa-bare' ? undefined : new TrafficStats();
+      const serverStats = variant === 'koa-fallback-server-stats' ? stats : undefined;
+      const server = createLegacyTlsServer({ cert, key, logger: quiet, ...(serverStats && { stats: serverStats }) }, koaApp(variant !== 'koa-bare', stats).callback());
+      server.keepAliveTimeout = 60_000;
+      const port = await listen(server);
+      return { port, close: async () => closeServer(server).then(() => stats?.close()) };
+    }
+    case 'https-bare': {
+      const server = https.createServer({ ...(await pems()) }, (_req, res) => res.end('hello'));
+      server.keepAliveTimeout = 60_000;
+      return { port: await listen(server), close: () => closeServer(server) };
+    }
+    case 'upstream': {
+      const server = createUpstream();
+      return { port: await listen(server), close: () => closeServer(server) };
+    }
+    case 'http-proxy': {
+      if (!upstream) throw new Error('http-proxy needs BENCH_UPSTREAM');
+      const server = createHttpProxyMinimal({ ...(await pems()), upstream });
+      return { port: await listen(server), close: () => closeServer(server) };
+    }
+    case 'proxy-ours': {
+      if (!upstream) throw new Error('proxy-ours needs BENCH_UPSTREAM');
+      const entry = await findOurProxy();
+      if (!entry) throw new Error('src/proxy exports no start…Proxy function yet');
+      const certFile = process.env.BENCH_CERT_FILE;
+      const keyFile = process.env.BENCH_KEY_FILE;
+      if (!certFile || !keyFile) throw new Error('proxy-ours needs BENCH_CERT_FILE and BENCH_KEY_FILE');
+      const stateDir = await mkdtemp(path.join(os.tmpdir(), 'ltf-bench-proxy-'));
+      const running = await startOurProxy(entry, { certFile, keyFile, upstream, stateDir });
+      return { port: running.port, close: () => running.close().finally(() => rm(stateDir, { recursive: true, force: true })) };
+    }
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+}
+
+async function main(): Promise<void> {
+  const variant = process.argv[2] as ServerVariant | undefined;
+  if (variant === undefined || !SERVER_VARIANTS.includes(variant)) {
+    throw new Error(`usage: servers.ts <${SERVER_VARIANTS.join('|')}>`);
+  }
+  const running = await start(variant);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(0), 3000);
+    force.unref();
+    void running.close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.stdin.on('end', stop);
+  process.stdin.on('error', stop);
+  process.stdin.resume();
+  const info: ServerInfo = { variant, port: running.port, pid: process.pid };
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
