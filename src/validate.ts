@@ -47,7 +47,8 @@ export function hasControlCharacters(value: string): boolean {
   return /[\u0000-\u001f\u007f]/.test(value); // eslint-disable-line no-control-regex
 }
 
-function closest(key: string, candidates: readonly string[]): string | undefined {
+/** The candidate a likely typo of `key` was meant to be, if any is close enough. */
+export function closest(key: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

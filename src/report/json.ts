@@ -11,6 +11,8 @@ import {
   dayStart,
   hourStart,
   parseRequestKey,
+  type DayBucket,
+  type HourBucket,
   type ProtocolLabel,
   type StatsState,
 } from '../stats/model.js';
@@ -193,42 +195,36 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
   };
 }
 
-function visitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
+/** Unites, per key, the sketches the window covers: hourly ones for 24 h, daily ones for 7 d and 30 d. */
+function windowSketches(
+  state: StatsState,
+  now: number,
+  name: WindowName,
+  hourly: (bucket: HourBucket) => Iterable<[string, HyperLogLog]>,
+  daily: (bucket: DayBucket) => Iterable<[string, HyperLogLog]>,
+): Map<string, HyperLogLog> {
   const out = new Map<string, HyperLogLog>();
-  const add = (key: string, hll: HyperLogLog) => {
+  const add = ([key, hll]: [string, HyperLogLog]) => {
     const existing = out.get(key);
     if (existing) existing.merge(hll);
     else out.set(key, hll.clone());
   };
   if (name === '24h') {
     const lastHour = hourStart(now);
-    for (const [start, bucket] of state.hours) {
-      if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const [key, hll] of bucket.visitors ?? []) add(key, hll);
-    }
+    for (const [start, bucket] of state.hours) if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const entry of hourly(bucket)) add(entry);
   } else {
     const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
-    for (const [start, bucket] of state.days) if (start >= firstDay) for (const [key, hll] of bucket.visitors) add(key, hll);
+    for (const [start, bucket] of state.days) if (start >= firstDay) for (const entry of daily(bucket)) add(entry);
   }
   return out;
 }
 
+function visitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
+  return windowSketches(state, now, name, (hour) => hour.visitors ?? [], (day) => day.visitors);
+}
+
 function clientVisitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
-  const out = new Map<string, HyperLogLog>();
-  const add = (key: string, hll: HyperLogLog) => {
-    const existing = out.get(key);
-    if (existing) existing.merge(hll);
-    else out.set(key, hll.clone());
-  };
-  if (name === '24h') {
-    const lastHour = hourStart(now);
-    for (const [start, bucket] of state.hours) {
-      if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const [key, hll] of bucket.clientVisitors ?? []) add(key, hll);
-    }
-  } else {
-    const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
-    for (const [start, bucket] of state.days) if (start >= firstDay) for (const [key, c] of bucket.clients) add(key, c.visitors);
-  }
-  return out;
+  return windowSketches(state, now, name, (hour) => hour.clientVisitors ?? [], (day) => [...day.clients].map(([key, c]): [string, HyperLogLog] => [key, c.visitors]));
 }
 
 function topClients(requests: Map<string, number>, visitors: Map<string, HyperLogLog>): LegacyClientRow[] {
