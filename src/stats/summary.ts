@@ -28,7 +28,7 @@ export class TrafficSummary {
     if (!this.logger || this.requests === 0) return;
     const share = ((this.legacy / this.requests) * 100).toFixed(1);
     const top = [...this.clients].sort((a, b) => b[1] - a[1])[0];
-    const topText = top ? `; top legacy client ${top[0].replace('|', ' on ')} (${top[1]})` : '';
+    const topText = top ? `; top legacy client ${describeClient(top[0])} (${top[1]})` : '';
     (this.logger.info ?? this.logger.warn).call(this.logger, `legacy-tls-fallback: ${this.requests} requests, ${share}% legacy${topText}`);
     this.requests = 0;
     this.legacy = 0;
@@ -43,6 +43,13 @@ export class TrafficSummary {
     }
     if (this.seen.has(client) || this.seen.size >= MAX_TRACKED) return;
     this.seen.add(client);
-    (this.logger?.info ?? this.logger?.warn)?.call(this.logger, `legacy-tls-fallback: first legacy client this hour: ${client.replace('|', ' on ')}`);
+    (this.logger?.info ?? this.logger?.warn)?.call(this.logger, `legacy-tls-fallback: first legacy client this hour: ${describeClient(client)}`);
   }
+}
+
+/** `IE 8|Windows XP` → `IE 8 on Windows XP`; unknown parts (`?`) are left out rather than printed. */
+function describeClient(label: string): string {
+  const [client = '', os = '?'] = label.split('|');
+  const name = client.endsWith(' ?') ? client.slice(0, -2) : client;
+  return os === '?' ? name : `${name} on ${os}`;
 }
