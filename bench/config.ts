@@ -17,8 +17,6 @@ export interface BenchConfig {
   cpuProf: Set<string>;
   /** Requests pushed through TrafficStats in the memory scenario (`BENCH_MEMORY_REQUESTS`, default 1 000 000). */
   memoryRequests: number;
-  /** Run the proxy baselines (direct, http-proxy, nginx) even before src/proxy exists (`BENCH_PROXY_BASELINES=1`). */
-  proxyBaselines: boolean;
   /** Client of the Node load generator: `undici` (default, cheaper) or `https` (node:https agents). */
   nodeClient: 'undici' | 'https';
   /** Parallel `openssl s_time` processes in the handshake scenario (`BENCH_HANDSHAKE_CLIENTS`, default 2). */
@@ -57,7 +55,6 @@ export function readConfig(): BenchConfig {
     load: oneOf('BENCH_LOAD', ['auto', 'wrk', 'autocannon'] as const, 'auto'),
     cpuProf: list('BENCH_CPU_PROF'),
     memoryRequests: positiveNumber('BENCH_MEMORY_REQUESTS', 1_000_000, true),
-    proxyBaselines: process.env.BENCH_PROXY_BASELINES === '1',
     nodeClient: oneOf('BENCH_NODE_CLIENT', ['undici', 'https'] as const, 'undici'),
     handshakeClients: positiveNumber('BENCH_HANDSHAKE_CLIENTS', 2, true),
   };

@@ -5,17 +5,16 @@
  * nginx's proxy configuration is generated in nginx.ts (`nginxProxyConfig`).
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { Server } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { pathToFileURL } from 'node:url';
 import httpProxy from 'http-proxy';
 import { createLegacyTlsServer } from '../src/index.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../src/proxy/config.js';
-import { REPO_DIR } from './processes.js';
+import { startProxy } from '../src/proxy/app.js';
+import { startCluster } from '../src/proxy/cluster.js';
 
 /** Size of the upstream's response body. */
 export const UPSTREAM_BODY_BYTES = 1024;
@@ -50,54 +49,12 @@ export function createHttpProxyMinimal(options: { cert: string; key: string; ups
   return createLegacyTlsServer({ cert: options.cert, key: options.key, logger: { warn: () => undefined } }, (req, res) => proxy.web(req, res));
 }
 
-export interface OurProxyEntry {
-  file: string;
-  exportName: string;
-}
-
-const PROXY_EXPORT = /export\s+(?:async\s+)?(?:function\s*\*?\s*|const\s+|let\s+)((?:start|create|run|serve|listen)\w*Proxy\w*)\b/g;
-
 /**
- * Finds the package's own reverse proxy: a `start…Proxy`-like export of a file under src/proxy/.
- * `null` until someone writes it. Reads the sources instead of importing them, so a half-written
- * module cannot break the rest of the run.
+ * Starts the package's proxy (one process, or `workers` node:cluster workers) and returns its port.
+ * Settings are the CLI's defaults, except: loopback, port 0, no plain-HTTP listener, quiet logger, a
+ * long keep-alive (the load generators hold connections open).
  */
-export async function findOurProxy(): Promise<OurProxyEntry | null> {
-  const dir = path.join(REPO_DIR, 'src', 'proxy');
-  let files: string[];
-  try {
-    files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
-  } catch {
-    return null;
-  }
-  // index.ts first: that is where the public entry would be.
-  files.sort((a, b) => Number(b === 'index.ts') - Number(a === 'index.ts') || a.localeCompare(b));
-  for (const file of files) {
-    const text = await readFile(path.join(dir, file), 'utf8');
-    for (const match of text.matchAll(PROXY_EXPORT)) {
-      if (match[1]) return { file: path.join(dir, file), exportName: match[1] };
-    }
-  }
-  return null;
-}
-
-/**
- * Starts the package's proxy in this process and returns its port.
- *
- * EXTENSION POINT: written against `startProxy(config: ProxyConfig, logger: ProxyLogger)` of
- * src/proxy/app.ts as it stood when this was written; the type import below makes `npm run typecheck`
- * point here when that API changes. Settings are the CLI's defaults, except: loopback, port 0, no
- * plain-HTTP listener, quiet logger, a long keep-alive (the load generators hold connections open).
- */
-export async function startOurProxy(
-  entry: OurProxyEntry,
-  options: { certFile: string; keyFile: string; upstream: string; stateDir: string },
-): Promise<{ port: number; close: () => Promise<void> }> {
-  const module = (await import(pathToFileURL(entry.file).href)) as Record<string, unknown>;
-  const start = module[entry.exportName];
-  if (entry.exportName !== 'startProxy' || typeof start !== 'function') {
-    throw new Error(`${entry.file} exports ${entry.exportName}, not startProxy(config, logger): adapt startOurProxy() in bench/proxy.ts`);
-  }
+export async function startOurProxy(options: { certFile: string; keyFile: string; upstream: string; stateDir: string; workers: number }): Promise<{ port: number; close: () => Promise<void> }> {
   const config: ProxyConfig = {
     upstream: new URL(options.upstream),
     upstreamInsecure: false,
@@ -113,18 +70,17 @@ export async function startOurProxy(
     page: {},
     exclude: [],
     statsFile: path.join(options.stateDir, 'stats.json'),
-    reportToken: randomBytes(24).toString('hex'),
+    // The same token in every cluster worker: they each build this config.
+    reportToken: process.env.BENCH_REPORT_TOKEN ?? randomBytes(24).toString('hex'),
     reportPrefix: '/_legacy-tls',
     trustedHeader: undefined,
     trustedProxies: [],
-    workers: 1,
+    workers: options.workers,
     timeouts: { headers: 10_000, request: 60_000, keepAlive: 60_000, upstreamHeaders: 30_000, upstreamBody: 60_000, shutdownGrace: 1000 },
     maxConnections: 10_000,
     logFormat: 'json',
   };
   const quiet: ProxyLogger = { info: () => undefined, warn: () => undefined, error: (message, fields) => console.error(message, fields ?? '') };
-  const running = await (start as (config: ProxyConfig, logger: ProxyLogger) => Promise<RunningProxy>)(config, quiet);
-  const port = Number(new URL(running.urls.https).port);
-  if (!Number.isInteger(port) || port === 0) throw new Error(`startProxy() returned no usable https URL (${running.urls.https}): adapt startOurProxy() in bench/proxy.ts`);
-  return { port, close: () => running.close(1000) };
+  const running: RunningProxy = options.workers > 1 ? await startCluster(config, quiet, options.workers) : await startProxy(config, quiet);
+  return { port: Number(new URL(running.urls.https).port), close: () => running.close(1000) };
 }

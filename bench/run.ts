@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const ctx: BenchContext = { config, tmpDir, certFile, keyFile, loadTool: load.tool, log, profileDir, profiles };
     for (const group of SCENARIO_GROUPS) {
       if (config.only && !config.only.has(group.id)) continue;
-      const skip = await group.skipReason(ctx);
+      const skip = (await group.skipReason?.(ctx)) ?? null;
       if (skip !== null) {
         log(`\n== ${group.id}: skipped (${skip})`);
         rows.push({ id: `${group.id}-skipped`, group: group.id, scenario: `${group.title}`, note: `skipped: ${skip}` });

@@ -14,7 +14,6 @@ import type { MemoryResult, MemorySpec } from './memory.js';
 import { nginxAvailable, nginxHelloConfig, nginxProxyConfig, startNginx, type RunningNginx } from './nginx.js';
 import type { NodeLoadResult, NodeLoadSpec } from './node-load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { findOurProxy } from './proxy.js';
 import { hasCommand, runNodeJson, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { median, mib, type Row } from './report.js';
 import type { ServerInfo, ServerVariant } from './servers.js';
@@ -36,8 +35,8 @@ export interface BenchContext {
 export interface ScenarioGroup {
   id: string;
   title: string;
-  /** Why the group cannot run here (missing tool, missing code), or `null`. */
-  skipReason(ctx: BenchContext): Promise<string | null>;
+  /** Why the group cannot run here, or null. */
+  skipReason?(ctx: BenchContext): Promise<string | null>;
   run(ctx: BenchContext): Promise<Row[]>;
 }
 
@@ -180,7 +179,6 @@ async function withServers(ctx: BenchContext, body: (servers: Servers) => Promis
 const middleware: ScenarioGroup = {
   id: 'middleware',
   title: 'Koa middleware overhead (keep-alive, TLS 1.3)',
-  skipReason: async () => null,
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const bare = await servers.start('bare', 'koa-bare');
@@ -229,7 +227,6 @@ const middleware: ScenarioGroup = {
 const legacyTls: ScenarioGroup = {
   id: 'legacy-tls',
   title: 'TLS 1.0 clients redirected to the fallback page (Node load generator)',
-  skipReason: async () => null,
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const bare = await servers.start('bare-tls13', 'koa-bare');
@@ -360,7 +357,6 @@ const handshakes: ScenarioGroup = {
 const memory: ScenarioGroup = {
   id: 'memory',
   title: 'Memory: TrafficStats after 1 000 000 distinct user agents and addresses',
-  skipReason: async () => null,
   run: async (ctx) => {
     const n = ctx.config.memoryRequests;
     const result = await runNodeJson<MemoryResult>('./memory.ts', [JSON.stringify({ requests: n } satisfies MemorySpec)], {
@@ -396,10 +392,6 @@ const memory: ScenarioGroup = {
 const proxy: ScenarioGroup = {
   id: 'proxy',
   title: 'Reverse proxy: src/proxy vs upstream direct vs http-proxy vs nginx (1 KiB responses)',
-  skipReason: async (ctx) => {
-    if (ctx.config.proxyBaselines) return null;
-    return (await findOurProxy()) ? null : 'src/proxy exports no start…Proxy function yet (BENCH_PROXY_BASELINES=1 runs the other rows)';
-  },
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const c = ctx.config;
@@ -409,11 +401,10 @@ const proxy: ScenarioGroup = {
       const targets: Record<string, { url: string; pids: number[] }> = { direct: { url: url(upstream.port, 'http'), pids: [upstream.pid] } };
       const httpProxy = await servers.start('http-proxy', 'http-proxy', { BENCH_UPSTREAM: upstreamUrl });
       targets['http-proxy'] = { url: url(httpProxy.port), pids: [httpProxy.pid, upstream.pid] };
-      const ours = await findOurProxy();
-      if (ours) {
-        const proxyOurs = await servers.start('proxy-ours', 'proxy-ours', { BENCH_UPSTREAM: upstreamUrl });
-        targets.ours = { url: url(proxyOurs.port), pids: [proxyOurs.pid, upstream.pid] };
-      }
+      const proxyOurs = await servers.start('proxy-ours', 'proxy-ours', { BENCH_UPSTREAM: upstreamUrl });
+      targets.ours = { url: url(proxyOurs.port), pids: [proxyOurs.pid, upstream.pid] };
+      const proxyWorkers = await servers.start('proxy-ours-workers', 'proxy-ours-workers', { BENCH_UPSTREAM: upstreamUrl });
+      targets.workers = { url: url(proxyWorkers.port), pids: [proxyWorkers.pid, upstream.pid] };
       if (await nginxAvailable()) {
         const nginx = await servers.nginx('proxy-nginx', (dir, port) =>
           nginxProxyConfig(dir, port, { certFile: ctx.certFile, keyFile: ctx.keyFile }, { host: '127.0.0.1', port: upstream.port }),
@@ -432,8 +423,8 @@ const proxy: ScenarioGroup = {
       const r = await interleaved(ctx, 'proxy', measures, describeLoad);
       const g = 'proxy';
       const rows: Row[] = [loadRow('proxy-direct', g, 'P. Upstream direct, plain HTTP, 1 KiB (baseline)', r.direct ?? [], { baseline: 'proxy-direct' })];
-      if (r.ours) rows.push(loadRow('proxy-ours', g, 'P. src/proxy, TLS 1.3 → upstream', r.ours, { baseline: 'proxy-direct', note: `${ours?.exportName}()` }));
-      else rows.push({ id: 'proxy-ours', group: g, scenario: 'P. src/proxy, TLS 1.3 → upstream', note: 'skipped: src/proxy exports no start…Proxy function yet' });
+      rows.push(loadRow('proxy-ours', g, 'P. src/proxy, TLS 1.3 → upstream', r.ours ?? [], { baseline: 'proxy-direct' }));
+      rows.push(loadRow('proxy-ours-workers', g, 'P. src/proxy --workers 2, TLS 1.3 → upstream', r.workers ?? [], { baseline: 'proxy-direct' }));
       rows.push(loadRow('proxy-http-proxy', g, 'P. http-proxy minimal proxy, TLS 1.3 → upstream', r['http-proxy'] ?? [], { baseline: 'proxy-direct' }));
       if (r.nginx) rows.push(loadRow('proxy-nginx', g, 'P. nginx proxy (1 worker, upstream keepalive), TLS 1.3 → upstream', r.nginx, { baseline: 'proxy-direct' }));
       else rows.push({ id: 'proxy-nginx', group: g, scenario: 'P. nginx proxy', note: 'skipped: nginx is not installed' });

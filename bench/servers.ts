@@ -16,7 +16,8 @@ import path from 'node:path';
 import type { AddressInfo, Server } from 'node:net';
 import Koa from 'koa';
 import { createLegacyTlsServer, generateSelfSignedCertificate, legacyTlsFallback, TrafficStats } from '../src/index.js';
-import { createHttpProxyMinimal, createUpstream, findOurProxy, startOurProxy } from './proxy.js';
+import cluster from 'node:cluster';
+import { createHttpProxyMinimal, createUpstream, startOurProxy } from './proxy.js';
 
 export const SERVER_VARIANTS = [
   /** Koa on createLegacyTlsServer, `ctx.body = 'hello'`: the baseline. */
@@ -33,6 +34,7 @@ export const SERVER_VARIANTS = [
   'http-proxy',
   /** The package's own proxy from src/proxy (proxy group). */
   'proxy-ours',
+  'proxy-ours-workers',
 ] as const;
 export type ServerVariant = (typeof SERVER_VARIANTS)[number];
 
@@ -99,15 +101,15 @@ async function start(variant: ServerVariant): Promise<{ port: number; close: () 
       const server = createHttpProxyMinimal({ ...(await pems()), upstream });
       return { port: await listen(server), close: () => closeServer(server) };
     }
-    case 'proxy-ours': {
-      if (!upstream) throw new Error('proxy-ours needs BENCH_UPSTREAM');
-      const entry = await findOurProxy();
-      if (!entry) throw new Error('src/proxy exports no start…Proxy function yet');
+    case 'proxy-ours':
+    case 'proxy-ours-workers': {
+      if (!upstream) throw new Error(`${variant} needs BENCH_UPSTREAM`);
       const certFile = process.env.BENCH_CERT_FILE;
       const keyFile = process.env.BENCH_KEY_FILE;
-      if (!certFile || !keyFile) throw new Error('proxy-ours needs BENCH_CERT_FILE and BENCH_KEY_FILE');
+      if (!certFile || !keyFile) throw new Error(`${variant} needs BENCH_CERT_FILE and BENCH_KEY_FILE`);
       const stateDir = await mkdtemp(path.join(os.tmpdir(), 'ltf-bench-proxy-'));
-      const running = await startOurProxy(entry, { certFile, keyFile, upstream, stateDir });
+      const workers = variant === 'proxy-ours-workers' ? 2 : 1;
+      const running = await startOurProxy({ certFile, keyFile, upstream, stateDir, workers });
       return { port: running.port, close: () => running.close().finally(() => rm(stateDir, { recursive: true, force: true })) };
     }
   }
@@ -124,6 +126,11 @@ async function main(): Promise<void> {
   const variant = process.argv[2] as ServerVariant | undefined;
   if (variant === undefined || !SERVER_VARIANTS.includes(variant)) {
     throw new Error(`usage: servers.ts <${SERVER_VARIANTS.join('|')}>`);
+  }
+  // A cluster worker runs this file again: it serves, and leaves stdin/stdout to the primary.
+  if (cluster.isWorker) {
+    await start(variant);
+    return;
   }
   const running = await start(variant);
   let stopping = false;
