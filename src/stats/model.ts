@@ -177,27 +177,20 @@ function sketch(map: Map<string, HyperLogLog>, key: string, precision?: number):
 const current = new WeakMap<StatsState, { hour: number; hourBucket: HourBucket; day: number; dayBucket: DayBucket }>();
 
 export function hourBucket(state: StatsState, time: number): HourBucket {
-  const start = hourStart(time);
-  const cached = current.get(state);
-  if (cached?.hour === start && state.hours.get(start) === cached.hourBucket) return cached.hourBucket;
-  let bucket = state.hours.get(start);
-  if (!bucket) {
-    bucket = emptyHour();
-    state.hours.set(start, bucket);
-  }
-  return bucket;
+  return getOrCreate(state.hours, hourStart(time), emptyHour);
 }
 
 function dayBucket(state: StatsState, time: number): DayBucket {
-  const start = dayStart(time);
-  const cached = current.get(state);
-  if (cached?.day === start && state.days.get(start) === cached.dayBucket) return cached.dayBucket;
-  let bucket = state.days.get(start);
-  if (!bucket) {
-    bucket = emptyDay();
-    state.days.set(start, bucket);
+  return getOrCreate(state.days, dayStart(time), emptyDay);
+}
+
+function getOrCreate<V>(map: Map<number, V>, key: number, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
   }
-  return bucket;
+  return value;
 }
 
 /** Both buckets for `time`, remembered until the hour changes. */
