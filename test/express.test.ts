@@ -7,12 +7,8 @@ import { createLegacyTlsServer, InvalidOptionError, renderFallbackPage, type Fal
 import { legacyTlsFallback, type LegacyTlsFallbackExpressOptions } from '../src/express/index.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { LEGACY_VERSIONS, TLS_VERSIONS, tlsRequest } from './helpers/tls-client.js';
+import { CHROME, expectAppResponse, expectRedirect, HTML, IE8, NO_STORE, PAGE_TEXT } from './helpers/fallback.js';
 
-const IE8 = 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)';
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const NO_STORE = 'private, no-store';
-const HTML = 'text/html; charset=utf-8';
-const PAGE_TEXT = 'too old to connect securely';
 
 interface Site {
   app: express.Express;
@@ -59,19 +55,6 @@ async function serve(options: LegacyTlsFallbackExpressOptions = {}) {
   servers.push(server);
   const port = await listenOn(server);
   return { ...s, http: request(`http://127.0.0.1:${port}`) };
-}
-
-function expectAppResponse(response: request.Response): void {
-  expect(response.status).toBe(200);
-  expect(response.headers['x-app']).toBe('yes');
-  expect(response.text).toBe('the site');
-}
-
-function expectRedirect(response: request.Response, location = '/legacy-browser'): void {
-  expect(response.status).toBe(302);
-  expect(response.headers.location).toBe(location);
-  expect(response.headers['cache-control']).toBe(NO_STORE);
-  expect(response.headers['x-app']).toBeUndefined();
 }
 
 describe('Express: the verdict on res.locals.legacyTls', () => {

@@ -13,13 +13,9 @@ import {
   type Verdict,
 } from '../src/index.js';
 import { closeServer, listenOn } from './helpers/servers.js';
+import { CHROME, expectAppResponse, expectRedirect, HTML, IE8, NO_STORE, PAGE_TEXT } from './helpers/fallback.js';
 
 // Plain HTTP: the TLS protocol is null, so legacy-ness comes from the user agent (or a trusted header).
-const IE8 = 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)';
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
-const NO_STORE = 'private, no-store';
-const HTML = 'text/html; charset=utf-8';
-const PAGE_TEXT = 'too old to connect securely';
 const NO_TLS = { protocol: null, cipher: null, servername: null, source: 'none' };
 
 const servers: http.Server[] = [];
@@ -77,19 +73,6 @@ function rawGet(port: number, headerLines: string[]): Promise<string> {
     socket.on('error', reject);
     socket.end(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close', ...headerLines, '', ''].join('\r\n'));
   });
-}
-
-function expectAppResponse(response: request.Response): void {
-  expect(response.status).toBe(200);
-  expect(response.headers['x-app']).toBe('yes');
-  expect(response.text).toBe('the site');
-}
-
-function expectRedirect(response: request.Response, location = '/legacy-browser'): void {
-  expect(response.status).toBe(302);
-  expect(response.headers.location).toBe(location);
-  expect(response.headers['cache-control']).toBe(NO_STORE);
-  expect(response.headers['x-app']).toBeUndefined();
 }
 
 describe('the verdict on ctx.state.legacyTls', () => {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { escapeHtml } from '../html.js';
 
 export interface DemoSite {
   /** `http://127.0.0.1:<port>`: the upstream for the proxy. */
@@ -84,8 +85,4 @@ ${body}
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { FallbackEngine, type Decision, type FallbackResponse, type RequestView } from '../fallback/engine.js';
 import { resolveFallbackOptions, resolveServerOptions, type FallbackCoreOptions } from '../options.js';
+import { splitTarget } from '../request-target.js';
 import { createReportResponder, reportRequestOf } from '../report/handler.js';
 import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
@@ -201,7 +202,7 @@ interface PlainHttpContext {
  */
 async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, context: PlainHttpContext): Promise<void> {
   const { engine, forwarder, httpsPort, forwardContext } = context;
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const { path } = splitTarget(req.url);
   const verdict = engine.classify(req);
   if (path.startsWith('/.well-known/acme-challenge/')) {
     engine.record(req, verdict, 'excluded');
@@ -229,9 +230,7 @@ async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, contex
 }
 
 function viewOf(req: IncomingMessage): RequestView {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return { method: req.method ?? 'GET', path: q < 0 ? url : url.slice(0, q), host: req.headers.host, accept: req.headers.accept };
+  return { method: req.method ?? 'GET', path: splitTarget(req.url).path, host: req.headers.host, accept: req.headers.accept };
 }
 
 function send(req: IncomingMessage, res: ServerResponse, response: FallbackResponse): void {

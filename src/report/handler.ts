@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { splitTarget } from '../request-target.js';
 import { resolveReportOptions, type LegacyTlsReportOptions } from '../options.js';
 import { registerLegacyTlsMetrics } from '../stats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
@@ -88,12 +89,9 @@ function respond(status: number, type: string, body: string, headers: Record<str
 
 /** Splits a Node request into what the responder needs. */
 export function reportRequestOf(req: IncomingMessage): ReportRequest {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
   return {
     method: req.method ?? 'GET',
-    path: q < 0 ? url : url.slice(0, q),
-    query: q < 0 ? '' : url.slice(q + 1),
+    ...splitTarget(req.url),
     authorization: req.headers.authorization,
     remoteAddress: req.socket.remoteAddress,
   };
