@@ -41,6 +41,8 @@ export interface LoadSpec {
   seconds: number;
   connections: number;
   userAgent: UserAgentMode;
+  /** Highest TLS version the client offers (default: whatever the client prefers, TLS 1.3). */
+  maxTls?: 'TLSv1.2';
 }
 
 export type LoadTool = 'wrk' | 'autocannon';
@@ -72,6 +74,16 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(99)))
 end
 `;
+
+// wrk has no TLS options; OpenSSL reads its system-wide defaults from the file OPENSSL_CONF names.
+async function opensslMaxTlsConfig(tmpDir: string, maxTls: 'TLSv1.2'): Promise<string> {
+  const file = path.join(tmpDir, `openssl-max-${maxTls}.cnf`);
+  await writeFile(
+    file,
+    `openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\nMaxProtocol = ${maxTls}\n`,
+  );
+  return file;
+}
 
 // Each wrk thread has its own Lua state: setup() numbers the threads so user agents never repeat.
 function wrkUniqueUserAgent(template: string): string {
@@ -116,7 +128,8 @@ async function runWrk(spec: LoadSpec, tmpDir: string): Promise<LoadResult> {
   const args = ['-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, '--timeout', '10s', '-s', script];
   if (spec.userAgent === 'fixed') args.push('-H', `User-Agent: ${CHROME_UA}`, '-H', 'Accept: */*');
   args.push(spec.url);
-  const done = await runTracked('wrk', args, { timeoutMs: (spec.seconds + 20) * 1000 });
+  const env = spec.maxTls ? { OPENSSL_CONF: await opensslMaxTlsConfig(tmpDir, spec.maxTls) } : {};
+  const done = await runTracked('wrk', args, { timeoutMs: (spec.seconds + 20) * 1000, env });
   const line = done.stdout.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (done.code !== 0 || line === undefined) throw new Error(`wrk failed (${done.signal ?? done.code}):\n${done.stdout}\n${done.stderr}`);
   const r = JSON.parse(line.slice('BENCH_JSON '.length)) as WrkJson;
@@ -144,6 +157,7 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     duration: Math.max(1, Math.round(spec.seconds)),
     timeout: 10,
+    ...(spec.maxTls && { tlsOptions: { maxVersion: spec.maxTls } }),
     headers: { 'user-agent': CHROME_UA, accept: '*/*' },
     ...(template !== undefined && {
       requests: [

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import httpProxy from 'http-proxy';
+import { Pool } from 'undici';
 import { createLegacyTlsServer } from '../src/index.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../src/proxy/config.js';
 import { startProxy } from '../src/proxy/app.js';
@@ -46,7 +47,35 @@ export function createHttpProxyMinimal(options: { cert: string; key: string; ups
       res.end('bad gateway');
     } else res.destroy();
   });
-  return createLegacyTlsServer({ cert: options.cert, key: options.key, logger: { warn: () => undefined } }, (req, res) => proxy.web(req, res));
+  const server = createLegacyTlsServer({ cert: options.cert, key: options.key, logger: { warn: () => undefined } }, (req, res) => proxy.web(req, res));
+  server.keepAliveTimeout = 60_000;
+  return server;
+}
+
+/**
+ * The floor for any Node proxy: the same TLS server, an undici pool to the upstream and nothing else
+ * (no classification, no stats, no header rewriting, no error pages). What the issue's baseline calls
+ * "Node proxy on undici stream"; it shows how much of the package proxy's cost is Node's own.
+ */
+export function createUndiciMinimal(options: { cert: string; key: string; upstream: string }): Server {
+  const pool = new Pool(options.upstream, { connections: 128, pipelining: 1 });
+  const server = createLegacyTlsServer({ cert: options.cert, key: options.key, logger: { warn: () => undefined } }, (req, res) => {
+    pool.stream(
+      { path: req.url ?? '/', method: 'GET', headers: { ...req.headers, 'x-tls-protocol': (req.socket as TLSSocket).getProtocol() ?? 'none' } },
+      ({ statusCode, headers }) => {
+        res.writeHead(statusCode, headers as http.OutgoingHttpHeaders);
+        return res;
+      },
+      (error) => {
+        if (error && !res.headersSent) {
+          res.writeHead(502);
+          res.end();
+        }
+      },
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+  return server;
 }
 
 /**

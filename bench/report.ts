@@ -83,3 +83,86 @@ export function markdownTable(rows: readonly Row[]): string {
 export function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }
+
+/** One of the performance issue's targets, checked against this run's rows. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  /** null when a row it needs is missing (group skipped, nginx not installed). */
+  met: boolean | null;
+}
+
+interface CheckSpec {
+  target: string;
+  /** The measured value, or null when a row is missing. */
+  value(byId: ReadonlyMap<string, Row>): number | null;
+  /** `min`: met when value >= limit; `max`: met when value <= limit. */
+  kind: 'min' | 'max';
+  limit: number;
+  format(value: number): string;
+}
+
+const ratioOf = (a: string, b: string, field: 'rps' | 'p99' = 'rps') => (byId: ReadonlyMap<string, Row>): number | null => {
+  const x = byId.get(a)?.[field];
+  const y = byId.get(b)?.[field];
+  return x === undefined || y === undefined || !(y > 0) ? null : x / y;
+};
+const times = (v: number) => `${v.toFixed(2)}×`;
+
+const CHECKS: readonly CheckSpec[] = [
+  { target: '1. middleware, one user agent: ≥ 0.97 of bare Koa', value: ratioOf('koa-fallback', 'koa-bare'), kind: 'min', limit: 0.97, format: times },
+  { target: '2. a new Chrome user agent per request: ≥ 0.60 of bare Koa', value: ratioOf('koa-fallback-unique-chrome', 'koa-bare'), kind: 'min', limit: 0.6, format: times },
+  { target: '2. a new unknown user agent per request: ≥ 0.60 of bare Koa', value: ratioOf('koa-fallback-unique-unknown', 'koa-bare'), kind: 'min', limit: 0.6, format: times },
+  { target: '4. proxy, 1 process: ≥ 0.5 of nginx (1 worker)', value: ratioOf('proxy-ours', 'proxy-nginx'), kind: 'min', limit: 0.5, format: times },
+  { target: '4. proxy --workers 2: ≥ 0.5 of nginx (1 worker)', value: ratioOf('proxy-ours-workers', 'proxy-nginx'), kind: 'min', limit: 0.5, format: times },
+  { target: '4. proxy, 1 process: ≥ 1.5 of the http-proxy proxy', value: ratioOf('proxy-ours', 'proxy-http-proxy'), kind: 'min', limit: 1.5, format: times },
+  { target: "4. proxy, 1 process: p99 ≤ 2× nginx's", value: ratioOf('proxy-ours', 'proxy-nginx', 'p99'), kind: 'max', limit: 2, format: times },
+  { target: '5. full TLS 1.2 handshakes/s: ≥ 0.7 of nginx', value: ratioOf('hs-node-new', 'hs-nginx-new'), kind: 'min', limit: 0.7, format: times },
+  {
+    target: '5. ticket resumption: every reconnection resumed',
+    value: (byId) => {
+      const raw = byId.get('hs-node-reuse')?.raw as { resumed: number; connections: number }[] | undefined;
+      if (!raw) return null;
+      const connections = raw.reduce((n, r) => n + r.connections, 0);
+      return connections === 0 ? null : raw.reduce((n, r) => n + r.resumed, 0) / connections;
+    },
+    kind: 'min',
+    limit: 1,
+    format: (v) => `${(v * 100).toFixed(1)} %`,
+  },
+  {
+    target: 'M. 1 M distinct clients: RSS growth < 100 MiB',
+    value: (byId) => {
+      const raw = byId.get('memory-rss')?.raw as { rssBefore: number; rssAfter: number } | undefined;
+      return raw ? (raw.rssAfter - raw.rssBefore) / (1024 * 1024) : null;
+    },
+    kind: 'max',
+    limit: 100,
+    format: (v) => `${v.toFixed(1)} MiB`,
+  },
+  {
+    target: 'M. 1 M distinct clients: stats file < 256 KiB',
+    value: (byId) => {
+      const raw = byId.get('memory-file')?.raw as { fileBytes: number } | undefined;
+      return raw ? raw.fileBytes / 1024 : null;
+    },
+    kind: 'max',
+    limit: 256,
+    format: (v) => `${v.toFixed(1)} KiB`,
+  },
+];
+
+export function targetChecks(rows: readonly Row[]): TargetCheck[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return CHECKS.map((spec) => {
+    const value = spec.value(byId);
+    if (value === null || !Number.isFinite(value)) return { target: spec.target, measured: 'not measured in this run', met: null };
+    return { target: spec.target, measured: spec.format(value), met: spec.kind === 'min' ? value >= spec.limit : value <= spec.limit };
+  });
+}
+
+export function targetsTable(checks: readonly TargetCheck[]): string {
+  const lines = ['| Target | Measured | Met? |', '| --- | ---: | --- |'];
+  for (const check of checks) lines.push(`| ${escapeCell(check.target)} | ${check.measured} | ${check.met === null ? '–' : check.met ? 'yes' : 'no'} |`);
+  return lines.join('\n');
+}

@@ -16,7 +16,7 @@ import { readConfig } from './config.js';
 import { pickLoadTool } from './load.js';
 import { nginxAvailable, nginxVersion } from './nginx.js';
 import { BENCH_DIR, hasCommand, installExitHandlers, killAll, onExit, runTracked } from './processes.js';
-import { applyBaselines, markdownTable, type Row } from './report.js';
+import { applyBaselines, markdownTable, targetChecks, targetsTable, type Row } from './report.js';
 import { SCENARIO_GROUPS, type BenchContext } from './scenarios.js';
 
 /** Last resort: whatever hangs, the run stops by itself. Every step also has its own timeout. */
@@ -98,12 +98,15 @@ async function main(): Promise<void> {
   applyBaselines(rows);
   const seconds = (performance.now() - started) / 1000;
   const table = markdownTable(rows);
-  process.stdout.write(`\n${machine}\n\n${table}\n\nRatio: req/s (or handshakes/s) over the row named as baseline, measured in this same run. Whole run: ${seconds.toFixed(0)} s.\n`);
+  const checks = targetChecks(rows);
+  process.stdout.write(
+    `\n${machine}\n\n${table}\n\nRatio: req/s (or handshakes/s) over the row named as baseline, measured in this same run. Whole run: ${seconds.toFixed(0)} s.\n\n${targetsTable(checks)}\n`,
+  );
 
   const output = path.join(BENCH_DIR, 'last-run.json');
   await writeFile(
     output,
-    `${JSON.stringify({ startedAt: startedAt.toISOString(), seconds, machine, config: { ...config, only: config.only && [...config.only], cpuProf: [...config.cpuProf] }, rows, failures, profiles }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt: startedAt.toISOString(), seconds, machine, config: { ...config, only: config.only && [...config.only], cpuProf: [...config.cpuProf] }, rows, checks, failures, profiles }, null, 2)}\n`,
   );
   log(`raw results: ${path.relative(process.cwd(), output)}`);
   for (const profile of profiles) log(`CPU profile of ${profile.role}: ${profile.file} (summary in ${path.relative(process.cwd(), output)})`);

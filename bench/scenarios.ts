@@ -277,7 +277,7 @@ const legacyTls: ScenarioGroup = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 4. Handshakes per second, Node vs nginx
+// 5. Handshakes per second, Node vs nginx
 
 const handshakes: ScenarioGroup = {
   id: 'handshakes',
@@ -335,15 +335,15 @@ const handshakes: ScenarioGroup = {
       };
       const noNginx = nginx ? '' : 'nginx not installed: no ratio';
       return [
-        row('hs-nginx-new', '4. TLS 1.2 full handshakes, nginx (baseline)', r['nginx-new'], { baseline: 'hs-nginx-new', note: `${HANDSHAKE_CIPHER}, RSA-2048` }),
-        row('hs-node-new', '4. TLS 1.2 full handshakes, createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
-        row('hs-https-new', '4. TLS 1.2 full handshakes, plain https.createServer, for reference (Node/nginx)', r['https-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
-        row('hs-nginx-reuse', '4. TLS 1.2 resumed handshakes (session ticket), nginx (baseline)', r['nginx-reuse'], { baseline: 'hs-nginx-reuse' }),
-        row('hs-node-reuse', '4. TLS 1.2 resumed handshakes (session ticket), createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-reuse'], {
+        row('hs-nginx-new', '5. TLS 1.2 full handshakes, nginx (baseline)', r['nginx-new'], { baseline: 'hs-nginx-new', note: `${HANDSHAKE_CIPHER}, RSA-2048` }),
+        row('hs-node-new', '5. TLS 1.2 full handshakes, createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
+        row('hs-https-new', '5. TLS 1.2 full handshakes, plain https.createServer, for reference (Node/nginx)', r['https-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
+        row('hs-nginx-reuse', '5. TLS 1.2 resumed handshakes (session ticket), nginx (baseline)', r['nginx-reuse'], { baseline: 'hs-nginx-reuse' }),
+        row('hs-node-reuse', '5. TLS 1.2 resumed handshakes (session ticket), createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-reuse'], {
           baseline: nginx ? 'hs-nginx-reuse' : undefined,
           note: noNginx,
         }),
-        row('hs-https-reuse', '4. TLS 1.2 resumed handshakes (session ticket), plain https.createServer, for reference (Node/nginx)', r['https-reuse'], {
+        row('hs-https-reuse', '5. TLS 1.2 resumed handshakes (session ticket), plain https.createServer, for reference (Node/nginx)', r['https-reuse'], {
           baseline: nginx ? 'hs-nginx-reuse' : undefined,
           note: noNginx,
         }),
@@ -352,7 +352,7 @@ const handshakes: ScenarioGroup = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// 5. Memory and stats file size after 1 000 000 distinct clients
+// M. Memory and stats file size after 1 000 000 distinct clients
 
 const memory: ScenarioGroup = {
   id: 'memory',
@@ -370,7 +370,7 @@ const memory: ScenarioGroup = {
       {
         id: 'memory-rss',
         group: 'memory',
-        scenario: `5. classifyClient + TrafficStats.recordRequest, ${count} distinct UAs and addresses (in-process)`,
+        scenario: `M. classifyClient + TrafficStats.recordRequest, ${count} distinct UAs and addresses (in-process)`,
         rps: result.requests / result.seconds,
         raw: result,
         note: `RSS growth ${mib(result.rssAfter - result.rssBefore)} MiB (${mib(result.rssBefore)} → ${mib(result.rssAfter)} MiB${result.gc ? ', after gc()' : ', no --expose-gc'}; peak ${mib(result.maxRss)} MiB); heap ${mib(result.heapBefore)} → ${mib(result.heapAfter)} MiB; UA cache ${result.uaCacheEntries} entries`,
@@ -378,7 +378,7 @@ const memory: ScenarioGroup = {
       {
         id: 'memory-file',
         group: 'memory',
-        scenario: `5. Stats file after close(), ${count} distinct clients`,
+        scenario: `M. Stats file after close(), ${count} distinct clients`,
         raw: { fileBytes: result.fileBytes },
         note: `${(result.fileBytes / 1024).toFixed(1)} KiB`,
       },
@@ -387,49 +387,53 @@ const memory: ScenarioGroup = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Proxy (extension point): the package's proxy vs upstream direct vs http-proxy vs nginx
+// 4. Reverse proxy: the package's proxy vs upstream direct vs http-proxy vs undici alone vs nginx
 
 const proxy: ScenarioGroup = {
   id: 'proxy',
-  title: 'Reverse proxy: src/proxy vs upstream direct vs http-proxy vs nginx (1 KiB responses)',
+  title: 'Reverse proxy, TLS 1.2 keep-alive front, 1 KiB responses: src/proxy vs http-proxy vs undici alone vs nginx',
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const c = ctx.config;
       const upstream = await servers.start('upstream', 'upstream');
       const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+      const env = { BENCH_UPSTREAM: upstreamUrl };
       // Server CPU of a proxied request = proxy + upstream, so that "direct" compares like for like.
       const targets: Record<string, { url: string; pids: number[] }> = { direct: { url: url(upstream.port, 'http'), pids: [upstream.pid] } };
-      const httpProxy = await servers.start('http-proxy', 'http-proxy', { BENCH_UPSTREAM: upstreamUrl });
-      targets['http-proxy'] = { url: url(httpProxy.port), pids: [httpProxy.pid, upstream.pid] };
-      const proxyOurs = await servers.start('proxy-ours', 'proxy-ours', { BENCH_UPSTREAM: upstreamUrl });
-      targets.ours = { url: url(proxyOurs.port), pids: [proxyOurs.pid, upstream.pid] };
-      const proxyWorkers = await servers.start('proxy-ours-workers', 'proxy-ours-workers', { BENCH_UPSTREAM: upstreamUrl });
-      targets.workers = { url: url(proxyWorkers.port), pids: [proxyWorkers.pid, upstream.pid] };
+      const add = async (key: string, role: string, variant: ServerVariant) => {
+        const info = await servers.start(role, variant, env);
+        targets[key] = { url: url(info.port), pids: [info.pid, upstream.pid] };
+      };
+      await add('ours', 'proxy-ours', 'proxy-ours');
+      await add('workers', 'proxy-ours-workers', 'proxy-ours-workers');
+      await add('http-proxy', 'http-proxy', 'http-proxy');
+      await add('undici', 'undici-minimal', 'undici-minimal');
       if (await nginxAvailable()) {
         const nginx = await servers.nginx('proxy-nginx', (dir, port) =>
           nginxProxyConfig(dir, port, { certFile: ctx.certFile, keyFile: ctx.keyFile }, { host: '127.0.0.1', port: upstream.port }),
         );
         targets.nginx = { url: url(nginx.port), pids: [nginx.pid, upstream.pid] };
       }
-      for (const target of Object.values(targets)) await warm(ctx, target.url);
+      const spec = (target: string) => ({ url: target, seconds: c.duration, connections: c.connections, userAgent: 'fixed' as const, maxTls: 'TLSv1.2' as const });
+      for (const target of Object.values(targets)) {
+        if (c.warmup > 0) await runLoad(ctx.loadTool, { ...spec(target.url), seconds: c.warmup }, ctx.tmpDir);
+      }
       const measures = Object.fromEntries(
-        Object.entries(targets).map(([key, target]) => [
-          key,
-          withCpu(target.pids, (r: LoadResult) => r.requests, () =>
-            runLoad(ctx.loadTool, { url: target.url, seconds: c.duration, connections: c.connections, userAgent: 'fixed' }, ctx.tmpDir),
-          ),
-        ]),
+        Object.entries(targets).map(([key, target]) => [key, withCpu(target.pids, (r: LoadResult) => r.requests, () => runLoad(ctx.loadTool, spec(target.url), ctx.tmpDir))]),
       );
       const r = await interleaved(ctx, 'proxy', measures, describeLoad);
       const g = 'proxy';
-      const rows: Row[] = [loadRow('proxy-direct', g, 'P. Upstream direct, plain HTTP, 1 KiB (baseline)', r.direct ?? [], { baseline: 'proxy-direct' })];
-      rows.push(loadRow('proxy-ours', g, 'P. src/proxy, TLS 1.3 → upstream', r.ours ?? [], { baseline: 'proxy-direct' }));
-      rows.push(loadRow('proxy-ours-workers', g, 'P. src/proxy --workers 2, TLS 1.3 → upstream', r.workers ?? [], { baseline: 'proxy-direct' }));
-      rows.push(loadRow('proxy-http-proxy', g, 'P. http-proxy minimal proxy, TLS 1.3 → upstream', r['http-proxy'] ?? [], { baseline: 'proxy-direct' }));
-      if (r.nginx) rows.push(loadRow('proxy-nginx', g, 'P. nginx proxy (1 worker, upstream keepalive), TLS 1.3 → upstream', r.nginx, { baseline: 'proxy-direct' }));
-      else rows.push({ id: 'proxy-nginx', group: g, scenario: 'P. nginx proxy', note: 'skipped: nginx is not installed' });
+      // The issue's targets are against nginx with one worker; without nginx, against upstream direct.
+      const base = r.nginx ? 'proxy-nginx' : 'proxy-direct';
+      const rows: Row[] = [loadRow('proxy-direct', g, '4. Upstream direct, plain HTTP, 1 KiB (no proxy, for reference)', r.direct ?? [], { baseline: base })];
+      if (r.nginx) rows.push(loadRow('proxy-nginx', g, '4. nginx proxy, 1 worker, upstream keep-alive (baseline)', r.nginx, { baseline: base }));
+      else rows.push({ id: 'proxy-nginx', group: g, scenario: '4. nginx proxy', note: 'skipped: nginx is not installed; ratios are against upstream direct' });
+      rows.push(loadRow('proxy-ours', g, '4. src/proxy, 1 process', r.ours ?? [], { baseline: base, ...(r.nginx && { target: 0.5 }) }));
+      rows.push(loadRow('proxy-ours-workers', g, '4. src/proxy --workers 2', r.workers ?? [], { baseline: base, ...(r.nginx && { target: 0.5 }) }));
+      rows.push(loadRow('proxy-http-proxy', g, '4. minimal proxy on http-proxy', r['http-proxy'] ?? [], { baseline: base }));
+      rows.push(loadRow('proxy-undici-minimal', g, '4. minimal proxy on undici alone: no classification, stats or header rules (Node floor)', r.undici ?? [], { baseline: base }));
       return rows;
     }),
 };
 
-export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, handshakes, memory, proxy];
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, memory];

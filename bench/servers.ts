@@ -17,7 +17,7 @@ import type { AddressInfo, Server } from 'node:net';
 import Koa from 'koa';
 import { createLegacyTlsServer, generateSelfSignedCertificate, legacyTlsFallback, TrafficStats } from '../src/index.js';
 import cluster from 'node:cluster';
-import { createHttpProxyMinimal, createUpstream, startOurProxy } from './proxy.js';
+import { createHttpProxyMinimal, createUndiciMinimal, createUpstream, startOurProxy } from './proxy.js';
 
 export const SERVER_VARIANTS = [
   /** Koa on createLegacyTlsServer, `ctx.body = 'hello'`: the baseline. */
@@ -32,6 +32,8 @@ export const SERVER_VARIANTS = [
   'upstream',
   /** http-proxy based minimal TLS-terminating proxy to BENCH_UPSTREAM (proxy group). */
   'http-proxy',
+  /** The least a Node proxy can do: TLS server + undici pool, nothing else (proxy group reference). */
+  'undici-minimal',
   /** The package's own proxy from src/proxy (proxy group). */
   'proxy-ours',
   'proxy-ours-workers',
@@ -99,6 +101,11 @@ async function start(variant: ServerVariant): Promise<{ port: number; close: () 
     case 'http-proxy': {
       if (!upstream) throw new Error('http-proxy needs BENCH_UPSTREAM');
       const server = createHttpProxyMinimal({ ...(await pems()), upstream });
+      return { port: await listen(server), close: () => closeServer(server) };
+    }
+    case 'undici-minimal': {
+      if (!upstream) throw new Error('undici-minimal needs BENCH_UPSTREAM');
+      const server = createUndiciMinimal({ ...(await pems()), upstream });
       return { port: await listen(server), close: () => closeServer(server) };
     }
     case 'proxy-ours':
