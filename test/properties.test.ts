@@ -616,8 +616,7 @@ function buildState(events: readonly Event[]): StatsState {
         action: e.action,
         client: legacy ? legacyClientLabel(e.browser, e.version, e.os) : null,
         os: e.os === null ? null : e.os.slice(0, 32),
-        visitor: VISITORS[e.visitor] ?? Buffer.alloc(32),
-      });
+      }, VISITORS[e.visitor] ?? Buffer.alloc(32));
     } else if (e.type === 'handshake') recordHandshake(state, e.time, e.protocol, e.resumed);
     else if (e.type === 'failure') recordHandshakeFailure(state, e.time, e.reason);
     else addTo(state.totals.upstreamErrors, e.status);

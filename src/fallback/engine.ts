@@ -146,7 +146,7 @@ export class FallbackEngine<Context> {
     if (prefersJson(view.accept)) {
       return {
         status: 426,
-        headers: { ...headers, 'content-type': 'application/json; charset=utf-8' },
+        headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
         body: JSON.stringify({
           error: 'upgrade_required',
           message: 'This client is too old to connect securely (TLS 1.2 or newer is needed).',
@@ -155,7 +155,7 @@ export class FallbackEngine<Context> {
       };
     }
     const page = this.pageResponse(426, verdict);
-    return { ...page, headers: { ...page.headers, ...headers } };
+    return { status: page.status, body: page.body, headers: Object.assign({}, page.headers, headers) };
   }
 }
 

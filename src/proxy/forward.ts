@@ -41,12 +41,12 @@ export class Forwarder {
     });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, context: Omit<ForwardContext, 'host'>): void {
+  forward(req: IncomingMessage, res: ServerResponse, context: ForwardContext): void {
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const options: Dispatcher.DispatchOptions = {
       path: this.basePath + originForm(req.url),
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(req.headers, { ...context, host: this.hostFor(req) }),
+      headers: upstreamRequestHeaders(req.headers, context),
       body: hasBody ? req : null,
     };
     // `dispatch` with our own handler: the lowest-cost way through undici (no intermediate Readable),
@@ -91,14 +91,14 @@ export class Forwarder {
   }
 
   /** Forwards an HTTP upgrade (WebSocket) and splices the two sockets together. */
-  upgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, context: Omit<ForwardContext, 'host'>): void {
+  upgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, context: ForwardContext): void {
     clientSocket.on('error', () => clientSocket.destroy());
     this.pool
       .upgrade({
         path: this.basePath + originForm(req.url),
         method: req.method ?? 'GET',
         // undici writes `Connection: upgrade` and `Upgrade: <protocol>` itself.
-        headers: upstreamRequestHeaders(req.headers, { ...context, host: this.hostFor(req) }),
+        headers: upstreamRequestHeaders(req.headers, context),
         protocol: String(req.headers.upgrade ?? 'websocket'),
       })
       .then(({ headers, socket: upstreamSocket }) => {
@@ -126,7 +126,8 @@ export class Forwarder {
     return this.pool.close();
   }
 
-  private hostFor(req: IncomingMessage): string | undefined {
+  /** The Host header to send upstream: the client's, or the upstream's own with `changeOrigin`. */
+  hostFor(req: IncomingMessage): string | undefined {
     return this.options.changeOrigin ? this.options.upstream.host : req.headers.host;
   }
 

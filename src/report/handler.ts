@@ -106,7 +106,7 @@ export function legacyTlsReportHandler(options: LegacyTlsReportOptions): (req: I
   return async (req, res) => {
     const response = await responder(reportRequestOf(req));
     if (!response) return false;
-    res.writeHead(response.status, { ...response.headers, 'content-length': Buffer.byteLength(response.body) });
+    res.writeHead(response.status, { 'content-length': Buffer.byteLength(response.body), ...response.headers });
     res.end(req.method === 'HEAD' ? undefined : response.body);
     return true;
   };

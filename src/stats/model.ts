@@ -23,8 +23,8 @@ export const HOURLY_SKETCH_HOURS = 48;
 export const CLIENT_SKETCH_PRECISION = 8;
 export const OTHER = 'other';
 
-/** What one request contributes. Built by `TrafficStats`; never holds an address or a user agent. */
-export interface RequestSample {
+/** The labels of one request. Built by `TrafficStats`; never hold an address or a user agent. */
+export interface RequestLabels {
   protocol: ProtocolLabel;
   kind: ClientKind;
   legacy: boolean;
@@ -35,10 +35,6 @@ export interface RequestSample {
   /** `family version|os` of a legacy client, already bounded in length; `null` for modern clients. */
   client: string | null;
   os: string | null;
-  /** Salted hash of address + user agent. */
-  visitor: Buffer;
-  /** This visitor is already in this hour's and day's sketches (same connection, same labels): skip them. */
-  seenThisHour?: boolean;
   /** Keys derived from the labels above, when the caller has them precomputed. */
   keys?: SampleKeys;
 }
@@ -49,7 +45,7 @@ export interface SampleKeys {
   visitors: string[];
 }
 
-export function sampleKeys(sample: Omit<RequestSample, 'visitor' | 'keys' | 'seenThisHour'>): SampleKeys {
+export function sampleKeys(sample: Omit<RequestLabels, 'keys'>): SampleKeys {
   return {
     request: requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy),
     totals: totalsKey(sample),
@@ -141,12 +137,12 @@ export function parseRequestKey(key: string): { protocol: ProtocolLabel; kind: C
 }
 
 /** Prometheus label set of a request: `protocol|legacy|kind|action`. */
-export function totalsKey(sample: Pick<RequestSample, 'protocol' | 'legacy' | 'kind' | 'action'>): string {
+export function totalsKey(sample: Pick<RequestLabels, 'protocol' | 'legacy' | 'kind' | 'action'>): string {
   return `${sample.protocol}|${sample.legacy}|${sample.kind}|${sample.action}`;
 }
 
 /** Visitor sketch classes: one per protocol, plus legacy-by-user-agent; each split browsers / others. */
-export function visitorKeys(sample: Pick<RequestSample, 'protocol' | 'kind' | 'uaLegacy'>): string[] {
+export function visitorKeys(sample: Pick<RequestLabels, 'protocol' | 'kind' | 'uaLegacy'>): string[] {
   const human = sample.kind === 'browser' ? 'browser' : 'other';
   const keys = [`${sample.protocol}|${human}`];
   if (sample.uaLegacy) keys.push(`ua-legacy|${human}`);
@@ -205,10 +201,16 @@ function buckets(state: StatsState, time: number): { hour: HourBucket; day: DayB
   return { hour: fresh.hourBucket, day: fresh.dayBucket };
 }
 
-export function recordRequest(state: StatsState, time: number, sample: RequestSample): void {
+/**
+ * Counts one request. `visitor` is the salted hash of address + user agent; `seenThisHour` says it is
+ * already in this hour's and day's sketches (same connection, same labels), so they are skipped.
+ * Separate arguments rather than one merged object: on Node 20, `{ ...labels, visitor }` costs about
+ * a microsecond (V8 leaves the fast path for a spread followed by more properties), on every request.
+ */
+export function recordRequest(state: StatsState, time: number, sample: RequestLabels, visitor: Buffer, seenThisHour = false): void {
   const { hour, day } = buckets(state, time);
   const keys = sample.keys ?? sampleKeys(sample);
-  const sketches = !sample.seenThisHour;
+  const sketches = !seenThisHour;
   addTo(hour.requests, keys.request);
   addTo(hour.actions, sample.action);
   if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version');
@@ -217,13 +219,13 @@ export function recordRequest(state: StatsState, time: number, sample: RequestSa
   addTo(state.totals.requests, keys.totals);
   if (sketches) {
     for (const key of keys.visitors) {
-      if (hour.visitors) sketch(hour.visitors, key).add(sample.visitor);
-      sketch(day.visitors, key).add(sample.visitor);
+      if (hour.visitors) sketch(hour.visitors, key).add(visitor);
+      sketch(day.visitors, key).add(visitor);
     }
   }
   if (sample.legacy && sample.client !== null) {
     const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET);
-    if (hour.clientVisitors && sketches) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(sample.visitor);
+    if (hour.clientVisitors && sketches) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(visitor);
     const dayKey = day.clients.has(sample.client) || day.clients.size < MAX_CLIENTS_PER_BUCKET ? sample.client : OTHER;
     let counts = day.clients.get(dayKey);
     if (!counts) {
@@ -231,7 +233,7 @@ export function recordRequest(state: StatsState, time: number, sample: RequestSa
       day.clients.set(dayKey, counts);
     }
     counts.requests += 1;
-    if (sketches) counts.visitors.add(sample.visitor);
+    if (sketches) counts.visitors.add(visitor);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { resolveTrafficStatsOptions, type TrafficStatsOptions } from '../options.js';
 import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
 import { loadJsonFile, writeFileAtomic } from './atomic-file.js';
@@ -12,7 +12,7 @@ import {
   recordHandshakeFailure,
   recordRequest,
   sampleKeys,
-  type RequestSample,
+  type RequestLabels,
   type StatsState,
 } from './model.js';
 import { fromDocument, toDocument, type StatsDocument } from './serialize.js';
@@ -59,6 +59,7 @@ export class TrafficStats implements StatsSource {
   readonly ready: Promise<void>;
   private state: StatsState = emptyState();
   private salt: Buffer = randomBytes(32);
+  private keyed: Hash = keyedHash(this.salt);
   private readonly options: ReturnType<typeof resolveTrafficStatsOptions>;
   private readonly summary: TrafficSummary;
   private dirty = false;
@@ -88,17 +89,17 @@ export class TrafficStats implements StatsSource {
     const labels = this.labelsFor(verdict, action);
     const time = this.options.now();
     const { hash, seenThisHour } = this.visitor(remoteAddress, userAgent, connection, hourStart(time));
-    recordRequest(this.state, time, { ...labels, visitor: hash, seenThisHour });
+    recordRequest(this.state, time, labels, hash, seenThisHour);
     this.summary.count(verdict.legacy, labels.client);
     this.dirty = true;
   }
 
   // Labels and keys depend only on the verdict and the action; verdicts are reused per connection, so
   // this turns most requests' label building into a lookup.
-  private labelsFor(verdict: Verdict, action: FallbackAction): Omit<RequestSample, 'visitor'> {
+  private labelsFor(verdict: Verdict, action: FallbackAction): RequestLabels {
     // A symbol property on the verdict, not a WeakMap: with a new verdict per request (a new user agent
     // each time), a WeakMap's ephemeron bookkeeping costs the garbage collector more than it saves.
-    const holder = verdict as Verdict & { [LABELS]?: Partial<Record<FallbackAction, Omit<RequestSample, 'visitor'>>> };
+    const holder = verdict as Verdict & { [LABELS]?: Partial<Record<FallbackAction, RequestLabels>> };
     let byAction = holder[LABELS];
     if (!byAction) {
       byAction = {};
@@ -107,8 +108,8 @@ export class TrafficStats implements StatsSource {
     const cached = byAction[action];
     if (cached) return cached;
     const { tls, client, legacy, reasons } = verdict;
-    const base = {
-      protocol: tls.protocol ?? ('none' as const),
+    const labels: RequestLabels = {
+      protocol: tls.protocol ?? 'none',
       kind: client.kind,
       legacy,
       tlsLegacy: reasons.includes('tls-version'),
@@ -117,7 +118,7 @@ export class TrafficStats implements StatsSource {
       client: legacy ? legacyClientLabel(client.browser, client.version, client.os) : null,
       os: client.os === null ? null : osFamily(client.os),
     };
-    const labels = { ...base, keys: sampleKeys(base) };
+    labels.keys = sampleKeys(labels);
     byAction[action] = labels;
     return labels;
   }
@@ -175,7 +176,13 @@ export class TrafficStats implements StatsSource {
 
   /** Adopts a salt shared by a cluster, so one visitor on two workers is still one visitor. */
   useSalt(salt: Buffer): void {
-    this.salt = Buffer.from(salt);
+    this.setSalt(Buffer.from(salt));
+  }
+
+  /** Every cached visitor hash was made with the old salt: they go too. */
+  private setSalt(salt: Buffer): void {
+    this.salt = salt;
+    this.keyed = keyedHash(salt);
     this.hashes = new WeakMap();
   }
 
@@ -227,8 +234,7 @@ export class TrafficStats implements StatsSource {
         // Requests counted while the file was being read are kept: merge, don't replace.
         const counted = this.state;
         this.state = result.value.state;
-        this.salt = result.value.salt;
-        this.hashes = new WeakMap();
+        this.setSalt(result.value.salt);
         mergeState(this.state, counted);
       } else if (result.status === 'corrupt') {
         this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${result.error.message}); ${result.movedTo ? `it was moved to ${result.movedTo}` : 'it could not be moved aside'} and counting starts afresh.`);
@@ -240,7 +246,7 @@ export class TrafficStats implements StatsSource {
   }
 
   /**
-   * The visitor's hash, and whether it is already in this hour's sketches. One HMAC per connection
+   * The visitor's hash, and whether it is already in this hour's sketches. One hash per connection
    * rather than per request: keep-alive requests repeat address and user agent.
    */
   private visitor(address: string | undefined, userAgent: string | undefined, connection: object | undefined, hour: number): { hash: Buffer; seenThisHour: boolean } {
@@ -256,17 +262,24 @@ export class TrafficStats implements StatsSource {
   }
 
   private computeVisitorHash(address: string | undefined, userAgent: string | undefined): Buffer {
-    const hmac = createHmac('sha256', this.salt);
-    hmac.update(address ?? '');
-    hmac.update('\0');
-    hmac.update(userAgent === undefined ? '' : userAgent.slice(0, MAX_HASHED_USER_AGENT));
-    return hmac.digest();
+    const ua = userAgent === undefined ? '' : userAgent.length > MAX_HASHED_USER_AGENT ? userAgent.slice(0, MAX_HASHED_USER_AGENT) : userAgent;
+    return this.keyed.copy().update(`${address ?? ''}\0${ua}`).digest();
   }
 
   private warn(message: string): void {
     if (this.options.logger) this.options.logger.warn(message);
     else console.warn(message);
   }
+}
+
+/**
+ * SHA-256 that has already absorbed the secret salt: each visitor hash is a `copy()` of it plus one
+ * update, SHA-256(salt ‖ address ‖ NUL ‖ user agent). As a keyed hash that is as good as an HMAC
+ * here (nobody ever sees a digest, only sketch registers, so length extension is moot) and costs
+ * 2.9 µs instead of 6.7 µs on Node 20: this runs for every new user agent, the path an attacker drives.
+ */
+function keyedHash(salt: Buffer): Hash {
+  return createHash('sha256').update(salt);
 }
 
 /** `IE 8|Windows XP`: family and the part of the version that matters for TLS, and the OS family. */
