@@ -1,5 +1,8 @@
+import UAParser from 'ua-parser-js';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { BROWSER_FAMILIES } from '../src/classify/policy.js';
 import {
+  MAY_NAME_A_POLICY_FAMILY,
   MAX_CACHED_USER_AGENTS,
   MAX_USER_AGENT_LENGTH,
   clearUserAgentCache,
@@ -233,6 +236,67 @@ describe('kinds', () => {
 
   it('treats a non-string at runtime as unknown instead of throwing', () => {
     expect(parseUserAgent(['curl/8'] as unknown as string).kind).toBe('unknown');
+  });
+});
+
+// One or more per rule of ua-parser-js 1.x that names a policy family, old and new, plus browsers
+// that name none: the pre-check must never send one of the former past the full parser.
+const PRE_CHECK_CORPUS = [
+  ...MODERN,
+  ...Object.values(NOT_FAST),
+  'Mozilla/5.0 (Linux; U; Android 4.0.4; en-us; Galaxy Nexus Build/IMM76B) AppleWebKit/535.19 (KHTML, like Gecko) CrMo/18.0.1025.133 Mobile Safari/535.19',
+  'Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1; SV1)',
+  'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)',
+  'Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; rv:11.0) like Gecko',
+  'Mozilla/5.0 (compatible; MSIE 10.0; Windows Phone 8.0; Trident/6.0; IEMobile/10.0; ARM; Touch; NOKIA; Lumia 920)',
+  'Mozilla/4.0 (compatible; MSIE 7.0; Windows Phone OS 7.0; Trident/3.1; IEMobile/7.0; Nokia;N70)',
+  'Mozilla/5.0 (X11; U; Linux i686; en-US; rv:1.9.0.3) Gecko/2008092416 Firefox/3.0.3',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/125.0 Mobile/15E148 Safari/605.1.15',
+  'Opera/9.80 (Windows NT 6.1; U; en) Presto/2.10.229 Version/11.62',
+  'Opera/9.80 (Android 2.3.3; Linux; Opera Mobi/ADR-1111101157; U; es-ES) Presto/2.9.201 Version/11.50',
+  'Opera/9.80 (Android 3.2.1; Linux; Opera Tablet/ADR-1109081720; U; ja) Presto/2.8.149 Version/11.10',
+  'Opera/9.64 (Windows NT 5.1; U; en) Presto/2.1.1',
+  'Mozilla/5.0 (Linux; U; Android 4.1.2; en-us; GT-I9100 Build/JZO54K) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.30',
+  'Mozilla/5.0 (iPhone; U; CPU iPhone OS 4_3_3 like Mac OS X; en-us) AppleWebKit/533.17.9 (KHTML, like Gecko) Version/5.0.2 Mobile/8J2 Safari/6533.18.5',
+  'Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_8; en-us) AppleWebKit/534.50 (KHTML, like Gecko) Version/5.1 Safari/534.50',
+  'Mozilla/5.0 (Macintosh; U; PPC Mac OS X; en) AppleWebKit/125.2 (KHTML, like Gecko) Safari/125.8',
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chromium/37.0.2062.94 Chrome/37.0.2062.94 Safari/537.36',
+  'Mozilla/5.0 (Linux; Android 5.1.1; Nexus 5 Build/LMY48B; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/43.0.2357.65 Mobile Safari/537.36',
+  // None of the families: counted as unknown without looking the browser up.
+  'Lynx/2.8.9rel.1 libwww-FM/2.14 SSL-MM/1.4.1 OpenSSL/1.1.1d',
+  'w3m/0.5.3+git20190105',
+  'Links (2.20.2; Linux 5.10.0-9-amd64 x86_64; GNU C 10.2.1; text)',
+  'NetSurf/3.10 (Linux)',
+  'Mozilla/5.0 (compatible; Konqueror/4.5; Linux) KHTML/4.5.4 (like Gecko)',
+  'Mozilla/5.0 (X11; Linux) Foo/12345',
+  'Mozilla/5.0 (Windows NT 10.0)',
+];
+
+describe('pre-check before ua-parser-js', () => {
+  const families: ReadonlySet<string> = new Set(BROWSER_FAMILIES);
+
+  // The names ua-parser-js gives that the parser files under a policy family (FAMILY_NAMES).
+  const FAMILY_RAW_NAMES = ['IE', 'IEMobile', 'Chrome', 'Chromium', 'Chrome WebView', 'Chrome Headless', 'Firefox', 'Safari', 'Mobile Safari', 'Android Browser', 'Opera', 'Opera Mobi', 'Opera Tablet'];
+
+  it.each(PRE_CHECK_CORPUS)('skips only user agents that name no policy family: %s', (userAgent) => {
+    const raw = new UAParser(userAgent).getBrowser().name ?? '';
+    if (MAY_NAME_A_POLICY_FAMILY.test(userAgent)) expect(parseWithUaParser(userAgent).browser).not.toBeNull();
+    else {
+      expect(FAMILY_RAW_NAMES).not.toContain(raw);
+      expect(parseWithUaParser(userAgent).browser).toBeNull();
+    }
+  });
+
+  it('still reads the OS and isbot of a skipped user agent', () => {
+    expect(parseWithUaParser('Mozilla/5.0 (X11; Linux) Foo/12345')).toEqual({ browser: null, version: null, os: 'Linux', bot: false, kind: 'unknown' });
+    expect(parseWithUaParser('Lynx/2.8.9rel.1 libwww-FM/2.14 SSL-MM/1.4.1 OpenSSL/1.1.1d')).toMatchObject({ browser: null, kind: 'unknown' });
+    expect(parseWithUaParser('Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)')).toMatchObject({ browser: null, bot: true, kind: 'bot' });
+  });
+
+  it('has a corpus where most user agents name a family, from every rule', () => {
+    const named = PRE_CHECK_CORPUS.map((ua) => parseWithUaParser(ua).browser).filter((name) => families.has(name ?? ''));
+    expect(named.length).toBeGreaterThan(30);
+    expect(new Set(named)).toEqual(new Set(['IE', 'IE Mobile', 'Chrome', 'Firefox', 'Safari', 'Mobile Safari', 'Android Browser', 'Opera']));
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ClientInfo, LegacyReason, TlsFacts, Verdict } from '../types.js';
-import { compareVersions, parseVersion, type BrowserFamily, type ClassificationPolicy } from './policy.js';
+import { compareVersionParts, parseVersion, type BrowserFamily, type ClassificationPolicy } from './policy.js';
 import { parseUserAgent } from './user-agent.js';
 
 /** Pure verdict for one request: the negotiated protocol is the fact, the user agent a hint. */
@@ -30,8 +30,23 @@ export function isLegacyClient(client: ClientInfo, policy: ClassificationPolicy)
   const { browser, version } = client;
   if (browser === null || version === null || !Object.hasOwn(policy.userAgents, browser)) return false;
   const minimum = policy.userAgents[browser as BrowserFamily];
-  if (minimum === undefined || parseVersion(version).length === 0 || parseVersion(minimum).length === 0) {
-    return false;
+  if (minimum === undefined) return false;
+  const parts = parseVersion(version);
+  const minimumParts = parsedMinimum(minimum);
+  if (parts.length === 0 || minimumParts.length === 0) return false;
+  return compareVersionParts(parts, minimumParts) < 0;
+}
+
+// A policy's minimums are a handful of fixed strings, parsed once instead of on every new user agent.
+const parsedMinimums = new Map<string, readonly number[]>();
+
+function parsedMinimum(minimum: string): readonly number[] {
+  let parts = parsedMinimums.get(minimum);
+  if (parts === undefined) {
+    parts = parseVersion(minimum);
+    // Policies come from configuration, but a program could build many: keep the map bounded anyway.
+    if (parsedMinimums.size >= 256) parsedMinimums.clear();
+    parsedMinimums.set(minimum, parts);
   }
-  return compareVersions(version, minimum) < 0;
+  return parts;
 }

@@ -99,8 +99,11 @@ export function parseVersion(version: string): number[] {
 
 /** -1, 0 or 1 like a sort comparator; missing parts count as 0, so '30' equals '30.0.0'. */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  const left = parseVersion(a);
-  const right = parseVersion(b);
+  return compareVersionParts(parseVersion(a), parseVersion(b));
+}
+
+/** {@link compareVersions} for versions already split by {@link parseVersion}. */
+export function compareVersionParts(left: readonly number[], right: readonly number[]): -1 | 0 | 1 {
   const length = Math.max(left.length, right.length);
   for (let i = 0; i < length; i++) {
     const l = left[i] ?? 0;
