@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { FallbackEngine, type FallbackResponse } from '../fallback/engine.js';
+import { FallbackEngine, type Decision, type FallbackResponse } from '../fallback/engine.js';
 import { resolveFallbackOptions, type FallbackCoreOptions } from '../options.js';
 import type { Verdict } from '../types.js';
 
@@ -19,7 +19,17 @@ declare module 'koa' {
 export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middleware {
   const engine = new FallbackEngine(resolveFallbackOptions(options));
 
-  return async function legacyTlsFallbackMiddleware(ctx: Context, next: Next): Promise<void> {
+  const proceed = (ctx: Context, next: Next, verdict: Verdict, decision: Decision): Promise<unknown> | undefined => {
+    engine.record(ctx.req, verdict, decision.action);
+    if (!decision.response) return next();
+    send(ctx, decision.response);
+    return undefined;
+  };
+
+  // A plain function, not an async one: on the common path (no onLegacy hook) it returns next()'s
+  // promise as it is, with no promise or microtask of its own. koa-compose turns a synchronous throw
+  // into a rejection, so errors travel exactly as they would from an async middleware.
+  return function legacyTlsFallbackMiddleware(ctx: Context, next: Next): Promise<unknown> | undefined {
     const verdict = engine.classify(ctx.req);
     ctx.state.legacyTls = verdict;
     const pending = engine.decide(
@@ -27,11 +37,8 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
       verdict,
       ctx,
     );
-    // Skip a microtask per request when nothing had to be awaited (no onLegacy hook).
-    const decision = pending instanceof Promise ? await pending : pending;
-    engine.record(ctx.req, verdict, decision.action);
-    if (decision.response) return send(ctx, decision.response);
-    await next();
+    if (pending instanceof Promise) return pending.then((decision) => proceed(ctx, next, verdict, decision));
+    return proceed(ctx, next, verdict, pending);
   };
 }
 
