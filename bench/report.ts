@@ -33,14 +33,37 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
-/** Fills `ratio` of every row that names a baseline present in `rows`. */
+/** Per-run values of `field` from a row's raw measurements, when it has one per run. */
+function perRun(row: Row, field: 'rps' | 'rate' | 'cpuUs'): number[] | null {
+  if (!Array.isArray(row.raw)) return null;
+  const values = (row.raw as Record<string, unknown>[]).map((r) => r[field]);
+  return values.every((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0) ? values : null;
+}
+
+/**
+ * Median of the per-run ratios (run k of the row over run k of its baseline), or null when the runs
+ * do not pair up. Runs are interleaved, so run k of both was measured within seconds: drift of a
+ * shared machine (seconds to minutes) cancels out of each pair, which a ratio of medians lets through.
+ */
+function pairedRatio(row: Row, base: Row, field: 'rps' | 'rate' | 'cpuUs', invert: boolean): number | null {
+  const a = perRun(row, field) ?? (field === 'rps' ? perRun(row, 'rate') : null);
+  const b = perRun(base, field) ?? (field === 'rps' ? perRun(base, 'rate') : null);
+  if (a === null || b === null || a.length !== b.length || a.length === 0) return null;
+  return median(a.map((x, i) => (invert ? (b[i] as number) / x : x / (b[i] as number))));
+}
+
+/**
+ * Fills `ratio` (and `cpuRatio`) of every row that names a baseline present in `rows`: the median of
+ * the paired per-run ratios when there are several runs, else the ratio of the two values.
+ */
 export function applyBaselines(rows: Row[]): void {
   const byId = new Map(rows.map((row) => [row.id, row]));
   for (const row of rows) {
     if (row.baseline === undefined || row.rps === undefined) continue;
     const base = byId.get(row.baseline);
-    if (base?.rps !== undefined && base.rps > 0) row.ratio = row.rps / base.rps;
-    if (base?.cpuUs !== undefined && row.cpuUs !== undefined && row.cpuUs > 0) row.cpuRatio = base.cpuUs / row.cpuUs;
+    if (base === undefined) continue;
+    if (base.rps !== undefined && base.rps > 0) row.ratio = pairedRatio(row, base, 'rps', false) ?? row.rps / base.rps;
+    if (base.cpuUs !== undefined && row.cpuUs !== undefined && row.cpuUs > 0) row.cpuRatio = pairedRatio(row, base, 'cpuUs', true) ?? base.cpuUs / row.cpuUs;
   }
 }
 
@@ -103,8 +126,15 @@ interface CheckSpec {
 }
 
 const ratioOf = (a: string, b: string, field: 'rps' | 'p99' = 'rps') => (byId: ReadonlyMap<string, Row>): number | null => {
-  const x = byId.get(a)?.[field];
-  const y = byId.get(b)?.[field];
+  const row = byId.get(a);
+  const base = byId.get(b);
+  if (row === undefined || base === undefined) return null;
+  if (field === 'rps') {
+    const paired = pairedRatio(row, base, 'rps', false);
+    if (paired !== null) return paired;
+  }
+  const x = row[field];
+  const y = base[field];
   return x === undefined || y === undefined || !(y > 0) ? null : x / y;
 };
 const times = (v: number) => `${v.toFixed(2)}×`;

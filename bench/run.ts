@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const table = markdownTable(rows);
   const checks = targetChecks(rows);
   process.stdout.write(
-    `\n${machine}\n\n${table}\n\nRatio: req/s (or handshakes/s) over the row named as baseline, measured in this same run. Whole run: ${seconds.toFixed(0)} s.\n\n${targetsTable(checks)}\n`,
+    `\n${machine}\n\n${table}\n\nRatio: req/s (or handshakes/s) over the baseline row's, measured in this same run; with several runs, the median of the per-run ratios (runs are interleaved, so each pair was measured seconds apart). Whole run: ${seconds.toFixed(0)} s.\n\n${targetsTable(checks)}\n`,
   );
 
   const output = path.join(BENCH_DIR, 'last-run.json');
