@@ -32,15 +32,25 @@ export interface ForwardContext {
   host: string | undefined;
 }
 
+// What to do with a request header by name, in one lookup (this runs for every header of every request).
+const DROP = 1;
+const FORWARDING = 2;
+const REQUEST_HEADER_RULES: ReadonlyMap<string, typeof DROP | typeof FORWARDING> = new Map([
+  ...[...HOP_BY_HOP, ...PROXY_SET_HEADERS, 'host'].map((name) => [name, DROP] as const),
+  ...FORWARDING_HEADERS.map((name) => [name, FORWARDING] as const),
+]);
+
 /** The request headers sent upstream. */
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: ForwardContext): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const connectionTokens = listedInConnection(incoming.connection);
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || name === 'host') continue;
-    if (HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
-    if ((PROXY_SET_HEADERS as readonly string[]).includes(name)) continue;
-    if ((FORWARDING_HEADERS.includes(name) || name === context.trustedHeader) && !context.peerTrusted) continue;
+  const { peerTrusted, trustedHeader } = context;
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined) continue;
+    const rule = REQUEST_HEADER_RULES.get(name);
+    if (rule === DROP || (!peerTrusted && (rule === FORWARDING || name === trustedHeader))) continue;
+    if (connectionTokens !== null && connectionTokens.has(name)) continue;
     out[name] = value;
   }
   if (context.host) out.host = context.host;
@@ -79,16 +89,20 @@ export function originForm(target: string | undefined): string {
 export function clientResponseHeaders(upstream: IncomingHttpHeaders | Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   const connectionTokens = listedInConnection(upstream.connection);
-  for (const [name, value] of Object.entries(upstream)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || (connectionTokens !== null && connectionTokens.has(name))) continue;
     out[name] = value;
   }
   return out;
 }
 
-function listedInConnection(value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set();
-  return new Set(joined(value).split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+/** Header names a Connection header lists (RFC 9110 §7.6.1), or null when it lists none but its own options. */
+function listedInConnection(value: string | string[] | undefined): Set<string> | null {
+  // The common values name no header: skip the split and the Set.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === '') return null;
+  const tokens = new Set(joined(value).split(',').map((token) => token.trim().toLowerCase()).filter(Boolean));
+  return tokens.size === 0 ? null : tokens;
 }
 
 function joined(value: string | string[] | undefined): string {
@@ -96,10 +110,19 @@ function joined(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+// Peers are few and come back on every request of their connections: remember their node strings.
+const forwardedNodes = new Map<string, string>();
+
 // RFC 7239: IPv6 nodes are quoted and bracketed.
 function forwardedNode(address: string): string {
-  const plain = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
-  return net.isIPv6(plain) ? `"[${plain}]"` : plain;
+  let node = forwardedNodes.get(address);
+  if (node === undefined) {
+    const plain = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address;
+    node = net.isIPv6(plain) ? `"[${plain}]"` : plain;
+    if (forwardedNodes.size >= 4096) forwardedNodes.clear();
+    forwardedNodes.set(address, node);
+  }
+  return node;
 }
 
 function quoteIfNeeded(value: string): string {
