@@ -4,8 +4,9 @@
  * error, on Ctrl+C or on an uncaught exception.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +26,38 @@ export const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 export function tsxImportArgs(): string[] {
   const loader = createRequire(import.meta.url).resolve('tsx');
   return ['--import', pathToFileURL(loader).href];
+}
+
+/**
+ * Where `compileForChildren` puts src/ and bench/ compiled by tsc. Inside node_modules so that the
+ * compiled files resolve the same packages, and so that no linter or test runner looks at them.
+ */
+export const CHILD_BUILD_DIR = path.join(REPO_DIR, 'node_modules', '.cache', 'legacy-tls-fallback-bench');
+let childBuild: string | null = null;
+
+/**
+ * Compiles src/ and bench/ with tsc, once per run, so that every child runs plain JavaScript as users of
+ * the package do. Under tsx, esbuild's keepNames wraps every closure in a `__name()` call that sets its
+ * name: in per-request code (the proxy makes eight closures a request) that showed up as 3-4 % of the
+ * profile, a cost the published package does not have.
+ */
+export async function compileForChildren(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const done = await runTracked(
+    process.execPath,
+    [tsc, '-p', path.join(BENCH_DIR, 'tsconfig.children.json'), '--outDir', CHILD_BUILD_DIR],
+    { timeoutMs: 180_000 },
+  );
+  if (done.code !== 0) throw new Error(`tsc failed on bench/ and src/:\n${done.stdout}${done.stderr}`);
+  // Node looks for the package scope no further up than node_modules/: say ESM here.
+  await writeFile(path.join(CHILD_BUILD_DIR, 'package.json'), '{ "type": "module" }\n');
+  childBuild = CHILD_BUILD_DIR;
+}
+
+/** The Node arguments that run a bench/ entry (`./servers.ts`): compiled JavaScript when built, else through tsx. */
+function entryArgs(entry: string): string[] {
+  if (childBuild !== null) return [path.join(childBuild, 'bench', entry.replace(/\.ts$/, '.js'))];
+  return [...tsxImportArgs(), fileURLToPath(new URL(entry, import.meta.url))];
 }
 
 function killTracked(tracked: Tracked, signal: NodeJS.Signals): void {
@@ -141,7 +174,7 @@ export async function startNodeChild<Info>(
   const label = options.label ?? entry;
   const child = spawnTracked(
     process.execPath,
-    [...(options.execArgv ?? []), ...tsxImportArgs(), fileURLToPath(new URL(entry, import.meta.url)), ...args],
+    [...(options.execArgv ?? []), ...entryArgs(entry), ...args],
     { cwd: REPO_DIR, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
@@ -223,7 +256,7 @@ export async function runNodeJson<Result>(
 ): Promise<Result> {
   const done = await runTracked(
     process.execPath,
-    [...(options.execArgv ?? []), ...tsxImportArgs(), fileURLToPath(new URL(entry, import.meta.url)), ...args],
+    [...(options.execArgv ?? []), ...entryArgs(entry), ...args],
     { timeoutMs: options.timeoutMs, env: options.env },
   );
   const last = done.stdout.trim().split('\n').pop() ?? '';

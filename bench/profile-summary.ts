@@ -23,6 +23,9 @@ interface CpuProfile {
 function origin(url: string, name: string): string {
   if (url === '') return name.startsWith('(') ? name : '(native/V8)';
   if (url.startsWith('node:')) return 'node internals';
+  // The benchmark's own tsc build of src/ and bench/ (processes.ts, CHILD_BUILD_DIR) is this package.
+  const built = /node_modules\/\.cache\/legacy-tls-fallback-bench\/(src|bench)\/(.*)$/.exec(url);
+  if (built) return `${built[1]}/${built[2]}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] ?? 'node_modules';
   const own = /\/(src|bench|test)\/(.*)$/.exec(url);

@@ -15,7 +15,7 @@ import { generateSelfSignedCertificate } from '../src/index.js';
 import { readConfig } from './config.js';
 import { pickLoadTool } from './load.js';
 import { nginxAvailable, nginxVersion } from './nginx.js';
-import { BENCH_DIR, hasCommand, installExitHandlers, killAll, onExit, runTracked } from './processes.js';
+import { BENCH_DIR, compileForChildren, hasCommand, installExitHandlers, killAll, onExit, runTracked } from './processes.js';
 import { applyBaselines, markdownTable, targetChecks, targetsTable, type Row } from './report.js';
 import { SCENARIO_GROUPS, type BenchContext } from './scenarios.js';
 
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
       `; load average at start ${os.loadavg()[0]?.toFixed(2)}`;
     log(machine);
 
+    log('compiling src/ and bench/ with tsc: the servers run as plain JavaScript, as the published package does');
+    await compileForChildren();
     log('generating a self-signed RSA-2048 certificate for 127.0.0.1/localhost');
     const pair = await generateSelfSignedCertificate(['localhost']);
     const certFile = path.join(tmpDir, 'cert.pem');
