@@ -12,6 +12,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runAsChild } from './processes.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Koa from 'koa';
 import { buildPolicy, classifyClient, legacyTlsFallback, TrafficStats, type TlsFacts } from '../src/index.js';
@@ -133,16 +134,4 @@ export async function measureMemory(spec: MemorySpec): Promise<MemoryResult> {
   }
 }
 
-const arg = process.argv[2];
-if (arg !== undefined && process.argv[1]?.endsWith('memory.ts')) {
-  measureMemory(JSON.parse(arg) as MemorySpec).then(
-    (result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runAsChild(import.meta.url, measureMemory);

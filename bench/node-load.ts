@@ -12,6 +12,7 @@ import https from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import { Pool } from 'undici';
 import { CHROME_UA } from './load.js';
+import { runAsChild } from './processes.js';
 
 export interface NodeLoadSpec {
   url: string;
@@ -148,17 +149,4 @@ export async function nodeLoad(spec: NodeLoadSpec): Promise<NodeLoadResult> {
   };
 }
 
-// Run as a child: argv[2] is the JSON spec.
-const arg = process.argv[2];
-if (arg !== undefined && process.argv[1]?.endsWith('node-load.ts')) {
-  nodeLoad(JSON.parse(arg) as NodeLoadSpec).then(
-    (result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+runAsChild(import.meta.url, nodeLoad);

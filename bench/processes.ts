@@ -266,6 +266,26 @@ export async function runNodeJson<Result>(
   return JSON.parse(last) as Result;
 }
 
+/**
+ * For bench/ entries run by `runNodeJson`: when `moduleUrl` is the process's entry point, runs `main` on
+ * the JSON spec in argv[2], prints its result as one JSON line and exits. A module imported elsewhere
+ * (test/memory.test.ts imports memory.ts) does nothing.
+ */
+export function runAsChild<Spec, Result>(moduleUrl: string, main: (spec: Spec) => Promise<Result>): void {
+  const [, entry, arg] = process.argv;
+  if (entry === undefined || arg === undefined || path.resolve(entry) !== fileURLToPath(moduleUrl)) return;
+  main(JSON.parse(arg) as Spec).then(
+    (result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.exit(0);
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
+
 /** True when `command` is on the PATH. */
 export async function hasCommand(command: string): Promise<boolean> {
   try {

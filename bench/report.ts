@@ -161,7 +161,7 @@ const CHECKS: readonly CheckSpec[] = [
     format: (v) => `${(v * 100).toFixed(1)} %`,
   },
   {
-    target: 'M. 1 M distinct clients: RSS growth < 100 MiB',
+    target: 'M. 1 M distinct clients (BENCH_MEMORY_REQUESTS): RSS growth < 100 MiB',
     value: (byId) => {
       const raw = byId.get('memory-rss')?.raw as { rssBefore: number; rssAfter: number } | undefined;
       return raw ? (raw.rssAfter - raw.rssBefore) / (1024 * 1024) : null;
@@ -171,7 +171,7 @@ const CHECKS: readonly CheckSpec[] = [
     format: (v) => `${v.toFixed(1)} MiB`,
   },
   {
-    target: 'M. 1 M distinct clients: stats file < 256 KiB',
+    target: 'M. 1 M distinct clients (BENCH_MEMORY_REQUESTS): stats file < 256 KiB',
     value: (byId) => {
       const raw = byId.get('memory-file')?.raw as { fileBytes: number } | undefined;
       return raw ? raw.fileBytes / 1024 : null;
