@@ -194,6 +194,7 @@ const middleware: ScenarioGroup = {
       await warm(ctx, url(fallback.port));
       await warm(ctx, url(unique.port), 'unique-chrome');
       await warm(ctx, url(unique.port), 'unique-unknown');
+      await warm(ctx, url(bare.port), 'unique-chrome');
       const r = await interleaved(
         ctx,
         'middleware',
@@ -202,6 +203,9 @@ const middleware: ScenarioGroup = {
           fallback: load(fallback, 'fixed'),
           'unique-chrome': load(unique, 'unique-chrome'),
           'unique-unknown': load(unique, 'unique-unknown'),
+          // Control: the same request stream against bare Koa, which never reads the user agent. What
+          // it loses against the fixed stream is the load pattern's cost (wrk's Lua, new header strings).
+          'bare-unique': load(bare, 'unique-chrome'),
         },
         describeLoad,
       );
@@ -216,6 +220,9 @@ const middleware: ScenarioGroup = {
         loadRow('koa-fallback-unique-unknown', g, '2. + a different unknown UA per request (Foo/N: full parse, cache miss)', r['unique-unknown'] ?? [], {
           baseline: 'koa-bare',
           target: 0.6,
+        }),
+        loadRow('koa-bare-unique-chrome', g, '2. control: bare Koa, a different Chrome UA per request (what the request stream costs without the package)', r['bare-unique'] ?? [], {
+          baseline: 'koa-bare',
         }),
       ];
     }),
