@@ -137,7 +137,7 @@ const ratioOf = (a: string, b: string, field: 'rps' | 'p99' = 'rps') => (byId: R
   const y = base[field];
   return x === undefined || y === undefined || !(y > 0) ? null : x / y;
 };
-const times = (v: number) => `${v.toFixed(2)}×`;
+const times = (v: number) => `${v.toFixed(3)}×`;
 
 const CHECKS: readonly CheckSpec[] = [
   { target: '1. middleware, one user agent: ≥ 0.97 of bare Koa', value: ratioOf('koa-fallback', 'koa-bare'), kind: 'min', limit: 0.97, format: times },

@@ -182,6 +182,7 @@ const middleware: ScenarioGroup = {
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const bare = await servers.start('bare', 'koa-bare');
+      const noop = await servers.start('noop', 'koa-noop');
       const fallback = await servers.start('fallback', 'koa-fallback');
       // A server of its own, so its LRU cache and profile are those of the cache-miss path only.
       const unique = await servers.start('fallback-unique-ua', 'koa-fallback');
@@ -192,6 +193,7 @@ const middleware: ScenarioGroup = {
         );
       await warm(ctx, url(bare.port));
       await warm(ctx, url(fallback.port));
+      await warm(ctx, url(noop.port));
       await warm(ctx, url(unique.port), 'unique-chrome');
       await warm(ctx, url(unique.port), 'unique-unknown');
       await warm(ctx, url(bare.port), 'unique-chrome');
@@ -201,6 +203,8 @@ const middleware: ScenarioGroup = {
         {
           bare: load(bare, 'fixed'),
           fallback: load(fallback, 'fixed'),
+          // Control: a middleware that only calls next(), to tell what any middleware costs here.
+          noop: load(noop, 'fixed'),
           'unique-chrome': load(unique, 'unique-chrome'),
           'unique-unknown': load(unique, 'unique-unknown'),
           // Control: the same request stream against bare Koa, which never reads the user agent. What
@@ -213,6 +217,7 @@ const middleware: ScenarioGroup = {
       return [
         loadRow('koa-bare', g, '1. Koa on createLegacyTlsServer, one Chrome UA (baseline)', r.bare ?? [], { baseline: 'koa-bare' }),
         loadRow('koa-fallback', g, '1. + legacyTlsFallback({ stats })', r.fallback ?? [], { baseline: 'koa-bare', target: 0.97 }),
+        loadRow('koa-noop', g, '1. control: + a middleware that only calls next()', r.noop ?? [], { baseline: 'koa-bare' }),
         loadRow('koa-fallback-unique-chrome', g, '2. + a different Chrome UA per request (Chrome/131.0.N.0)', r['unique-chrome'] ?? [], {
           baseline: 'koa-bare',
           target: 0.6,

@@ -22,6 +22,8 @@ import { createHttpProxyMinimal, createUndiciMinimal, createUpstream, startOurPr
 export const SERVER_VARIANTS = [
   /** Koa on createLegacyTlsServer, `ctx.body = 'hello'`: the baseline. */
   'koa-bare',
+  /** koa-bare + one middleware that only calls next(): what any middleware costs (control). */
+  'koa-noop',
   /** The same + `legacyTlsFallback({ stats: new TrafficStats() })`. */
   'koa-fallback',
   /** koa-fallback whose server also counts handshakes (`createLegacyTlsServer({ stats })`). */
@@ -55,9 +57,10 @@ async function pems(): Promise<{ cert: string; key: string }> {
   return generateSelfSignedCertificate(['localhost']);
 }
 
-function koaApp(withFallback: boolean, stats: TrafficStats | undefined): Koa {
+function koaApp(variant: ServerVariant, stats: TrafficStats | undefined): Koa {
   const app = new Koa();
-  if (withFallback) app.use(legacyTlsFallback({ stats }));
+  if (variant === 'koa-noop') app.use((_ctx, next) => next());
+  else if (variant !== 'koa-bare') app.use(legacyTlsFallback({ stats }));
   app.use((ctx) => {
     ctx.body = 'hello';
   });
@@ -79,12 +82,13 @@ async function start(variant: ServerVariant): Promise<{ port: number; close: () 
   const upstream = process.env.BENCH_UPSTREAM ?? '';
   switch (variant) {
     case 'koa-bare':
+    case 'koa-noop':
     case 'koa-fallback':
     case 'koa-fallback-server-stats': {
       const { cert, key } = await pems();
-      const stats = variant === 'koa-bare' ? undefined : new TrafficStats();
+      const stats = variant === 'koa-bare' || variant === 'koa-noop' ? undefined : new TrafficStats();
       const serverStats = variant === 'koa-fallback-server-stats' ? stats : undefined;
-      const server = createLegacyTlsServer({ cert, key, logger: quiet, ...(serverStats && { stats: serverStats }) }, koaApp(variant !== 'koa-bare', stats).callback());
+      const server = createLegacyTlsServer({ cert, key, logger: quiet, ...(serverStats && { stats: serverStats }) }, koaApp(variant, stats).callback());
       server.keepAliveTimeout = 60_000;
       const port = await listen(server);
       return { port, close: async () => closeServer(server).then(() => stats?.close()) };
