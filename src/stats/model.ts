@@ -202,38 +202,38 @@ function buckets(state: StatsState, time: number): { hour: HourBucket; day: DayB
 }
 
 /**
- * Counts one request. `visitor` is the salted hash of address + user agent; `seenThisHour` says it is
- * already in this hour's and day's sketches (same connection, same labels), so they are skipped.
- * Separate arguments rather than one merged object: on Node 20, `{ ...labels, visitor }` costs about
- * a microsecond (V8 leaves the fast path for a spread followed by more properties), on every request.
+ * Counts `amount` requests with the same labels. `visitor` is the salted hash of address + user agent,
+ * or null when that visitor is already in this hour's and day's sketches (same connection, same
+ * labels), so they are skipped. Separate arguments rather than one merged object: on Node 20,
+ * `{ ...labels, visitor }` costs about a microsecond (V8 leaves the fast path for a spread followed
+ * by more properties), on every request.
  */
-export function recordRequest(state: StatsState, time: number, sample: RequestLabels, visitor: Uint8Array, seenThisHour = false): void {
+export function recordRequest(state: StatsState, time: number, sample: RequestLabels, visitor: Uint8Array | null, amount = 1): void {
   const { hour, day } = buckets(state, time);
   const keys = sample.keys ?? sampleKeys(sample);
-  const sketches = !seenThisHour;
-  addTo(hour.requests, keys.request);
-  addTo(hour.actions, sample.action);
-  if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version');
-  if (sample.uaLegacy) addTo(hour.reasons, 'user-agent');
-  if (sample.os !== null) addCapped(hour.os, sample.os, MAX_OS_PER_HOUR);
-  addTo(state.totals.requests, keys.totals);
-  if (sketches) {
+  addTo(hour.requests, keys.request, amount);
+  addTo(hour.actions, sample.action, amount);
+  if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version', amount);
+  if (sample.uaLegacy) addTo(hour.reasons, 'user-agent', amount);
+  if (sample.os !== null) addCapped(hour.os, sample.os, MAX_OS_PER_HOUR, amount);
+  addTo(state.totals.requests, keys.totals, amount);
+  if (visitor !== null) {
     for (const key of keys.visitors) {
       if (hour.visitors) sketch(hour.visitors, key).add(visitor);
       sketch(day.visitors, key).add(visitor);
     }
   }
   if (sample.legacy && sample.client !== null) {
-    const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET);
-    if (hour.clientVisitors && sketches) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(visitor);
+    const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET, amount);
+    if (hour.clientVisitors && visitor !== null) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(visitor);
     const dayKey = day.clients.has(sample.client) || day.clients.size < MAX_CLIENTS_PER_BUCKET ? sample.client : OTHER;
     let counts = day.clients.get(dayKey);
     if (!counts) {
       counts = { requests: 0, visitors: new HyperLogLog(CLIENT_SKETCH_PRECISION) };
       day.clients.set(dayKey, counts);
     }
-    counts.requests += 1;
-    if (sketches) counts.visitors.add(visitor);
+    counts.requests += amount;
+    if (visitor !== null) counts.visitors.add(visitor);
   }
 }
 

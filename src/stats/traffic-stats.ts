@@ -47,6 +47,14 @@ export interface StatsSource {
 
 const LABELS = Symbol('legacy-tls-fallback.labels');
 
+/** Labels as cached on a verdict, with the requests counted on them but not yet in the state. */
+interface CachedLabels extends RequestLabels {
+  pending: number;
+}
+
+// Label sets with pending counts before they are folded anyway: bounds the list between reads.
+const MAX_PENDING_LABELS = 1024;
+
 // Enough of a user agent to tell visitors apart; the rest only costs hashing time.
 const MAX_HASHED_USER_AGENT = 512;
 
@@ -69,6 +77,8 @@ export class TrafficStats implements StatsSource {
   private summaryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private failing: string | null = null;
+  private pending: CachedLabels[] = [];
+  private pendingHour = 0;
   private hashes = new WeakMap<object, { address: string | undefined; userAgent: string | undefined; hash: Uint8Array; hour: number }>();
   private lastSavedAt: number | null = null;
 
@@ -89,18 +99,43 @@ export class TrafficStats implements StatsSource {
   recordRequest({ verdict, action, remoteAddress, userAgent, connection }: RequestRecord): void {
     const labels = this.labelsFor(verdict, action);
     const time = this.options.now();
-    const { hash, seenThisHour } = this.visitor(remoteAddress, userAgent, connection, hourStart(time));
-    recordRequest(this.state, time, labels, hash, seenThisHour);
+    const hour = hourStart(time);
+    const { hash, seenThisHour } = this.visitor(remoteAddress, userAgent, connection, hour);
+    if (seenThisHour) this.countRepeat(labels, hour);
+    else recordRequest(this.state, time, labels, hash);
     this.summary.count(verdict.legacy, labels.client);
     this.dirty = true;
   }
 
+  /**
+   * A request whose visitor is already in this hour's sketches changes nothing but counters that its
+   * labels alone decide: it is counted on the (cached, per-connection) labels object and the counts
+   * are folded into the state in one go, before anything reads it, when the hour turns, or after
+   * MAX_PENDING_LABELS label sets. That turns five map updates a keep-alive request into one increment.
+   */
+  private countRepeat(labels: CachedLabels, hour: number): void {
+    if (this.pending.length > 0 && (hour !== this.pendingHour || this.pending.length >= MAX_PENDING_LABELS)) this.foldPending();
+    if (labels.pending === 0) {
+      if (this.pending.length === 0) this.pendingHour = hour;
+      this.pending.push(labels);
+    }
+    labels.pending += 1;
+  }
+
+  private foldPending(): void {
+    for (const labels of this.pending) {
+      recordRequest(this.state, this.pendingHour, labels, null, labels.pending);
+      labels.pending = 0;
+    }
+    this.pending.length = 0;
+  }
+
   // Labels and keys depend only on the verdict and the action; verdicts are reused per connection, so
   // this turns most requests' label building into a lookup.
-  private labelsFor(verdict: Verdict, action: FallbackAction): RequestLabels {
+  private labelsFor(verdict: Verdict, action: FallbackAction): CachedLabels {
     // A symbol property on the verdict, not a WeakMap: with a new verdict per request (a new user agent
     // each time), a WeakMap's ephemeron bookkeeping costs the garbage collector more than it saves.
-    const holder = verdict as Verdict & { [LABELS]?: Partial<Record<FallbackAction, RequestLabels>> };
+    const holder = verdict as Verdict & { [LABELS]?: Partial<Record<FallbackAction, CachedLabels>> };
     let byAction = holder[LABELS];
     if (!byAction) {
       byAction = {};
@@ -109,7 +144,8 @@ export class TrafficStats implements StatsSource {
     const cached = byAction[action];
     if (cached) return cached;
     const { tls, client, legacy, reasons } = verdict;
-    const labels: RequestLabels = {
+    const labels: CachedLabels = {
+      pending: 0,
       protocol: tls.protocol ?? 'none',
       kind: client.kind,
       legacy,
@@ -142,6 +178,7 @@ export class TrafficStats implements StatsSource {
 
   /** Current state, for the report. Treat as read-only. */
   snapshot(): StatsState {
+    this.foldPending();
     prune(this.state, this.options.now(), this.options.retentionDays);
     return this.state;
   }
@@ -163,6 +200,7 @@ export class TrafficStats implements StatsSource {
    * the primary, whose single TrafficStats (the only writer of the file) merges it with `mergeDelta`.
    */
   takeDelta(): StatsDocument {
+    this.foldPending();
     const document = toDocument(this.state, this.salt, this.options.now());
     this.state = emptyState();
     this.hashes = new WeakMap();
@@ -199,6 +237,7 @@ export class TrafficStats implements StatsSource {
       await this.ready;
       if (!this.dirty) return;
       const now = this.options.now();
+      this.foldPending();
       prune(this.state, now, this.options.retentionDays);
       this.dirty = false;
       try {
@@ -233,6 +272,7 @@ export class TrafficStats implements StatsSource {
       const result = await loadJsonFile(file, fromDocument);
       if (result.status === 'loaded') {
         // Requests counted while the file was being read are kept: merge, don't replace.
+        this.foldPending();
         const counted = this.state;
         this.state = result.value.state;
         this.setSalt(result.value.salt);
