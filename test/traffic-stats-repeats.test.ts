@@ -22,7 +22,7 @@ describe('TrafficStats, repeated requests on one connection', () => {
     let now = 10 * HOUR + 1000;
     const stats = new TrafficStats({ now: () => now });
     const connection = {};
-    const verdict = classifyClient({ protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, CHROME, policy);
+    const verdict = classifyClient({ protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', servername: null, source: 'socket' }, CHROME, policy);
     const record = () => stats.recordRequest({ verdict, action: 'passed', remoteAddress: '192.0.2.1', userAgent: CHROME, connection });
     for (let i = 0; i < 5; i++) record();
     expect(hourRequests(stats.snapshot(), 10 * HOUR)).toBe(5);
@@ -39,7 +39,7 @@ describe('TrafficStats, repeated requests on one connection', () => {
   it('keeps legacy clients, actions and deltas exact with many connections pending at once', async () => {
     let now = 20 * HOUR;
     const stats = new TrafficStats({ now: () => now });
-    const legacy = classifyClient({ protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA' }, IE8, policy);
+    const legacy = classifyClient({ protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', servername: null, source: 'socket' }, IE8, policy);
     // More connections than the pending list holds before it folds on its own.
     const connections = Array.from({ length: 1500 }, () => ({}));
     for (let round = 0; round < 3; round++) {
