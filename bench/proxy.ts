@@ -5,9 +5,9 @@
  * nginx's proxy configuration is generated in nginx.ts (`nginxProxyConfig`).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Server } from 'node:net';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import httpProxy from 'http-proxy';
@@ -16,6 +16,7 @@ import { createLegacyTlsServer } from '../src/index.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../src/proxy/config.js';
 import { startProxy } from '../src/proxy/app.js';
 import { startCluster } from '../src/proxy/cluster.js';
+import { parseCliArgs } from '../src/cli/options.js';
 
 /** Size of the upstream's response body. */
 export const UPSTREAM_BODY_BYTES = 1024;
@@ -80,35 +81,19 @@ export function createUndiciMinimal(options: { cert: string; key: string; upstre
 
 /**
  * Starts the package's proxy (one process, or `workers` node:cluster workers) and returns its port.
- * Settings are the CLI's defaults, except: loopback, port 0, no plain-HTTP listener, quiet logger, a
- * long keep-alive (the load generators hold connections open).
+ * The configuration comes from the CLI's own parser, so it is the CLI's defaults except for what the
+ * flags below say: loopback, port 0, no plain-HTTP listener, the given certificate and state directory,
+ * a long keep-alive (the load generators hold connections open) and a short shutdown.
  */
 export async function startOurProxy(options: { certFile: string; keyFile: string; upstream: string; stateDir: string; workers: number }): Promise<{ port: number; close: () => Promise<void> }> {
-  const config: ProxyConfig = {
-    upstream: new URL(options.upstream),
-    upstreamInsecure: false,
-    changeOrigin: false,
-    listen: { host: '127.0.0.1', port: 0 },
-    httpListen: null,
-    certificates: [{ certFile: options.certFile, keyFile: options.keyFile }],
-    stateDir: options.stateDir,
-    minTls: 'TLSv1',
-    mode: 'redirect',
-    fallbackUrl: undefined,
-    fallbackPageFile: undefined,
-    page: {},
-    exclude: [],
-    statsFile: path.join(options.stateDir, 'stats.json'),
-    // The same token in every cluster worker: they each build this config.
-    reportToken: process.env.BENCH_REPORT_TOKEN ?? randomBytes(24).toString('hex'),
-    reportPrefix: '/_legacy-tls',
-    trustedHeader: undefined,
-    trustedProxies: [],
-    workers: options.workers,
-    timeouts: { headers: 10_000, request: 60_000, keepAlive: 60_000, upstreamHeaders: 30_000, upstreamBody: 60_000, shutdownGrace: 1000 },
-    maxConnections: 10_000,
-    logFormat: 'json',
-  };
+  const argv = [
+    '--upstream', options.upstream, '--listen', '127.0.0.1:0', '--http-listen', 'off', '--cert', options.certFile, '--key', options.keyFile,
+    '--state-dir', options.stateDir, '--workers', String(options.workers), '--keep-alive-timeout', '60000', '--shutdown-grace', '1000', '--log-format', 'json',
+  ];
+  const { config: settings } = parseCliArgs(argv, {}, (file) => readFileSync(file, 'utf8'));
+  if (settings.upstream === undefined) throw new Error('the CLI parser gave no upstream');
+  // The same token in every cluster worker: they each build this config.
+  const config: ProxyConfig = { ...settings, upstream: settings.upstream, reportToken: process.env.BENCH_REPORT_TOKEN ?? randomBytes(24).toString('hex') };
   const quiet: ProxyLogger = { info: () => undefined, warn: () => undefined, error: (message, fields) => console.error(message, fields ?? '') };
   const running: RunningProxy = options.workers > 1 ? await startCluster(config, quiet, options.workers) : await startProxy(config, quiet);
   return { port: Number(new URL(running.urls.https).port), close: () => running.close(1000) };
