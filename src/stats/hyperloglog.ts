@@ -1,7 +1,7 @@
 /**
  * HyperLogLog cardinality sketch: approximate distinct counts (unique visitors) in bounded memory.
  *
- * The caller supplies an already-computed hash (e.g. the first bytes of an HMAC of the visitor
+ * The caller supplies an already-computed hash (e.g. a keyed SipHash of the visitor
  * key), so the sketch never sees — and cannot leak — the raw identifier. 64 bits of it are used,
  * which makes the classic large-range correction for 32-bit hashes unnecessary.
  *
