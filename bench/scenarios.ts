@@ -144,13 +144,20 @@ function loadRow(id: string, group: string, scenario: string, results: readonly 
     id,
     group,
     scenario,
+    ...medians(results),
+    ...extra,
+    note: [extra.note, problems, spread(results.map((r) => r.rps))].filter(Boolean).join('; '),
+  };
+}
+
+/** The figures of a row from its runs: medians of req/s, latencies and server CPU, and the raw runs. */
+function medians(results: readonly WithCpu<{ rps: number; p50: number; p99: number }>[]): Pick<Row, 'rps' | 'p50' | 'p99' | 'cpuUs' | 'raw'> {
+  return {
     rps: median(results.map((r) => r.rps)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
     cpuUs: medianCpu(results),
     raw: results,
-    ...extra,
-    note: [extra.note, problems, spread(results.map((r) => r.rps))].filter(Boolean).join('; '),
   };
 }
 
@@ -264,11 +271,7 @@ const legacyTls: ScenarioGroup = {
           id,
           group: 'legacy-tls',
           scenario,
-          rps: median(results.map((x) => x.rps)),
-          p50: median(results.map((x) => x.p50)),
-          p99: median(results.map((x) => x.p99)),
-          cpuUs: medianCpu(results),
-          raw: results,
+          ...medians(results),
           ...extra,
           note: [
             extra.note,
