@@ -245,9 +245,10 @@ describe('property: classification is total', () => {
           }
         }
 
-        // The protocol is the fact: legacy by TLS version exactly for the configured protocols.
+        // The protocol is the fact: legacy by TLS version exactly for the configured protocols, and for
+        // a trusted header that names none (fail closed).
         const legacyProtocols: readonly TlsProtocol[] = input.legacyProtocols === undefined ? ['TLSv1', 'TLSv1.1'] : [...input.legacyProtocols];
-        const tlsLegacy = facts.protocol !== null && legacyProtocols.includes(facts.protocol);
+        const tlsLegacy = facts.protocol === null ? facts.source === 'header' : legacyProtocols.includes(facts.protocol);
         expect(verdict.reasons.includes('tls-version')).toBe(tlsLegacy);
 
         // The user agent is a hint, judged against the merged table; bots and unknown families never.

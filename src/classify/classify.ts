@@ -14,7 +14,9 @@ export function classifyClient(
 /** Same as {@link classifyClient} for a client that has already been parsed. */
 export function classifyClientInfo(facts: TlsFacts, client: ClientInfo, policy: ClassificationPolicy): Verdict {
   const reasons: LegacyReason[] = [];
-  if (facts.protocol !== null && policy.legacyProtocols.has(facts.protocol)) reasons.push('tls-version');
+  // A trusted proxy's header that names no known version (SSLv3, `none`, two disagreeing values, junk)
+  // is legacy: failing open would let any client past a proxy that appends instead of setting it.
+  if (facts.protocol === null ? facts.source === 'header' : policy.legacyProtocols.has(facts.protocol)) reasons.push('tls-version');
   if (isLegacyClient(client, policy)) reasons.push('user-agent');
   return { legacy: reasons.length > 0, reasons, tls: facts, client };
 }

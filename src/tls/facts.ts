@@ -53,7 +53,8 @@ export function normaliseTlsVersion(value: string | null | undefined): TlsProtoc
 
 /**
  * Parses one trusted header value. CloudFront's `CloudFront-Viewer-TLS` carries
- * `version:cipher:handshake`; everyone else sends just the version.
+ * `version:cipher:handshake`; everyone else sends just the version. `protocol: null` means the value
+ * names no version we know, or several that disagree: callers treat that as legacy, never as modern.
  */
 export function parseTrustedTlsHeader(value: string | readonly string[] | undefined): Pick<TlsFacts, 'protocol' | 'cipher'> {
   if (value === undefined) return { protocol: null, cipher: null };
@@ -77,6 +78,8 @@ export interface TlsFactsReaderOptions {
   trustedHeader?: string | undefined;
   /** Peers whose `trustedHeader` is believed. */
   trustedProxies: TrustedProxies;
+  /** Told of a trusted peer's header that names no version we know (its raw value, and the peer). */
+  onUnreadable?: ((value: string, peer: string | undefined) => void) | undefined;
 }
 
 /**
@@ -84,13 +87,15 @@ export interface TlsFactsReaderOptions {
  * else it is a claim an attacker can make, so it is ignored and the socket's own facts are used.
  */
 export function createTlsFactsReader(options: TlsFactsReaderOptions): (req: IncomingMessage) => TlsFacts {
-  const { trustedHeader, trustedProxies } = options;
+  const { trustedHeader, trustedProxies, onUnreadable } = options;
   if (!trustedHeader) return (req) => tlsFacts(req.socket);
   return (req) => {
     const socketFacts = tlsFacts(req.socket);
     const raw = req.headers[trustedHeader];
     if (raw === undefined || !trustedProxies.has(req.socket.remoteAddress)) return socketFacts;
+    // `protocol: null` with `source: 'header'` is what classification reads as "unreadable: legacy".
     const { protocol, cipher } = parseTrustedTlsHeader(raw);
+    if (protocol === null) onUnreadable?.(Array.isArray(raw) ? raw.join(', ') : String(raw), req.socket.remoteAddress);
     return { protocol, cipher, servername: socketFacts.servername, source: 'header' };
   };
 }
