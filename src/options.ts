@@ -1,4 +1,5 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import net from 'node:net';
 import type https from 'node:https';
 import type { Registry } from 'prom-client';
 import { CertificateError, InvalidOptionError } from './errors.js';
@@ -8,6 +9,7 @@ import {
   type ClassificationPolicy,
   type UserAgentPolicyOverrides,
 } from './classify/policy.js';
+import { isWithin, normalisePath, normalisePrefix, type NormalisedPath } from './http/request-path.js';
 import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
 import type { StatsSource, TrafficStats } from './stats/traffic-stats.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
@@ -170,6 +172,12 @@ export interface FallbackCoreOptions<Context> {
   fallbackPath?: string;
   /** Absolute URL of a fallback page elsewhere; replaces `fallbackPath` as the redirect target. */
   fallbackUrl?: string;
+  /**
+   * Host names this server answers for. Only used to tell whether `fallbackUrl` is on this site: if its
+   * host is listed, its path (never `/`) is not redirected. Never taken from a request header.
+   * @default []
+   */
+  serverNames?: string[];
   /** @default ['TLSv1', 'TLSv1.1'] */
   legacyProtocols?: TlsProtocol[];
   /** Per-browser overrides of the minimum-version table, or `false` to ignore user agents. */
@@ -188,6 +196,11 @@ export interface FallbackCoreOptions<Context> {
   trustedProxies?: string[];
   /** Counts every request and what was done with it (see `TrafficStats`). */
   stats?: TrafficStats;
+  /**
+   * Where the warnings about configuration met at run time go (an unreadable trusted header, once).
+   * @default console
+   */
+  logger?: Logger;
 }
 
 export interface ResolvedFallbackOptions<Context> {
@@ -195,21 +208,22 @@ export interface ResolvedFallbackOptions<Context> {
   fallbackPath: string;
   /** Redirect target: `fallbackPath`, or `fallbackUrl` when given. */
   redirectTarget: string;
-  /** Parsed `fallbackUrl`, used to avoid a loop when it points back at this site. */
-  fallbackUrl: URL | undefined;
+  /** Path of `fallbackUrl` when its host is one of `serverNames`: never redirected. */
+  localFallbackPath: NormalisedPath | undefined;
   policy: ClassificationPolicy;
-  exclude: ((path: string) => boolean)[];
+  exclude: ((path: NormalisedPath) => boolean)[];
   skip: ((context: Context) => boolean) | undefined;
   page: FallbackPageContent | FallbackPageRenderer;
   onLegacy: ((context: Context, verdict: Verdict) => void | Promise<void>) | undefined;
   trustedHeader: string | undefined;
   trustedProxies: TrustedProxies;
   stats: TrafficStats | undefined;
+  warn: (message: string) => void;
 }
 
 const FALLBACK_OPTION_KEYS = [
-  'mode', 'fallbackPath', 'fallbackUrl', 'legacyProtocols', 'userAgents', 'exclude', 'skip', 'page',
-  'onLegacy', 'trustedHeader', 'trustedProxies', 'stats',
+  'mode', 'fallbackPath', 'fallbackUrl', 'serverNames', 'legacyProtocols', 'userAgents', 'exclude', 'skip', 'page',
+  'onLegacy', 'trustedHeader', 'trustedProxies', 'stats', 'logger',
 ] as const;
 
 const PAGE_KEYS = ['organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang'] as const;
@@ -235,7 +249,7 @@ export function resolveFallbackOptions<Context>(options: FallbackCoreOptions<Con
     mode,
     fallbackPath,
     redirectTarget: fallbackUrl?.href ?? fallbackPath,
-    fallbackUrl,
+    localFallbackPath: resolveLocalFallbackPath(fallbackUrl, options.serverNames),
     policy: resolvePolicy(options.legacyProtocols, options.userAgents),
     exclude: resolveExclude(options.exclude),
     skip: optionalFunction(options.skip, 'skip'),
@@ -244,7 +258,37 @@ export function resolveFallbackOptions<Context>(options: FallbackCoreOptions<Con
     trustedHeader,
     trustedProxies: compileTrustedProxies(trustedProxyEntries),
     stats: resolveStats(options.stats),
+    warn: resolveWarn(options.logger),
   };
+}
+
+/**
+ * Whether the fallback URL is served by this very site is configuration (`serverNames`), never a request
+ * header: a legacy client sending `Host: help.example.com` must not make itself exempt.
+ */
+function resolveLocalFallbackPath(fallbackUrl: URL | undefined, value: unknown): NormalisedPath | undefined {
+  const serverNames = value === undefined ? [] : stringArray(value, 'serverNames');
+  serverNames.forEach((name, i) => {
+    if (!/^(?=.{1,253}$)[A-Za-z0-9*](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(name) && !net.isIP(name)) {
+      throw new InvalidOptionError(`serverNames[${i}]`, name, "expected a host name such as 'www.example.com' (no scheme, port or path)");
+    }
+  });
+  if (!fallbackUrl || !serverNames.some((name) => hostMatches(name, fallbackUrl.hostname))) return undefined;
+  // Compared with normalised request paths, so normalised the same way (a URL's pathname always is one).
+  const path = normalisePrefix(fallbackUrl.pathname);
+  if (path === null || path.path === '/') {
+    throw new InvalidOptionError('fallbackUrl', fallbackUrl.href, `it is the root of ${fallbackUrl.hostname}, which this server answers for (serverNames), so no legacy request would ever be redirected; point it at a path such as '${fallbackUrl.origin}/old-browser', or serve the built-in page with fallbackPath`);
+  }
+  return path;
+}
+
+/** `*.example.com` covers one label, as in a certificate; names compare case-insensitively. */
+function hostMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase().replace(/\.$/, '');
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (!p.startsWith('*.')) return p === h;
+  const dot = h.indexOf('.');
+  return dot > 0 && h.slice(dot) === p.slice(1);
 }
 
 function resolveFallbackPath(value: unknown): string {
@@ -255,8 +299,9 @@ function resolveFallbackPath(value: unknown): string {
   }
   // Browsers request the percent-encoded, dot-segment-free spelling ('/ä' arrives as '/%C3%A4'); any
   // other spelling never matches the request path, so the page itself would be redirected: a loop.
+  // Request paths are decided on in their normalised form (see http/request-path.ts): that must agree too.
   const canonical = new URL(value, 'http://localhost').pathname;
-  if (canonical !== value) {
+  if (canonical !== value || normalisePath(value)?.path !== value) {
     throw new InvalidOptionError('fallbackPath', value, `browsers request it as '${canonical}', which would be redirected again in a loop; write it that way`);
   }
   return value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
@@ -306,19 +351,18 @@ function resolvePolicy(legacyProtocols: unknown, userAgents: unknown): Classific
   });
 }
 
-function resolveExclude(value: unknown): ((path: string) => boolean)[] {
+function resolveExclude(value: unknown): ((path: NormalisedPath) => boolean)[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new InvalidOptionError('exclude', value, "expected an array of path prefixes and RegExps, such as ['/api', /^\\/static\\//]");
   return value.map((rule: unknown, i) => {
     if (rule instanceof RegExp) {
-      // A /g or /y RegExp keeps lastIndex between calls and would match every other request.
+      // A /g or /y RegExp keeps lastIndex between calls and would match every other request. Both
+      // readings must match, as for prefixes: a path some server reads otherwise is not excluded.
       const stateless = new RegExp(rule.source, rule.flags.replace(/[gy]/g, ''));
-      return (path: string) => stateless.test(path);
+      return (path: NormalisedPath) => stateless.test(path.path) && stateless.test(path.lenient);
     }
-    if (typeof rule === 'string' && rule.startsWith('/') && !hasControlCharacters(rule)) {
-      const prefix = rule.length > 1 && rule.endsWith('/') ? rule.slice(0, -1) : rule;
-      return prefix === '/' ? () => true : (path: string) => path === prefix || path.startsWith(`${prefix}/`);
-    }
+    const prefix = typeof rule === 'string' && !hasControlCharacters(rule) ? normalisePrefix(rule) : null;
+    if (prefix) return prefix.path === '/' ? () => true : (path: NormalisedPath) => isWithin(path, prefix);
     throw new InvalidOptionError(`exclude[${i}]`, rule, "expected a path prefix starting with '/' or a RegExp");
   });
 }

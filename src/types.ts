@@ -5,7 +5,10 @@ export const TLS_PROTOCOLS: readonly TlsProtocol[] = ['TLSv1', 'TLSv1.1', 'TLSv1
 
 /** What the connection told us about its TLS, before any HTTP is looked at. */
 export interface TlsFacts {
-  /** Negotiated protocol; `null` when unknown (plain HTTP, or an unreadable trusted header). */
+  /**
+   * Negotiated protocol; `null` when unknown: plain HTTP (`source: 'none'`), or a trusted header that
+   * names no TLS version we know (`source: 'header'`), which classification treats as legacy.
+   */
   protocol: TlsProtocol | null;
   /** OpenSSL name of the negotiated cipher, when known. */
   cipher: string | null;
@@ -41,8 +44,11 @@ export interface Verdict {
 
 export type FallbackMode = 'redirect' | 'render' | 'observe';
 
-/** What the middleware did with a request; the analytics count these. */
-export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded';
+/**
+ * What the middleware did with a request; the analytics count these. `rejected`: answered 400 because
+ * its path cannot be normalised, so nothing could be decided on it.
+ */
+export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected';
 
 /** Normalised reason a TLS handshake failed. */
 export type HandshakeFailureReason = 'protocol-too-old' | 'no-shared-cipher' | 'not-tls' | 'other';

@@ -43,6 +43,7 @@ describe('parseCliArgs: defaults', () => {
       minTls: 'TLSv1',
       mode: 'redirect',
       fallbackUrl: undefined,
+      serverNames: [],
       fallbackPageFile: undefined,
       page: {},
       exclude: [],
@@ -103,6 +104,7 @@ describe('parseCliArgs: every flag', () => {
         '--min-tls', 'TLSv1.1',
         '--mode', 'render',
         '--fallback-page', 'page.html',
+        '--server-name', 'www.example.com', '--server-name', '*.example.org',
         '--exclude', '/api', '--exclude', '/static/',
         '--state-dir', '/var/lib/ltf',
         '--stats-file', '/var/log/ltf.json',
@@ -138,6 +140,7 @@ describe('parseCliArgs: every flag', () => {
       minTls: 'TLSv1.1',
       mode: 'render',
       fallbackUrl: undefined,
+      serverNames: ['www.example.com', '*.example.org'],
       fallbackPageFile: 'page.html',
       page: {},
       exclude: ['/api', '/static/'],
@@ -406,7 +409,7 @@ describe('help and version', () => {
 
   const DOCUMENTED_FLAGS = [
     'upstream', 'upstream-insecure', 'change-origin', 'listen', 'http-listen', 'cert', 'key', 'min-tls', 'mode',
-    'fallback-url', 'fallback-page', 'organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang',
+    'fallback-url', 'server-name', 'fallback-page', 'organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang',
     'exclude', 'stats-file', 'state-dir', 'report-token', 'report-prefix', 'trusted-header', 'trusted-proxies',
     'workers', 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'upstream-timeout',
     'upstream-body-timeout', 'shutdown-grace', 'max-connections', 'log-format', 'config', 'help', 'version',

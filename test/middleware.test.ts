@@ -413,8 +413,8 @@ describe('fallbackUrl', () => {
     expect(JSON.parse(refused.text)).toMatchObject({ fallback: 'https://help.example.org/old-browser' });
   });
 
-  it('never redirects its own path when it points at this same host', async () => {
-    const site = await start({ fallbackUrl: 'https://www.example.com/old-browser' });
+  it('never redirects its own path when serverNames says it is on this site', async () => {
+    const site = await start({ fallbackUrl: 'https://www.example.com/old-browser', serverNames: ['www.example.com'] });
     for (const [host, path] of [
       ['www.example.com', '/old-browser'],
       ['www.example.com', '/old-browser/'],
@@ -425,17 +425,29 @@ describe('fallbackUrl', () => {
     }
     expectRedirect(await site.http.get('/account').set('host', 'www.example.com').set('user-agent', IE8).redirects(0), 'https://www.example.com/old-browser');
     expectRedirect(await site.http.get('/old-browserx').set('host', 'www.example.com').set('user-agent', IE8).redirects(0), 'https://www.example.com/old-browser');
+    expectRedirect(await site.http.get('/old-browser/../account').set('host', 'www.example.com').set('user-agent', IE8).redirects(0), 'https://www.example.com/old-browser');
   });
 
-  it('matches the port too: the same name on another port is another site', async () => {
-    const site = await start({ fallbackUrl: 'https://localhost:8443/old-browser' });
-    expectAppResponse(await site.http.get('/old-browser').set('host', 'localhost:8443').set('user-agent', IE8).redirects(0));
-    expectRedirect(await site.http.get('/old-browser').set('host', 'localhost:9443').set('user-agent', IE8).redirects(0), 'https://localhost:8443/old-browser');
+  it('matches serverNames wildcards by one label, as certificates do', async () => {
+    const site = await start({ fallbackUrl: 'https://help.example.com/old-browser', serverNames: ['*.example.com'] });
+    expectAppResponse(await site.http.get('/old-browser').set('user-agent', IE8).redirects(0));
+    const other = await start({ fallbackUrl: 'https://a.help.example.com/old-browser', serverNames: ['*.example.com'] });
+    expectRedirect(await other.http.get('/old-browser').set('user-agent', IE8).redirects(0), 'https://a.help.example.com/old-browser');
   });
 
-  it('still redirects that path for requests to another host', async () => {
-    const site = await start({ fallbackUrl: 'https://help.example.org/old-browser' });
-    expectRedirect(await site.http.get('/old-browser').set('host', 'www.example.com').set('user-agent', IE8).redirects(0), 'https://help.example.org/old-browser');
+  it('never believes the Host header: a legacy client naming the fallback host is still redirected (issue 10, item 3)', async () => {
+    const site = await start({ fallbackUrl: 'https://help.example.org/' });
+    for (const path of ['/', '/account', '/admin', '/old-browser']) {
+      expectRedirect(await site.http.get(path).set('host', 'help.example.org').set('user-agent', IE8).redirects(0), 'https://help.example.org/');
+      const post = await site.http.post(path).set('host', 'help.example.org').set('user-agent', IE8).send('x=1');
+      expect(post.status).toBe(426);
+    }
+    expect(site.hits).toEqual([]);
+  });
+
+  it('refuses a fallbackUrl at the root of a host this server answers for: nothing would ever be redirected', () => {
+    expect(() => legacyTlsFallback({ fallbackUrl: 'https://help.example.org/', serverNames: ['help.example.org'] })).toThrow(/fallbackUrl.*root of help\.example\.org/);
+    expect(() => legacyTlsFallback({ serverNames: ['https://www.example.com/'] })).toThrow(/serverNames\[0\]/);
   });
 });
 
@@ -596,10 +608,10 @@ describe('trustedHeader and trustedProxies', () => {
     ['10 KB of junk', 'x'.repeat(10 * 1024)],
     ['a 10 KB CloudFront-style value that starts like TLSv1', `TLSv1:${'A'.repeat(10 * 1024)}`],
     ['TLSv1 followed by a 10 KB second value', `TLSv1, ${'x'.repeat(10 * 1024)}`],
-  ])('gives protocol null for %s, without crashing', async (_label, value) => {
+  ])('treats %s as legacy (fail closed), without crashing', async (_label, value) => {
     const site = await start(tlsHeader(['loopback']));
-    expectAppResponse(await site.http.get('/').set('user-agent', CHROME).set('x-tls-protocol', value).redirects(0));
-    expect(site.verdicts[0]).toMatchObject({ legacy: false, reasons: [], tls: { protocol: null, source: 'header' } });
+    expectRedirect(await site.http.get('/').set('user-agent', CHROME).set('x-tls-protocol', value).redirects(0));
+    expect(site.verdicts[0]).toMatchObject({ legacy: true, reasons: ['tls-version'], tls: { protocol: null, source: 'header' } });
     expect(site.verdicts[0]!.tls.cipher === null || /^[A-Za-z0-9_-]+$/.test(site.verdicts[0]!.tls.cipher)).toBe(true);
     expect(site.errors).toEqual([]);
   });
@@ -610,13 +622,13 @@ describe('trustedHeader and trustedProxies', () => {
     expect(site.verdicts[0]).toMatchObject({ legacy: false, tls: { protocol: 'TLSv1.3', cipher: null, source: 'header' } });
   });
 
-  it('gives protocol null for repeated header lines that disagree', async () => {
+  it('treats repeated header lines that disagree as legacy: a proxy that appends must not let a client past', async () => {
     const site = await start(tlsHeader(['loopback']));
-    expect(await rawGet(site.port, [`User-Agent: ${CHROME}`, 'X-TLS-Protocol: TLSv1', 'X-TLS-Protocol: TLSv1.3'])).toBe('HTTP/1.1 200 OK');
-    expect(await rawGet(site.port, [`User-Agent: ${CHROME}`, 'X-TLS-Protocol: TLSv1.3', 'x-tls-protocol: TLSv1'])).toBe('HTTP/1.1 200 OK');
-    expectAppResponse(await site.http.get('/').set('user-agent', CHROME).set('x-tls-protocol', 'TLSv1.2, TLSv1').redirects(0));
+    expect(await rawGet(site.port, [`User-Agent: ${CHROME}`, 'X-TLS-Protocol: TLSv1', 'X-TLS-Protocol: TLSv1.3'])).toBe('HTTP/1.1 302 Found');
+    expect(await rawGet(site.port, [`User-Agent: ${CHROME}`, 'X-TLS-Protocol: TLSv1.3', 'x-tls-protocol: TLSv1'])).toBe('HTTP/1.1 302 Found');
+    expectRedirect(await site.http.get('/').set('user-agent', CHROME).set('x-tls-protocol', 'TLSv1.2, TLSv1').redirects(0));
     expect(site.verdicts).toHaveLength(3);
-    for (const verdict of site.verdicts) expect(verdict).toMatchObject({ legacy: false, tls: { protocol: null, source: 'header' } });
+    for (const verdict of site.verdicts) expect(verdict).toMatchObject({ legacy: true, reasons: ['tls-version'], tls: { protocol: null, source: 'header' } });
   });
 
   it('believes repeated header lines that agree', async () => {

@@ -127,6 +127,7 @@ const FLAGS: readonly FlagSpec[] = [
 
   { name: 'mode', type: 'string', arg: 'MODE', group: 'Fallback page', defaultText: DEFAULTS.mode, description: 'redirect: legacy clients get a 302 to the fallback page; render: the page in place; observe: only count.' },
   { name: 'fallback-url', type: 'string', arg: 'URL', group: 'Fallback page', defaultText: 'none', description: 'Send legacy clients to this absolute http(s) URL instead of the built-in page.' },
+  { name: 'server-name', type: 'string', multiple: true, arg: 'HOST', group: 'Fallback page', defaultText: "the certificates' DNS names", description: 'Host name this proxy answers for; only decides whether --fallback-url is on this site (its path is then never redirected). Repeatable.' },
   { name: 'fallback-page', type: 'string', arg: 'FILE', group: 'Fallback page', isPath: true, defaultText: 'the built-in page', description: `Your own HTML page (at most ${MAX_FALLBACK_PAGE_BYTES / 1024} KiB) served instead of the built-in one.` },
   { name: 'organisation', type: 'string', arg: 'TEXT', group: 'Fallback page', defaultText: 'none', description: 'Organisation name on the built-in page.' },
   { name: 'email', type: 'string', arg: 'ADDRESS', group: 'Fallback page', defaultText: 'none', description: 'Contact e-mail on the built-in page (a mailto: link).' },
@@ -401,6 +402,7 @@ function resolveSettings(
     if (value !== undefined) page[name] = value;
   }
   const fallbackUrl = str('fallback-url');
+  const serverNames = list('server-name');
   const fallbackPageFile = str('fallback-page');
   const exclude = list('exclude');
   const trustedHeader = str('trusted-header');
@@ -411,6 +413,7 @@ function resolveSettings(
     const resolved = resolveFallbackOptions({
       ...(modeRaw && { mode: modeRaw.value as ProxyConfig['mode'] }),
       ...(fallbackUrl !== undefined && { fallbackUrl }),
+      ...(serverNames.length > 0 && { serverNames }),
       exclude,
       page,
       ...(trustedHeader !== undefined && { trustedHeader }),
@@ -496,6 +499,7 @@ function resolveSettings(
     minTls,
     mode,
     fallbackUrl,
+    serverNames,
     fallbackPageFile,
     page,
     exclude,
@@ -617,6 +621,7 @@ function checkFallbackPage(file: string, label: string, readFile: (path: string)
 const LIBRARY_OPTIONS: Record<string, string> = {
   mode: 'mode',
   fallbackUrl: 'fallback-url',
+  serverNames: 'server-name',
   exclude: 'exclude',
   trustedHeader: 'trusted-header',
   trustedProxies: 'trusted-proxies',

@@ -24,10 +24,18 @@ export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {})
   return function legacyTlsFallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
     const verdict = engine.classify(req);
     res.locals.legacyTls = verdict;
-    Promise.resolve(engine.decide({ method: req.method, path: req.path, host: req.get('host'), accept: req.get('accept') }, verdict, req))
+    const path = req.path;
+    Promise.resolve(engine.decide({ method: req.method, path, accept: req.get('accept') }, verdict, req))
       .then((decision) => {
         engine.record(req, verdict, decision.action);
-        if (!decision.response) return next();
+        if (!decision.response) {
+          // A legacy request let through was decided on its normalised path: the app must route that one.
+          if (verdict.legacy && decision.path !== undefined && decision.path !== path) {
+            const query = req.url.indexOf('?');
+            req.url = decision.path + (query < 0 ? '' : req.url.slice(query));
+          }
+          return next();
+        }
         const { status, headers, body } = decision.response;
         res.status(status).set(headers).send(body);
       }, next);

@@ -5,14 +5,16 @@ import { createTlsFactsReader } from '../tls/facts.js';
 import type { FallbackAction, Verdict } from '../types.js';
 import { escapeHtml } from '../html.js';
 import { renderFallbackPage } from './page.js';
+import { isExactly, isWithin, normalisePath, normalisePrefix, type NormalisedPath } from '../http/request-path.js';
 
 /** The parts of a request the decision needs, whatever the framework. */
 export interface RequestView {
   method: string;
-  /** Path without the query string, as received. */
+  /** Path without the query string, as received: the engine normalises it (http/request-path.ts). */
   path: string;
-  host: string | undefined;
   accept: string | undefined;
+  /** `normalisePath(path)`, when the caller has already computed it. */
+  normalised?: NormalisedPath | null;
 }
 
 export interface FallbackResponse {
@@ -25,9 +27,23 @@ export interface Decision {
   action: FallbackAction;
   /** Present when the middleware answers the request itself; otherwise the app handles it. */
   response?: FallbackResponse;
+  /**
+   * The normalised path the decision was made on, when the request is passed on: the proxy forwards
+   * this, and the adapters hand it to the app where the app would otherwise read the path differently.
+   */
+  path?: string;
 }
 
-const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+export interface EngineSettings {
+  /**
+   * Answer 400 to every request whose path cannot be normalised, not only legacy ones: the proxy must
+   * forward the path it decided on and has none to forward. Middleware leaves modern requests to the app.
+   */
+  rejectUnreadablePaths?: boolean;
+}
+
+// RFC 8555 §8.3: the token is base64url. Only GET/HEAD of exactly one such segment is a challenge.
+const ACME_CHALLENGE = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]{1,256}$/;
 
 const NO_STORE = 'private, no-store';
 
@@ -39,23 +55,47 @@ const PAGE_HEADERS = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'",
 };
 
+const BAD_PATH: FallbackResponse = Object.freeze({
+  status: 400,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': NO_STORE },
+  body: 'Bad request: the path of this request cannot be read (a malformed percent-encoding or a control character).\n',
+});
+
+export function isAcmeChallenge(method: string, rawPath: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && ACME_CHALLENGE.test(rawPath);
+}
+
 /**
  * Framework-neutral core of the middleware: classifies a request and decides what happens to it.
- * Everything that can be computed from the options is computed here, once.
+ * Everything that can be computed from the options is computed here, once. Every path decision is made
+ * on the normalised path (both of its readings, see http/request-path.ts), never on the raw one.
  */
 export class FallbackEngine<Context> {
   readonly options: ResolvedFallbackOptions<Context>;
   private readonly readFacts: (req: IncomingMessage) => Verdict['tls'];
   private readonly staticPage: string | undefined;
-  /** `fallbackPath` + '/': the page's trailing-slash variant and the prefix of its assets. */
-  private readonly fallbackPathSlash: string;
+  private readonly rejectUnreadablePaths: boolean;
+  private readonly fallbackPage: NormalisedPath;
   private readonly verdicts = new WeakMap<object, { userAgent: string | undefined; header: unknown; verdict: Verdict }>();
 
-  constructor(options: ResolvedFallbackOptions<Context>) {
+  constructor(options: ResolvedFallbackOptions<Context>, settings: EngineSettings = {}) {
     this.options = options;
-    this.readFacts = createTlsFactsReader({ trustedHeader: options.trustedHeader, trustedProxies: options.trustedProxies });
+    let warned = false;
+    this.readFacts = createTlsFactsReader({
+      trustedHeader: options.trustedHeader,
+      trustedProxies: options.trustedProxies,
+      onUnreadable: (value, peer) => {
+        if (warned) return;
+        warned = true;
+        options.warn(
+          `legacy-tls-fallback: trusted proxy ${peer ?? 'unknown'} sent ${options.trustedHeader}: ${JSON.stringify(value.slice(0, 80))}, which names no TLS version this package knows (or several that disagree); such requests are treated as legacy (fail closed). Make sure the proxy sets the header instead of appending to it. (Logged once.)`,
+        );
+      },
+    });
     this.staticPage = typeof options.page === 'function' ? undefined : renderFallbackPage(options.page);
-    this.fallbackPathSlash = `${options.fallbackPath}/`;
+    this.rejectUnreadablePaths = settings.rejectUnreadablePaths ?? false;
+    // Validated as a path by the options; never null.
+    this.fallbackPage = normalisePrefix(options.fallbackPath) as NormalisedPath;
   }
 
   /**
@@ -81,23 +121,43 @@ export class FallbackEngine<Context> {
   /** What to do with a request. Synchronous unless an `onLegacy` hook has to be awaited. */
   decide(view: RequestView, verdict: Verdict, context: Context): Decision | Promise<Decision> {
     const { options } = this;
+    const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
+    if (normalised === null) {
+      // Nothing can be decided on a path nobody reads the same way: refuse it, fail closed.
+      if (!verdict.legacy && !this.rejectUnreadablePaths) return { action: 'passed' };
+      return { action: 'rejected', response: BAD_PATH };
+    }
+    const { path } = normalised;
     const readOnly = view.method === 'GET' || view.method === 'HEAD';
-    if (readOnly && (view.path === options.fallbackPath || view.path === this.fallbackPathSlash)) {
+    if (readOnly && this.isFallbackPage(normalised)) {
       return { action: 'excluded', response: this.pageResponse(200, verdict.legacy ? verdict : null) };
     }
-    if (this.isExcluded(view) || options.skip?.(context)) return { action: 'excluded' };
-    if (!verdict.legacy) return { action: 'passed' };
-    if (!options.onLegacy) return this.act(view, verdict, readOnly);
+    if (options.exclude.some((matches) => matches(normalised)) || options.skip?.(context)) return { action: 'excluded', path };
+    const allowed = this.isAllowedToLegacy(normalised, view);
+    if (!verdict.legacy) return { action: allowed ? 'excluded' : 'passed', path };
+    // A legacy client may GET the fallback page's assets (and an ACME token), nothing else: other
+    // methods there are refused below like anywhere else.
+    if (allowed && readOnly) return { action: 'excluded', path };
+    if (!options.onLegacy) return this.act(view, verdict, readOnly, path);
     const hook = options.onLegacy;
     return (async () => {
       await hook(context, verdict);
-      return this.act(view, verdict, readOnly);
+      return this.act(view, verdict, readOnly, path);
     })();
   }
 
-  private act(view: RequestView, verdict: Verdict, readOnly: boolean): Decision {
+  /** What an HTTP upgrade (WebSocket) gets: legacy clients are refused whatever the path. */
+  decideUpgrade(view: RequestView, verdict: Verdict): Decision {
+    const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
+    if (normalised === null) return { action: 'rejected', response: BAD_PATH };
+    if (!verdict.legacy) return { action: 'passed', path: normalised.path };
+    if (this.options.mode === 'observe') return { action: 'observed', path: normalised.path };
+    return { action: 'refused', response: this.upgradeRequired(view, verdict) };
+  }
+
+  private act(view: RequestView, verdict: Verdict, readOnly: boolean, path: string): Decision {
     const { options } = this;
-    if (options.mode === 'observe') return { action: 'observed' };
+    if (options.mode === 'observe') return { action: 'observed', path };
     if (!readOnly) return { action: 'refused', response: this.upgradeRequired(view, verdict) };
     if (options.mode === 'render') return { action: 'rendered', response: this.pageResponse(200, verdict) };
     return { action: 'redirected', response: this.redirect() };
@@ -115,19 +175,16 @@ export class FallbackEngine<Context> {
     return html;
   }
 
-  private isExcluded(view: RequestView): boolean {
-    const { path } = view;
-    if (path.startsWith(ACME_CHALLENGE_PREFIX) || path.startsWith(this.fallbackPathSlash)) return true;
-    if (this.options.exclude.some((matches) => matches(path))) return true;
-    return this.isExternalFallbackOnThisHost(view);
+  private isFallbackPage(path: NormalisedPath): boolean {
+    return isExactly(path, this.fallbackPage);
   }
 
-  // A fallbackUrl that points back at this very site must not be redirected again: that would loop.
-  private isExternalFallbackOnThisHost(view: RequestView): boolean {
-    const url = this.options.fallbackUrl;
-    if (!url || !view.host || normaliseHost(view.host, url.protocol) !== url.host) return false;
-    const target = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-    return view.path === target || view.path.startsWith(target.endsWith('/') ? target : `${target}/`);
+  /** Below the fallback page (its assets), a fallback URL on this site, or an ACME challenge token. */
+  private isAllowedToLegacy(path: NormalisedPath, view: RequestView): boolean {
+    const { localFallbackPath } = this.options;
+    if (isWithin(path, this.fallbackPage)) return true;
+    if (localFallbackPath !== undefined && isWithin(path, localFallbackPath)) return true;
+    return isAcmeChallenge(view.method, view.path);
   }
 
   private redirect(): FallbackResponse {
@@ -163,13 +220,4 @@ export class FallbackEngine<Context> {
 function prefersJson(accept: string | undefined): boolean {
   if (!accept) return false;
   return /\bapplication\/([\w.+-]*\+)?json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
-}
-
-// `Host: example.com:443` is the same site as https://example.com/ (the URL parser drops default ports).
-function normaliseHost(host: string, protocol: string): string | undefined {
-  try {
-    return new URL(`${protocol}//${host}`).host;
-  } catch {
-    return undefined;
-  }
 }

@@ -21,7 +21,11 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
 
   const proceed = (ctx: Context, next: Next, verdict: Verdict, decision: Decision): Promise<unknown> | undefined => {
     engine.record(ctx.req, verdict, decision.action);
-    if (!decision.response) return next();
+    if (!decision.response) {
+      // A legacy request let through was decided on its normalised path: the app must route that one.
+      if (verdict.legacy && decision.path !== undefined && decision.path !== ctx.path) ctx.path = decision.path;
+      return next();
+    }
     send(ctx, decision.response);
     return undefined;
   };
@@ -33,7 +37,7 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
     const verdict = engine.classify(ctx.req);
     ctx.state.legacyTls = verdict;
     const pending = engine.decide(
-      { method: ctx.method, path: ctx.path, host: ctx.get('host') || undefined, accept: ctx.get('accept') || undefined },
+      { method: ctx.method, path: ctx.path, accept: ctx.get('accept') || undefined },
       verdict,
       ctx,
     );

@@ -1,12 +1,15 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { watchFile, unwatchFile } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { FallbackEngine, type Decision, type FallbackResponse, type RequestView } from '../fallback/engine.js';
+import { FallbackEngine, isAcmeChallenge, type Decision, type FallbackResponse } from '../fallback/engine.js';
+import { normalisePath, normalisePrefix, touches, type NormalisedPath } from '../http/request-path.js';
 import { resolveFallbackOptions, resolveServerOptions, type FallbackCoreOptions } from '../options.js';
 import { splitTarget } from '../request-target.js';
-import { createReportResponder, reportRequestOf } from '../report/handler.js';
+import { createTokenCheck } from '../report/auth.js';
+import { createReportResponder } from '../report/handler.js';
 import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
 import { compileTrustedProxies } from '../tls/trusted-proxies.js';
@@ -52,17 +55,21 @@ async function startWithStats(
 ): Promise<RunningProxy> {
   const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
 
+  const certificates = await readCertificates(config);
   const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
     mode: config.mode,
-    exclude: [...config.exclude, config.reportPrefix],
+    exclude: config.exclude,
     page: fallbackPage === undefined ? config.page : () => fallbackPage,
-    ...(config.fallbackUrl && { fallbackUrl: config.fallbackUrl }),
+    ...(config.fallbackUrl && { fallbackUrl: config.fallbackUrl, serverNames: serverNamesOf(config, certificates.cert) }),
     ...(config.trustedHeader && { trustedHeader: config.trustedHeader, trustedProxies: config.trustedProxies }),
     stats,
+    logger: toLibraryLogger(logger),
   };
-  const engine = new FallbackEngine(resolveFallbackOptions(fallbackOptions));
+  const engine = new FallbackEngine(resolveFallbackOptions(fallbackOptions), { rejectUnreadablePaths: true });
   const trustedPeers = compileTrustedProxies(config.trustedProxies);
   const report = createReportResponder({ stats: reportSource, token: config.reportToken, prefix: config.reportPrefix, logger: toLibraryLogger(logger) });
+  // The report token is a secret of this proxy: whoever sends it, it never travels on to the site.
+  const isReportCredential = createTokenCheck(config.reportToken);
   const forwarder = new Forwarder({
     upstream: config.upstream,
     insecure: config.upstreamInsecure,
@@ -79,55 +86,63 @@ async function startWithStats(
     trustedHeader: config.trustedHeader,
     proto,
     host: forwarder.hostFor(req),
+    dropAuthorization: req.headers.authorization !== undefined && isReportCredential(req.headers.authorization),
   });
 
-  const reportPrefix = config.reportPrefix;
-  const answerReport = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    const response = await report(reportRequestOf(req));
-    if (response) send(req, res, response);
-    return response !== null;
+  // Validated by the report's options: always a path.
+  const reportPrefix = normalisePrefix(config.reportPrefix) as NormalisedPath;
+  /**
+   * The report prefix belongs to the proxy: every spelling of it (`//_legacy-tls/`, `/_legacy-tls/./`,
+   * `%2f`, other case) is answered here, by the report or with a 404, and never forwarded, because
+   * those requests carry the report token.
+   */
+  const answerOwned = async (req: IncomingMessage, res: ServerResponse, path: string, query: string): Promise<void> => {
+    const response = await report({ method: req.method ?? 'GET', path, query, authorization: req.headers.authorization, remoteAddress: req.socket.remoteAddress });
+    send(req, res, response ?? NOT_FOUND);
   };
-  const proceed = (req: IncomingMessage, res: ServerResponse, verdict: Verdict, decision: Decision): void => {
+  const proceed = (req: IncomingMessage, res: ServerResponse, verdict: Verdict, decision: Decision, query: string): void => {
     engine.record(req, verdict, decision.action);
     if (decision.response) return send(req, res, decision.response);
-    forwarder.forward(req, res, forwardContext(req, verdict, 'https'));
+    forwarder.forward(req, res, forwardContext(req, verdict, 'https'), pathAndQuery(decision.path, query));
   };
   // Synchronous on the common path: only report requests and onLegacy hooks need a promise.
   const handleHttps = (req: IncomingMessage, res: ServerResponse): void => {
     const fail = (error: unknown) => internalError(res, error, logger);
-    if (req.url?.startsWith(reportPrefix)) {
-      answerReport(req, res).then((handled) => {
-        if (!handled) handleClassified(req, res);
-      }, fail);
-      return;
-    }
     try {
-      handleClassified(req, res);
+      if (req.method === 'OPTIONS' && req.url === '*') return send(req, res, OPTIONS_ANSWER);
+      const target = splitTarget(originForm(req.url));
+      const normalised = normalisePath(target.path);
+      if (normalised !== null && touches(normalised, reportPrefix)) {
+        answerOwned(req, res, normalised.path, target.query).catch(fail);
+        return;
+      }
+      const verdict = engine.classify(req);
+      const pending = engine.decide({ method: req.method ?? 'GET', path: target.path, accept: req.headers.accept, normalised }, verdict, req);
+      if (pending instanceof Promise) pending.then((decision) => proceed(req, res, verdict, decision, target.query), fail);
+      else proceed(req, res, verdict, pending, target.query);
     } catch (error) {
       fail(error);
     }
   };
-  const handleClassified = (req: IncomingMessage, res: ServerResponse): void => {
-    const verdict = engine.classify(req);
-    const pending = engine.decide(viewOf(req), verdict, req);
-    if (pending instanceof Promise) pending.then((decision) => proceed(req, res, verdict, decision), (error: unknown) => internalError(res, error, logger));
-    else proceed(req, res, verdict, pending);
-  };
 
   const server = createLegacyTlsServer(
-    { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
+    { ...certificates, minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
     handleHttps,
   );
   applyLimits(server, config);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const verdict = engine.classify(req);
-    Promise.resolve(engine.decide(viewOf(req), verdict, req))
-      .then((decision) => {
-        engine.record(req, verdict, decision.action);
-        if (decision.response) return writeRaw(socket, decision.response);
-        forwarder.upgrade(req, socket, head, forwardContext(req, verdict, 'https'));
-      })
-      .catch(() => socket.destroy());
+    try {
+      const target = splitTarget(originForm(req.url));
+      const normalised = normalisePath(target.path);
+      if (normalised !== null && touches(normalised, reportPrefix)) return writeRaw(socket, NOT_FOUND);
+      const verdict = engine.classify(req);
+      const decision = engine.decideUpgrade({ method: req.method ?? 'GET', path: target.path, accept: req.headers.accept, normalised }, verdict);
+      engine.record(req, verdict, decision.action);
+      if (decision.response) return writeRaw(socket, decision.response);
+      forwarder.upgrade(req, socket, head, forwardContext(req, verdict, 'https'), pathAndQuery(decision.path, target.query));
+    } catch {
+      socket.destroy();
+    }
   });
 
   await listen(server, config.listen.host, config.listen.port);
@@ -203,11 +218,13 @@ interface PlainHttpContext {
  */
 async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, context: PlainHttpContext): Promise<void> {
   const { engine, forwarder, httpsPort, forwardContext } = context;
-  const { path } = splitTarget(req.url);
+  const target = splitTarget(req.url);
   const verdict = engine.classify(req);
-  if (path.startsWith('/.well-known/acme-challenge/')) {
+  // Only GET/HEAD of exactly `/.well-known/acme-challenge/<token>` reaches the site in clear text: any
+  // other spelling or method is redirected to HTTPS like everything else, where it is decided upon.
+  if (isAcmeChallenge(req.method ?? 'GET', target.path)) {
     engine.record(req, verdict, 'excluded');
-    forwarder.forward(req, res, forwardContext(req, verdict, 'http'));
+    forwarder.forward(req, res, forwardContext(req, verdict, 'http'), target.path);
     return;
   }
   if (isHandshakeImpossible(verdict.client)) {
@@ -222,16 +239,41 @@ async function handlePlainHttp(req: IncomingMessage, res: ServerResponse, contex
     return;
   }
   // Never `https://host:port` + `http://other/…`: only a path may follow the host.
-  const target = originForm(req.url);
-  const location = `https://${match[1]}${httpsPort === 443 ? '' : `:${httpsPort}`}${target.startsWith('/') ? target : '/'}`;
+  const path = originForm(req.url);
+  const location = `https://${match[1]}${httpsPort === 443 ? '' : `:${httpsPort}`}${path.startsWith('/') ? path : '/'}`;
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   // 301 is what every client understands for http→https; 308 keeps the method and body of the rest.
   res.writeHead(readOnly ? 301 : 308, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=3600' });
   res.end(`Moved to ${location}\n`);
 }
 
-function viewOf(req: IncomingMessage): RequestView {
-  return { method: req.method ?? 'GET', path: splitTarget(req.url).path, host: req.headers.host, accept: req.headers.accept };
+const NOT_FOUND: FallbackResponse = {
+  status: 404,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+  body: 'Not found.\n',
+};
+
+// `OPTIONS *` asks about the server, not a resource: answered here, never forwarded.
+const OPTIONS_ANSWER: FallbackResponse = {
+  status: 200,
+  headers: { allow: 'OPTIONS, GET, HEAD, POST, PUT, PATCH, DELETE', 'cache-control': 'no-store' },
+  body: '',
+};
+
+function pathAndQuery(path: string | undefined, query: string): string {
+  return `${path ?? '/'}${query === '' ? '' : `?${query}`}`;
+}
+
+/** Host names the certificates name (DNS entries of subjectAltName), unless given with --server-name. */
+function serverNamesOf(config: ProxyConfig, certs: string[] | undefined): string[] {
+  if (config.serverNames.length > 0) return config.serverNames;
+  const names = new Set<string>();
+  for (const pem of certs ?? []) {
+    for (const entry of (new X509Certificate(pem).subjectAltName ?? '').split(', ')) {
+      if (entry.startsWith('DNS:')) names.add(entry.slice(4));
+    }
+  }
+  return [...names];
 }
 
 function send(req: IncomingMessage, res: ServerResponse, response: FallbackResponse): void {

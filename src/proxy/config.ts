@@ -25,6 +25,11 @@ export interface ProxyConfig {
   minTls: MinTlsVersion;
   mode: FallbackMode;
   fallbackUrl: string | undefined;
+  /**
+   * Host names this proxy answers for; decide whether `fallbackUrl` is on this site (never a request's
+   * Host header). Empty: the DNS names in the certificates.
+   */
+  serverNames: string[];
   /** HTML file served as the fallback page instead of the built-in one. */
   fallbackPageFile: string | undefined;
   page: FallbackPageContent;

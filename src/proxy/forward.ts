@@ -1,8 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { clientResponseHeaders, originForm, upstreamRequestHeaders, type ForwardContext } from './headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders, type ForwardContext } from './headers.js';
 import { errorPage } from './pages.js';
 
 export interface ForwarderOptions {
@@ -16,6 +17,9 @@ export interface ForwarderOptions {
 }
 
 export type UpstreamFailure = 502 | 504;
+
+// A site that declines an upgrade answers with a short page; anything longer is cut, not buffered.
+const MAX_DECLINED_UPGRADE_BODY = 64 * 1024;
 
 // undici codes meaning "the upstream did not answer in time" rather than "it answered badly".
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
@@ -41,10 +45,11 @@ export class Forwarder {
     });
   }
 
-  forward(req: IncomingMessage, res: ServerResponse, context: ForwardContext): void {
+  /** Forwards a request to `path` (origin form, normalised by the caller: the path its decision was made on). */
+  forward(req: IncomingMessage, res: ServerResponse, context: ForwardContext, path: string): void {
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     const options: Dispatcher.DispatchOptions = {
-      path: this.basePath + originForm(req.url),
+      path: this.basePath + path,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: upstreamRequestHeaders(req.headers, context),
       body: hasBody ? req : null,
@@ -90,36 +95,75 @@ export class Forwarder {
     });
   }
 
-  /** Forwards an HTTP upgrade (WebSocket) and splices the two sockets together. */
-  upgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, context: ForwardContext): void {
-    clientSocket.on('error', () => clientSocket.destroy());
-    this.pool
-      .upgrade({
-        path: this.basePath + originForm(req.url),
-        method: req.method ?? 'GET',
-        // undici writes `Connection: upgrade` and `Upgrade: <protocol>` itself.
-        headers: upstreamRequestHeaders(req.headers, context),
-        protocol: String(req.headers.upgrade ?? 'websocket'),
-      })
-      .then(({ headers, socket: upstreamSocket }) => {
-        const lines = ['HTTP/1.1 101 Switching Protocols'];
-        for (const [name, value] of Object.entries(headers)) {
-          if (value === undefined) continue;
-          for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
-        }
-        clientSocket.write(`${lines.join('\r\n')}\r\n\r\n`);
-        if (head.length > 0) upstreamSocket.write(head);
-        upstreamSocket.on('error', () => clientSocket.destroy());
-        clientSocket.on('close', () => upstreamSocket.destroy());
-        upstreamSocket.on('close', () => clientSocket.destroy());
-        upstreamSocket.pipe(clientSocket);
-        clientSocket.pipe(upstreamSocket);
-      })
-      .catch((error: unknown) => {
-        const status = this.statusFor(error);
-        const page = errorPage(status);
-        clientSocket.end(`HTTP/1.1 ${status} ${page.reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(page.body)}\r\nConnection: close\r\n\r\n${page.body}`);
+  /**
+   * Forwards an HTTP upgrade (WebSocket) to `path`. A 101 splices the two sockets together; any other
+   * answer is the site's own (a 404, a 426, a redirect) and is passed on as it is, then the connection
+   * closes. Only a failure to get an answer at all is a 502/504 of ours, and counted.
+   */
+  upgrade(req: IncomingMessage, clientSocket: Duplex, head: Buffer, context: ForwardContext, path: string): void {
+    const { upstream } = this.options;
+    const headers: Record<string, string | string[]> = upstreamRequestHeaders(req.headers, context);
+    headers.connection = 'Upgrade';
+    headers.upgrade = String(req.headers.upgrade ?? 'websocket');
+    const request = (upstream.protocol === 'https:' ? https.request : http.request)({
+      host: upstream.hostname.replace(/^\[|\]$/g, ''),
+      port: upstream.port || (upstream.protocol === 'https:' ? 443 : 80),
+      method: req.method ?? 'GET',
+      path: this.basePath + path,
+      headers,
+      agent: false,
+      ...(upstream.protocol === 'https:' && { rejectUnauthorized: !this.options.insecure, servername: upstream.hostname }),
+    });
+    let answered = false;
+    const cut = () => {
+      request.destroy();
+      clientSocket.destroy();
+    };
+    clientSocket.on('error', cut);
+    clientSocket.on('close', () => {
+      if (!answered) request.destroy();
+    });
+    request.setTimeout(this.options.upstreamHeadersTimeout, () => request.destroy(Object.assign(new Error('upstream did not answer the upgrade in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
+    request.on('upgrade', (response: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer) => {
+      answered = true;
+      request.setTimeout(0);
+      clientSocket.write(responseHead(101, response));
+      if (upstreamHead.length > 0) clientSocket.write(upstreamHead);
+      if (head.length > 0) upstreamSocket.write(head);
+      upstreamSocket.on('error', cut);
+      clientSocket.on('close', () => upstreamSocket.destroy());
+      upstreamSocket.on('close', () => clientSocket.destroy());
+      upstreamSocket.pipe(clientSocket);
+      clientSocket.pipe(upstreamSocket);
+    });
+    request.on('response', (response: IncomingMessage) => {
+      answered = true;
+      request.setTimeout(0);
+      // The site declined the upgrade: its answer is passed on, and this connection ends with it.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_DECLINED_UPGRADE_BODY) return response.destroy();
+        chunks.push(chunk);
       });
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const headers = { ...response.headers, 'content-length': String(body.length) };
+        clientSocket.end(Buffer.concat([Buffer.from(responseHead(response.statusCode ?? 502, { statusMessage: response.statusMessage, headers }), 'latin1'), body]));
+      });
+      response.on('error', cut);
+      response.on('close', () => {
+        if (!response.complete) clientSocket.destroy();
+      });
+    });
+    request.on('error', (error: Error) => {
+      if (answered || clientSocket.destroyed) return clientSocket.destroy();
+      const status = this.statusFor(error);
+      const page = errorPage(status);
+      clientSocket.end(`HTTP/1.1 ${status} ${page.reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(page.body)}\r\nConnection: close\r\n\r\n${page.body}`);
+    });
+    request.end();
   }
 
   close(): Promise<void> {
@@ -153,3 +197,14 @@ export class Forwarder {
   }
 }
 
+/** Status line and headers of an upstream answer, hop-by-hop headers left out except those of an upgrade. */
+function responseHead(status: number, response: Pick<IncomingMessage, 'headers' | 'statusMessage'>): string {
+  const lines = [`HTTP/1.1 ${status} ${response.statusMessage || http.STATUS_CODES[status] || ''}`];
+  const headers = status === 101 ? response.headers : clientResponseHeaders(response.headers);
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  }
+  if (status !== 101) lines.push('connection: close');
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}

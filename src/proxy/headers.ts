@@ -12,10 +12,14 @@ const HOP_BY_HOP = new Set([
 /** Headers only this proxy may set: whatever a client sends under these names is removed first, always. */
 export const PROXY_SET_HEADERS = ['x-tls-protocol', 'x-tls-cipher', 'x-legacy-client'] as const;
 
-// Passed on only from a trusted peer. The last three are what a CDN or load balancer says about the
-// visitor's TLS (see trustedHeader): from anyone else they are a claim that could fool the upstream.
+// Passed on only from a trusted peer: each names the client's address, scheme, host, path prefix or TLS
+// to the site, so from anyone else it is a claim that could fool the upstream (an address allow-list, a
+// "secure" flag, or, for X-Original-URL and X-Rewrite-URL, the very path IIS and Symfony route on).
 const FORWARDING_HEADERS = [
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip',
+  'x-forwarded-ssl', 'x-forwarded-scheme', 'x-forwarded-protocol', 'x-forwarded-server', 'x-forwarded-prefix',
+  'x-forwarded-path', 'x-url-scheme', 'front-end-https', 'x-original-url', 'x-rewrite-url', 'x-original-host',
+  'true-client-ip', 'x-client-ip', 'cf-connecting-ip', 'fastly-client-ip', 'x-cluster-client-ip',
   'cloudfront-viewer-tls', 'x-amzn-tls-version', 'x-amzn-tls-cipher-suite',
 ];
 
@@ -30,6 +34,8 @@ export interface ForwardContext {
   trustedHeader?: string | undefined;
   /** Host header to send upstream (the client's, unless --change-origin). */
   host: string | undefined;
+  /** The Authorization header carries the report token: it never travels to the site. */
+  dropAuthorization?: boolean;
 }
 
 // What to do with a request header by name, in one lookup (this runs for every header of every request).
@@ -48,9 +54,12 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, context: F
   for (const name in incoming) {
     const value = incoming[name];
     if (value === undefined) continue;
-    const rule = REQUEST_HEADER_RULES.get(name);
-    if (rule === DROP || (!peerTrusted && (rule === FORWARDING || name === trustedHeader))) continue;
-    if (connectionTokens !== null && connectionTokens.has(name)) continue;
+    // Several servers (nginx's $http_*, CGI, PHP) read `X_Forwarded_For` as X-Forwarded-For: the same rule.
+    const as = name.includes('_') ? name.replace(/_/g, '-') : name;
+    const rule = REQUEST_HEADER_RULES.get(as);
+    if (rule === DROP || (!peerTrusted && (rule === FORWARDING || as === trustedHeader))) continue;
+    if (connectionTokens !== null && (connectionTokens.has(name) || connectionTokens.has(as))) continue;
+    if (as === 'authorization' && context.dropAuthorization) continue;
     out[name] = value;
   }
   if (context.host) out.host = context.host;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { normalisePath } from '../http/request-path.js';
 import { splitTarget } from '../request-target.js';
 import { resolveReportOptions, type LegacyTlsReportOptions } from '../options.js';
 import { registerLegacyTlsMetrics } from '../stats/prometheus.js';
@@ -52,8 +53,10 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
   };
 
   return async (request) => {
-    if (request.path === prefix) return respond(308, 'text/plain; charset=utf-8', `See ${prefix}/`, { location: `${prefix}/` });
-    const route = routes[request.path];
+    // Routed on the normalised path: `//_legacy-tls/report.json` is the report, not somebody else's page.
+    const path = normalisePath(request.path)?.path;
+    if (path === prefix) return respond(308, 'text/plain; charset=utf-8', `See ${prefix}/`, { location: `${prefix}/` });
+    const route = path === undefined ? undefined : routes[path];
     if (!route) return null;
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return respond(405, 'text/plain; charset=utf-8', 'Method Not Allowed', { allow: 'GET, HEAD' });

@@ -10,7 +10,7 @@ import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } 
 export type ProtocolLabel = TlsProtocol | 'none';
 export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'none'];
 export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
-export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded'];
+export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
 export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other'];
 
 /** Distinct legacy clients (family, version, OS) tracked per bucket; the rest are counted as `other`. */

@@ -25,6 +25,7 @@ export async function proxyConfig(upstream: string, overrides: Partial<ProxyConf
     minTls: 'TLSv1',
     mode: 'redirect',
     fallbackUrl: undefined,
+    serverNames: [],
     fallbackPageFile: undefined,
     page: { organisation: 'Proxy Test Ltd', email: 'help@example.com' },
     exclude: [],
