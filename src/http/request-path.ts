@@ -89,6 +89,7 @@ function same(path: string, target: string): boolean {
 const SLASH = 0x2f;
 const BACKSLASH = 0x5c;
 const PERCENT = 0x25;
+const DOT = 0x2e;
 const HEX = '0123456789ABCDEF';
 
 // RFC 3986 §2.3: ALPHA / DIGIT / "-" / "." / "_" / "~" are the same byte encoded or not.
@@ -107,8 +108,9 @@ function hexValue(code: number): number {
 
 /** Canonical form, or null. Never throws, linear in the length. */
 function canonical(raw: string): string | null {
+  // The common path ("/", "/shop/item-42") is already canonical: no copy, no segment walk.
+  if (isPlain(raw)) return raw;
   let out = '';
-  let plain = true;
   for (let i = 0; i < raw.length; i++) {
     const code = raw.charCodeAt(i);
     if (code === PERCENT) {
@@ -118,25 +120,33 @@ function canonical(raw: string): string | null {
       const byte = high * 16 + low;
       if (byte < 0x20 || byte === 0x7f) return null;
       out += byte < 128 && UNRESERVED[byte] === 1 ? String.fromCharCode(byte) : `%${HEX[high]}${HEX[low]}`;
-      plain = false;
       i += 2;
     } else if (code < 0x20 || code === 0x7f || code === 0x20) {
       return null;
     } else if (code === BACKSLASH) {
       out += '/';
-      plain = false;
     } else if (code > 0x7e) {
       // Node hands raw bytes over as latin1 characters; say them in the one spelling every server reads.
       if (code > 0xff) return null;
       out += `%${HEX[code >> 4]}${HEX[code & 15]}`;
-      plain = false;
     } else {
       out += raw[i];
     }
   }
-  // The common path ("/", "/shop/item-42") has nothing to merge or remove: skip the segment walk.
-  if (plain && !out.includes('//') && !out.includes('/.')) return out;
   return removeDotSegments(out);
+}
+
+/** Printable ASCII without `%` or `\\`, and no empty or dot segment: nothing to decode, merge or remove. */
+function isPlain(raw: string): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    if (code <= 0x20 || code >= 0x7f || code === PERCENT || code === BACKSLASH) return false;
+    if (code === SLASH) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === SLASH || next === DOT) return false;
+    }
+  }
+  return true;
 }
 
 /** RFC 3986 §5.2.4 on '/'-separated segments, with empty segments (repeated slashes) merged. */
@@ -163,6 +173,8 @@ function removeDotSegments(path: string): string {
 }
 
 function lenient(path: string): string {
+  // Nothing left to decode or drop: a canonical path is already its own lenient reading.
+  if (!path.includes('%') && !path.includes(';')) return path;
   let current = path;
   for (let round = 0; round < MAX_DECODE_ROUNDS && current.includes('%'); round++) {
     current = decodeAll(current);
