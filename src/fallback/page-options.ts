@@ -212,7 +212,7 @@ function checkText(value: unknown, key: TextKey, where: string): string {
     if ((rule.allowed as readonly string[]).includes(found)) continue;
     const suggestion = closest(found, rule.allowed);
     const list = rule.allowed.map((p) => `{${p}}`).join(', ');
-    throw new InvalidOptionError(where, value, `{${found}} is not a placeholder of this text${suggestion ? `; did you mean {${suggestion}}?` : ''} (it may use ${list}; braces around anything else are not allowed)`);
+    throw new InvalidOptionError(where, value, `{${found}} is not a placeholder of this text${suggestion ? `; did you mean {${suggestion}}?` : ''} (it may use ${list}; any other {word} is refused, other braces are text)`);
   }
   for (const required of rule.required) {
     if (!placeholdersIn(text).includes(required)) {
