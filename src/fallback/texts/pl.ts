@@ -17,7 +17,7 @@ export const pl: LanguagePack = {
     wholeSiteHeading: 'Jak uzyskać dostęp do całej strony',
     wholeSite: 'Prosimy zaktualizować przeglądarkę lub system operacyjny albo skorzystać z innego, nowszego urządzenia. Zadziała każda aktualna wersja przeglądarki Chrome, Edge, Firefox lub Safari.',
     footer: 'Ta strona nigdy nie poprosi o pobranie ani zainstalowanie czegokolwiek. Nie otrzymaliśmy o Państwu żadnych informacji poza tymi, które przeglądarka wysyła przy otwieraniu każdej strony.',
-    switchOffBefore: 'Od {date} r. ta strona będzie przyjmować wyłącznie połączenia z użyciem TLS 1.2 lub nowszego.',
+    switchOffBefore: 'Od {date} r. ta strona będzie przyjmować wyłącznie połączenia z użyciem protokołu TLS 1.2 lub nowszego.',
     switchOffSince: 'Ten wymóg obowiązuje od {date} r.',
     interstitialHeading: 'Ta strona wkrótce przestanie działać w Państwa przeglądarce',
     interstitialExplanation: 'Od {date} r. ta strona będzie przyjmować wyłącznie bezpieczne połączenia z nowoczesnym szyfrowaniem (TLS 1.2 lub nowszym). Używana przeglądarka lub system operacyjny nie obsługuje takich połączeń, więc od tego dnia nie otworzy już tej strony.',

@@ -19,7 +19,7 @@ export const tr: LanguagePack = {
     footer: 'Bu sayfa sizden hiçbir zaman bir şey indirmenizi veya kurmanızı istemez. Tarayıcınızın her sayfayı açarken gönderdiği bilgiler dışında hakkınızda bize hiçbir bilgi iletilmedi.',
     switchOffBefore: '{date} tarihinden itibaren bu site yalnızca TLS 1.2 veya daha yeni sürümlerle yapılan bağlantıları kabul edecektir.',
     switchOffSince: 'Bu gereklilik {date} tarihinden itibaren geçerlidir.',
-    interstitialHeading: 'Tarayıcınız yakında bu site için çok eski kalacak',
+    interstitialHeading: 'Tarayıcınız yakında bu site için yetersiz kalacak',
     interstitialExplanation: '{date} tarihinden itibaren bu site yalnızca modern şifreleme kullanan güvenli bağlantıları (TLS 1.2 veya daha yeni) kabul edecektir. Kullandığınız tarayıcı veya işletim sistemi bu tür bir bağlantı kuramadığından, bu tarihten sonra siteyi açamayacaksınız.',
     interstitialAdvice: 'Siteyi bu tarihten sonra da kullanmaya devam etmek için tarayıcınızı veya işletim sisteminizi güncelleyin ya da başka, daha yeni bir cihaz kullanın. Chrome, Edge, Firefox veya Safari’nin güncel sürümlerinden herhangi biriyle siteyi kullanabilirsiniz.',
     interstitialUntilThen: 'O tarihe kadar siteyi her zamanki gibi kullanabilirsiniz.',
