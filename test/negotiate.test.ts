@@ -227,5 +227,7 @@ describe('comparableTag', () => {
     expect(comparableTag('en_GB')).toBe('en-gb');
     expect(comparableTag('iw-IL')).toBe('he-il');
     expect(comparableTag('zh-CHT')).toBe('zh-hant');
+    // Names on Object.prototype are no aliases.
+    for (const name of ['constructor', 'tostring', 'valueof', 'hasownproperty', '__proto__']) expect(comparableTag(name)).toBe(name.replace(/_/g, '-'));
   });
 });

@@ -27,7 +27,8 @@ const QVALUE = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/;
 
 const TRADITIONAL_REGIONS = new Set(['tw', 'hk', 'mo']);
 // Deprecated codes still sent by old clients (Java's Locale keeps iw/in/ji), and .NET's zh-CHS/zh-CHT.
-const ALIASES: Record<string, string> = { iw: 'he', in: 'id', ji: 'yi', 'zh-chs': 'zh-hans', 'zh-cht': 'zh-hant' };
+// A Map: a header must never reach Object.prototype through a lookup.
+const ALIASES = new Map([['iw', 'he'], ['in', 'id'], ['ji', 'yi'], ['zh-chs', 'zh-hans'], ['zh-cht', 'zh-hant']]);
 
 /**
  * The comparable form of a tag: lower case, `-` separators, deprecated codes replaced, and the script
@@ -37,8 +38,10 @@ export function comparableTag(tag: string): string {
   let key = tag.toLowerCase().replace(/_/g, '-');
   const primaryEnd = key.indexOf('-');
   const primary = primaryEnd < 0 ? key : key.slice(0, primaryEnd);
-  const alias = ALIASES[key] ?? ALIASES[primary];
-  if (alias !== undefined) key = ALIASES[key] !== undefined ? alias : alias + key.slice(primary.length);
+  const whole = ALIASES.get(key);
+  const alias = ALIASES.get(primary);
+  if (whole !== undefined) key = whole;
+  else if (alias !== undefined) key = alias + key.slice(primary.length);
   if (key.startsWith('zh-')) {
     const second = key.split('-', 2)[1] ?? '';
     if (second.length === 2) key = `zh-${TRADITIONAL_REGIONS.has(second) ? 'hant' : 'hans'}-${key.slice(3)}`;
