@@ -198,13 +198,19 @@ describe('page options: values per language', () => {
     expect(() => resolvePageContent({ [key]: { de: 'x' }, lang: 'de' })).not.toThrow();
   });
 
+  it.each(['organisation', 'address', 'hours', 'message'] as const)('%s: refuses control characters (a NUL would corrupt the page), keeps line breaks', (key) => {
+    expect(optionError({ [key]: 'a\u0000href\u0000b' }).option).toBe(`page.${key}`);
+    expect(optionError({ [key]: { en: 'ok', de: 'a\u001bb' } }).option).toBe(`page.${key}.de`);
+    expect(() => resolvePageContent({ [key]: 'one\r\ntwo\tthree' })).not.toThrow();
+  });
+
   it.each([42, ['a'], null, { en: 42 }])('refuses message = %j', (message) => {
     expect(optionError({ message }).option).toMatch(/^page\.message/);
   });
 });
 
 describe('page options: e-mail and phone', () => {
-  it.each(['not an email', 'a"b@x', '<a@b>', 'a @b'])('refuses the e-mail %j', (email) => {
+  it.each(['not an email', 'a"b@x', '<a@b>', 'a @b', 'a\u0000@b.example'])('refuses the e-mail %j', (email) => {
     expect(optionError({ email }).option).toBe('page.email');
   });
 

@@ -32,7 +32,10 @@ export function prepareInterstitial(page: ResolvedPageContent, language: Resolve
     + `<p class="continue"><a href="${HREF_MARK}">${fillHtml(texts.interstitialContinue, html)}</a></p>\n`
     + (contacts.length > 0 ? `${subheading(texts.contactHeading, organisation.html)}<ul>\n${contacts.join('\n')}\n</ul>\n` : '')
     + paragraph(texts.footer, organisation.html, 'small');
-  const [before = '', after = ''] = renderDocument(language, title, body).split(HREF_MARK);
+  const parts = renderDocument(language, title, body).split(HREF_MARK);
+  // Owner values cannot hold a NUL (refused at creation), so the mark is where the link goes, once.
+  if (parts.length !== 2) throw new Error('legacy-tls-fallback: the interstitial link mark appears more than once');
+  const [before = '', after = ''] = parts;
   return (continueHref) => before + escapeHtml(safeContinueHref(continueHref)) + after;
 }
 

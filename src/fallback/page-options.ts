@@ -146,7 +146,7 @@ export function resolvePageContent(value: unknown = {}, name = 'page'): Resolved
   ) as Record<(typeof LOCALISED_KEYS)[number], (language: ResolvedLanguage) => ShownText | undefined>;
 
   const email = optionalString(value.email, `${name}.email`);
-  if (email !== undefined && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(email)) {
+  if (email !== undefined && (!/^[^\s@<>"]+@[^\s@<>"]+$/.test(email) || hasControlCharacters(email))) {
     throw new InvalidOptionError(`${name}.email`, email, "expected an e-mail address such as 'help@example.com'");
   }
   const phone = optionalString(value.phone, `${name}.phone`);
@@ -267,7 +267,7 @@ function resolveDefault(value: unknown, otherwise: string, offered: readonly str
 function resolveLocalised(value: unknown, where: string, languages: readonly ResolvedLanguage[], defaultLanguage: ResolvedLanguage): (language: ResolvedLanguage) => ShownText | undefined {
   if (value === undefined) return () => undefined;
   if (typeof value === 'string') {
-    const text = optionalString(value, where, MAX_TEXT_LENGTH)!.replace(/\r\n?/g, '\n');
+    const text = ownerValue(value, where);
     // One string for every language: a name or an address, not in any language in particular.
     return text.trim() === '' ? () => undefined : () => ({ text });
   }
@@ -282,7 +282,7 @@ function resolveLocalised(value: unknown, where: string, languages: readonly Res
       const near = createNegotiator(tags, undefined)(key) ?? closest(key, tags);
       throw new InvalidOptionError(`${where}.${key}`, text, `'${key}' is not an offered language${near ? `; did you mean '${near}'?` : ''} (offered: ${tags.join(', ')})`);
     }
-    byTag.set(tag, optionalString(text, `${where}.${key}`, MAX_TEXT_LENGTH)!.replace(/\r\n?/g, '\n'));
+    byTag.set(tag, ownerValue(text, `${where}.${key}`));
   }
   const fallback = byTag.get(defaultLanguage.tag);
   if (fallback === undefined) {
@@ -294,6 +294,13 @@ function resolveLocalised(value: unknown, where: string, languages: readonly Res
     if (fallback.trim() === '') return undefined;
     return language.tag === defaultLanguage.tag ? { text: fallback } : { text: fallback, lang: defaultLanguage.lang };
   };
+}
+
+/** A free-text value of the owner: bounded, line breaks normalised, no other control character. */
+function ownerValue(value: unknown, where: string): string {
+  const text = optionalString(value, where, MAX_TEXT_LENGTH)!;
+  if (hasControlCharacters(text.replace(/[\r\n\t]/g, ''))) throw new InvalidOptionError(where, value, 'expected text without control characters (line breaks are fine)');
+  return text.replace(/\r\n?/g, '\n');
 }
 
 /** The canonical spelling of a language tag (`zh-hans` → `zh-Hans`, `iw` → `he`), or undefined if it is not one. */
