@@ -10,6 +10,7 @@ import {
   type UserAgentPolicyOverrides,
 } from './classify/policy.js';
 import { isWithin, normalisePath, normalisePrefix, type NormalisedPath } from './http/request-path.js';
+import { checkPageContent, type FallbackPageContent } from './fallback/page-options.js';
 import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
 import type { StatsSource, TrafficStats } from './stats/traffic-stats.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
@@ -137,25 +138,8 @@ function pemText(value: unknown, name: string): string {
 // ---------------------------------------------------------------------------------------------------
 // legacyTlsFallback (shared by the Koa and Express adapters)
 
-export interface FallbackPageContent {
-  /** Organisation name shown in the title and text. */
-  organisation?: string;
-  /** Contact e-mail, rendered as a `mailto:` link. */
-  email?: string;
-  /** Contact phone number, rendered as a `tel:` link. */
-  phone?: string;
-  /** Postal address; line breaks are kept. */
-  address?: string;
-  /** Opening hours, free text. */
-  hours?: string;
-  /** A message of your own, shown under the explanation. */
-  message?: string;
-  /**
-   * Language of the page (`lang` attribute).
-   * @default 'en'
-   */
-  lang?: string;
-}
+// The page's options (languages, texts) belong to the fallback feature.
+export type { FallbackPageContent } from './fallback/page-options.js';
 
 /** Returns the whole HTML of the fallback page. `verdict` is `null` when the page is previewed directly. */
 export type FallbackPageRenderer = (verdict: Verdict | null) => string;
@@ -225,8 +209,6 @@ const FALLBACK_OPTION_KEYS = [
   'mode', 'fallbackPath', 'fallbackUrl', 'serverNames', 'legacyProtocols', 'userAgents', 'exclude', 'skip', 'page',
   'onLegacy', 'trustedHeader', 'trustedProxies', 'stats', 'logger',
 ] as const;
-
-const PAGE_KEYS = ['organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang'] as const;
 
 export const DEFAULT_FALLBACK_PATH = '/legacy-browser';
 
@@ -370,23 +352,7 @@ function resolveExclude(value: unknown): ((path: NormalisedPath) => boolean)[] {
 function resolvePage(value: unknown): FallbackPageContent | FallbackPageRenderer {
   if (value === undefined) return {};
   if (typeof value === 'function') return value as FallbackPageRenderer;
-  assertPlainObject(value, 'page');
-  assertKnownKeys(value, PAGE_KEYS, 'page.');
-  const page: FallbackPageContent = {};
-  for (const key of PAGE_KEYS) {
-    const text = optionalString(value[key], `page.${key}`);
-    if (text !== undefined) page[key] = text;
-  }
-  if (page.email !== undefined && !/^[^\s@<>"]+@[^\s@<>"]+$/.test(page.email)) {
-    throw new InvalidOptionError('page.email', page.email, "expected an e-mail address such as 'help@example.com'");
-  }
-  if (page.phone !== undefined && !/^\+?[0-9 ().\-/]{3,40}$/.test(page.phone)) {
-    throw new InvalidOptionError('page.phone', page.phone, "expected a phone number such as '+44 20 7946 0000' (digits, spaces, + ( ) . - /)");
-  }
-  if (page.lang !== undefined && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(page.lang)) {
-    throw new InvalidOptionError('page.lang', page.lang, "expected a BCP 47 language tag such as 'en' or 'fr-CA'");
-  }
-  return page;
+  return checkPageContent(value);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -1,69 +1,134 @@
 import { escapeHtml } from '../html.js';
-import type { FallbackPageContent } from '../options.js';
+import { InvalidOptionError } from '../errors.js';
+import { assertKnownKeys, assertPlainObject } from '../validate.js';
+import { prepareInterstitial } from './interstitial.js';
+import { contactItems, reachable, fillHtml, fillText, lines, organisationLine, organisationValues, paragraph, renderDocument, subheading } from './layout.js';
+import { createNegotiator } from './negotiate.js';
+import {
+  placeholdersIn,
+  resolvePageContent,
+  resolveSwitchOffDate,
+  type FallbackPageContent,
+  type ResolvedLanguage,
+  type ResolvedPageContent,
+} from './page-options.js';
+
+/** Whether the switch-off date is still ahead (`before`) or has come (`after`). */
+export type SwitchOffPhase = 'before' | 'after';
+
+export interface PageRendererOptions {
+  /** The switch-off date (`'2027-03-01'`, or a `Date` at midnight UTC): shown on the page, and needed for the interstitial. */
+  switchOff?: string | Date;
+}
+
+/** Every built-in page, rendered once per language at creation: a request costs a lookup. */
+export interface PageRenderer {
+  /** The offered languages, in order. */
+  readonly languages: readonly string[];
+  readonly defaultLanguage: string;
+  /** The offered language for an `Accept-Language` header (the default when none matches). Never throws. */
+  negotiate(acceptLanguage: unknown): string;
+  /** The `Content-Language` of that language's pages (its `lang` attribute). */
+  contentLanguage(language: string): string;
+  /** The fallback page in `language` (an unknown one gives the default). `phase` picks the date sentence. */
+  page(language: string, phase?: SwitchOffPhase): string;
+  /** The interstitial in `language`, linking on to `continueHref` (a path on this site); only with a `switchOff` date. */
+  readonly interstitial: ((language: string, continueHref: string) => string) | undefined;
+}
+
+/** The negotiation results kept per header value; browsers send few distinct ones. */
+const NEGOTIATION_CACHE_SIZE = 256;
+const CACHEABLE_HEADER_LENGTH = 256;
 
 /**
- * The built-in fallback page. It must display in IE 6 on Windows XP: plain HTML 4-era markup, inline CSS,
- * no script, no external resource, UTF-8 declared in a meta tag as well as the header. The body is always
- * well over 512 bytes, below which IE swaps an error response for its own "friendly" page.
+ * The built-in fallback page in the default language (`content.lang`, else English). Validates `content`
+ * as the `page` option is validated (an `InvalidOptionError` names the problem).
  */
 export function renderFallbackPage(content: FallbackPageContent = {}): string {
-  const organisation = content.organisation?.trim() || 'this site';
-  const org = escapeHtml(organisation);
-  const contacts = contactItems(content);
-  const contactBlock = contacts.length > 0
-    ? `<h2>How to reach ${org}</h2>\n<ul>\n${contacts.join('\n')}\n</ul>`
-    : `<p>Please contact ${org} by telephone, by post or in person, or visit again from a newer device.</p>`;
-  const message = content.message ? `<p class="note">${lines(content.message)}</p>\n` : '';
-  return `<!DOCTYPE html>
-<html lang="${escapeHtml(content.lang ?? 'en')}">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>Your browser cannot connect securely to ${org}</title>
-<style type="text/css">
-body { margin: 0; padding: 0; background: #f4f4f4; color: #222; font-family: Arial, Helvetica, sans-serif; font-size: 16px; line-height: 1.5; }
-.box { max-width: 40em; margin: 2em auto; padding: 1.5em 2em; background: #fff; border: 1px solid #ccc; }
-h1 { font-size: 1.5em; margin: 0 0 0.5em 0; }
-h2 { font-size: 1.15em; margin: 1.2em 0 0.4em 0; }
-ul { padding-left: 1.2em; }
-li { margin: 0.3em 0; }
-a { color: #0645ad; }
-.note { padding: 0.6em 0.8em; background: #fff8e1; border-left: 4px solid #f0b400; }
-.small { color: #555; font-size: 0.9em; }
-</style>
-</head>
-<body>
-<div class="box">
-<h1>Your browser or device is too old to connect securely</h1>
-<p>To protect your information, ${org} only accepts secure connections made with modern encryption (TLS 1.2 or newer). The browser or operating system you are using cannot make such a connection, so we cannot show you the rest of the site.</p>
-<p>This is not a fault on your side and nothing is wrong with your device. We still want to hear from you.</p>
-${message}${contactBlock}
-<h2>To use the whole site</h2>
-<p>Update your browser or operating system, or use another, newer device: any current version of Chrome, Edge, Firefox or Safari will work.</p>
-<p class="small">You see this page because of the age of your software, not because of anything you did. No information about you has been sent to ${org} beyond what your browser sends with every page.</p>
-</div>
-</body>
-</html>
-`;
+  const page = resolvePageContent(content);
+  return renderPage(page, page.defaultLanguage, '');
 }
 
-function contactItems(content: FallbackPageContent): string[] {
-  const items: string[] = [];
-  if (content.email) {
-    const email = escapeHtml(content.email);
-    items.push(`<li>By e-mail: <a href="mailto:${email}">${email}</a></li>`);
+/** Validates the page options once and renders every offered language's pages. */
+export function createPageRenderer(content: FallbackPageContent = {}, options: PageRendererOptions = {}): PageRenderer {
+  const page = resolvePageContent(content);
+  assertPlainObject(options as unknown, 'options');
+  assertKnownKeys(options as Record<string, unknown>, ['switchOff'], '');
+  const switchOff = options.switchOff instanceof Date ? checkedDate(options.switchOff) : resolveSwitchOffDate(options.switchOff);
+
+  const pages = new Map<string, Record<SwitchOffPhase, string>>();
+  const interstitials = new Map<string, (continueHref: string) => string>();
+  for (const language of page.languages) {
+    if (switchOff === undefined) {
+      const html = renderPage(page, language, '');
+      pages.set(language.tag, { before: html, after: html });
+      continue;
+    }
+    const date = { date: escapeHtml(language.formatDate(switchOff)), ...organisationValues(page, language).html };
+    pages.set(language.tag, {
+      before: renderPage(page, language, paragraph(language.texts.switchOffBefore, date)),
+      after: renderPage(page, language, paragraph(language.texts.switchOffSince, date)),
+    });
+    interstitials.set(language.tag, prepareInterstitial(page, language, switchOff));
   }
-  if (content.phone) {
-    const tel = escapeHtml(content.phone.replace(/[^+0-9]/g, ''));
-    items.push(`<li>By telephone: <a href="tel:${tel}">${escapeHtml(content.phone)}</a></li>`);
-  }
-  if (content.address) items.push(`<li>By post or in person:<br>${lines(content.address)}</li>`);
-  if (content.hours) items.push(`<li>Opening hours: ${lines(content.hours)}</li>`);
-  return items;
+
+  const defaultTag = page.defaultLanguage.tag;
+  const tags = page.languages.map((l) => l.tag);
+  const langs = new Map(page.languages.map((l) => [l.tag, l.lang]));
+  const negotiator = createNegotiator(tags, defaultTag);
+  const cache = new Map<string, string>();
+
+  return {
+    languages: tags,
+    defaultLanguage: defaultTag,
+    negotiate(acceptLanguage) {
+      if (typeof acceptLanguage !== 'string' || acceptLanguage.length > CACHEABLE_HEADER_LENGTH) return negotiator(acceptLanguage);
+      let language = cache.get(acceptLanguage);
+      if (language === undefined) {
+        language = negotiator(acceptLanguage);
+        if (cache.size >= NEGOTIATION_CACHE_SIZE) cache.clear();
+        cache.set(acceptLanguage, language);
+      }
+      return language;
+    },
+    contentLanguage: (language) => langs.get(language) ?? langs.get(defaultTag)!,
+    page: (language, phase = 'after') => (pages.get(language) ?? pages.get(defaultTag)!)[phase === 'before' ? 'before' : 'after'],
+    interstitial: switchOff === undefined
+      ? undefined
+      : (language, continueHref) => (interstitials.get(language) ?? interstitials.get(defaultTag)!)(continueHref),
+  };
 }
 
-function lines(text: string): string {
-  return text.split(/\r?\n/).map(escapeHtml).join('<br>\n');
+/** The fallback page in one language; `dateSentence` is the switch-off paragraph, already HTML. */
+function renderPage(page: ResolvedPageContent, language: ResolvedLanguage, dateSentence: string): string {
+  const { texts } = language;
+  const organisation = organisationValues(page, language);
+  const values = organisation.html;
+  const title = organisation.text.organisation !== undefined && !placeholdersIn(texts.title).includes('organisation')
+    ? `${fillText(texts.title, organisation.text)} – ${organisation.text.organisation}`
+    : fillText(texts.title, organisation.text);
+  const message = page.message(language);
+  const items = contactItems(page, language, values);
+  const body = organisationLine(page, language)
+    + `<h1>${fillHtml(texts.heading, values)}</h1>\n`
+    + paragraph(texts.explanation, values)
+    + dateSentence
+    + paragraph(texts.reassurance, values)
+    + (message ? `<p class="note"${message.lang === undefined ? '' : ` lang="${escapeHtml(message.lang)}"`}>${lines(message.text)}</p>\n` : '')
+    + subheading(texts.contactHeading, values)
+    // Without an e-mail, phone or address, say honestly how else to get in touch, not "call us".
+    + (reachable(page, language) ? '' : paragraph(texts.noContact, values))
+    + (items.length > 0 ? `<ul>\n${items.join('\n')}\n</ul>\n` : '')
+    + subheading(texts.wholeSiteHeading, values)
+    + paragraph(texts.wholeSite, values)
+    + paragraph(texts.footer, values, 'small');
+  return renderDocument(language, title, body);
+}
+
+function checkedDate(date: Date): Date {
+  const time = date.getTime();
+  if (Number.isNaN(time) || time % 86_400_000 !== 0) {
+    throw new InvalidOptionError('switchOff', date, "expected a day as 'YYYY-MM-DD' (or a Date at midnight UTC), such as '2027-03-01'");
+  }
+  return date;
 }
