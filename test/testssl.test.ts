@@ -13,7 +13,7 @@ import { ja4 } from '../src/tls/ja4.js';
 import { knownClient } from '../src/tls/known-clients.js';
 import { readTestsslClients, type TestsslClient } from '../scripts/testssl-clients.js';
 import { replaceServerName, testsslClientData } from './helpers/client-hellos.js';
-import { findingProtocol, readCipherNames, replayClientHello, TESTSSL_CIPHER_MAPPING, type ServerAnswer } from './helpers/replay.js';
+import { findingProtocol, readCipherNames, replayClientHello, TESTSSL_CIPHER_MAPPING, untilNoConnections, type ServerAnswer } from './helpers/replay.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { readReferenceResults } from './helpers/testssl-reference.js';
 import { hasTool } from './helpers/tools.js';
@@ -160,14 +160,6 @@ function finding(answer: ServerAnswer, client: TestsslClient, ciphers: Map<numbe
   // testssl's own rule: a version outside the client's range is no connection either.
   if (answer.version < client.lowestProtocol || answer.version > client.highestProtocol) return 'No connection';
   return `${findingProtocol(answer.version)} ${ciphers.get(answer.cipher) ?? `0x${answer.cipher.toString(16)}`}`;
-}
-
-async function untilNoConnections(server: LegacyTlsServer): Promise<void> {
-  for (;;) {
-    const open = await new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
-    if (open === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 interface Finding {

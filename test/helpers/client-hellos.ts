@@ -93,35 +93,38 @@ export const ext = {
 };
 
 /**
- * testssl.sh's `modify_clienthello`: a recorded hello that carries a server_name gets `name` instead (or
- * loses the extension when `name` is null), with every length fixed up. Hellos without one, and
- * SSLv2-compatible ones, go out as recorded.
+ * Rebuilds a one-record TLS ClientHello with its extensions changed by `edit`, every length fixed up;
+ * the result is cut into records of `recordSize`. Returns the hello unchanged when `edit` returns null.
  */
-export function replaceServerName(hello: Uint8Array, name: string | null): Uint8Array {
+export function editExtensions(hello: Uint8Array, edit: (extensions: Extension[]) => Extension[] | null, recordSize = 1 << 14): Uint8Array {
   if (hello[0] !== 0x16) return hello;
   let p = 5 + 4 + 2 + 32;
   p += 1 + hello[p]!;
   p += 2 + ((hello[p]! << 8) | hello[p + 1]!);
   p += 1 + hello[p]!;
-  if (p >= hello.length) return hello;
   const head = hello.subarray(5 + 4, p);
   const extensions: Extension[] = [];
-  let found = false;
   for (let q = p + 2; q < hello.length; ) {
-    const type = (hello[q]! << 8) | hello[q + 1]!;
     const length = (hello[q + 2]! << 8) | hello[q + 3]!;
-    const data = hello.subarray(q + 4, q + 4 + length);
+    extensions.push([(hello[q]! << 8) | hello[q + 1]!, hello.subarray(q + 4, q + 4 + length)]);
     q += 4 + length;
-    if (type !== 0) {
-      extensions.push([type, data]);
-    } else {
-      found = true;
-      if (name !== null) extensions.push(ext.serverName(name));
-    }
   }
-  if (!found) return hello;
-  const body = concat(head, extensionsBlock(extensions));
-  return inRecords(concat([1], u24(body.length), body), 1 << 14, (hello[1]! << 8) | hello[2]!);
+  const edited = edit(extensions);
+  if (edited === null) return hello;
+  const body = concat(head, extensionsBlock(edited));
+  return inRecords(concat([1], u24(body.length), body), recordSize, (hello[1]! << 8) | hello[2]!);
+}
+
+/**
+ * testssl.sh's `modify_clienthello`: a recorded hello that carries a server_name gets `name` instead (or
+ * loses the extension when `name` is null), with every length fixed up. Hellos without one, and
+ * SSLv2-compatible ones, go out as recorded.
+ */
+export function replaceServerName(hello: Uint8Array, name: string | null): Uint8Array {
+  return editExtensions(hello, (extensions) => {
+    if (!extensions.some(([type]) => type === 0)) return null;
+    return extensions.flatMap((extension) => (extension[0] !== 0 ? [extension] : name === null ? [] : [ext.serverName(name)]));
+  });
 }
 
 /**

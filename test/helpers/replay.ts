@@ -3,7 +3,7 @@
  * testssl.sh's `client_simulation_sockets` does: the negotiated version and cipher from the ServerHello
  * (or HelloRetryRequest), or the alert, or nothing. The handshake is then abandoned.
  */
-import net from 'node:net';
+import net, { type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 
 export type ServerAnswer =
@@ -103,4 +103,16 @@ export function readCipherNames(file = TESTSSL_CIPHER_MAPPING): Map<number, stri
 export function findingProtocol(version: number): string {
   const names: Record<number, string> = { 0x0300: 'SSLv3', 0x0301: 'TLSv1.0', 0x0302: 'TLSv1.1', 0x0303: 'TLSv1.2', 0x0304: 'TLSv1.3' };
   return names[version] ?? `0x${version.toString(16)}`;
+}
+
+/**
+ * Waits until a server has no connection left: every abandoned handshake has then been reported (its
+ * failure event comes before its socket closes).
+ */
+export async function untilNoConnections(server: Server): Promise<void> {
+  for (;;) {
+    const open = await new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    if (open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
