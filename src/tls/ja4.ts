@@ -5,7 +5,7 @@
  * then the truncated SHA-256 of the sorted cipher list, then of the sorted extension list (without SNI
  * and ALPN) followed by the signature algorithms in the client's order. GREASE is ignored everywhere.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { EXT_ALPN, EXT_SERVER_NAME, isGrease, type ClientHello } from './client-hello.js';
 
 /** What JA4 writes for an empty list, instead of the hash of nothing. */
@@ -54,21 +54,23 @@ interface Ja4Parts {
 
 function ja4Parts(hello: ClientHello, sorted: boolean): Ja4Parts {
   const ciphers = withoutGrease(hello.cipherSuites);
-  const allExtensions = withoutGrease(hello.extensions);
-  const extensions = sorted ? allExtensions.filter((type) => type !== EXT_SERVER_NAME && type !== EXT_ALPN) : allExtensions;
+  // One pass over the extensions: the count and the SNI flag take them all, the sorted list drops SNI and ALPN.
+  const extensions: number[] = [];
+  let extensionCount = 0;
+  let sni = false;
+  for (const type of hello.extensions) {
+    if (isGrease(type)) continue;
+    extensionCount++;
+    if (type === EXT_SERVER_NAME) sni = true;
+    if (!sorted || (type !== EXT_SERVER_NAME && type !== EXT_ALPN)) extensions.push(type);
+  }
   if (sorted) {
     ciphers.sort(byValue);
     extensions.sort(byValue);
   }
   const signatures = withoutGrease(hello.signatureAlgorithms);
 
-  const a =
-    't' +
-    versionCode(hello) +
-    (allExtensions.includes(EXT_SERVER_NAME) ? 'd' : 'i') +
-    count(ciphers.length) +
-    count(allExtensions.length) +
-    alpnCode(hello.alpn[0]);
+  const a = 't' + versionCode(hello) + (sni ? 'd' : 'i') + count(ciphers.length) + count(extensionCount) + alpnCode(hello.alpn[0]);
   let extensionList = hexList(extensions);
   if (extensionList && signatures.length > 0) extensionList += `_${hexList(signatures)}`;
   return { a, ciphers: hexList(ciphers), extensions: extensionList };
@@ -113,12 +115,21 @@ function byValue(x: number, y: number): number {
   return x - y;
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hexList(values: readonly number[]): string {
   let text = '';
-  for (let i = 0; i < values.length; i++) text += (i ? ',' : '') + values[i]!.toString(16).padStart(4, '0');
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    text += (i ? ',' : '') + BYTE_HEX[value >> 8]! + BYTE_HEX[value & 0xff]!;
+  }
   return text;
 }
 
+// crypto.hash (Node >= 20.12) hashes in one call, without a Hash object per fingerprint.
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'hex') : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 function hash12(text: string): string {
-  return text ? createHash('sha256').update(text).digest('hex').slice(0, 12) : EMPTY_HASH;
+  return text ? sha256Hex(text).slice(0, 12) : EMPTY_HASH;
 }
