@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { TESTSSL_CLIENT_DATA } from '../../scripts/testssl-clients.js';
+import { hasTool } from './tools.js';
 
 export type Extension = readonly [type: number, data: Uint8Array];
 
@@ -128,10 +129,11 @@ export function replaceServerName(hello: Uint8Array, name: string | null): Uint8
 }
 
 /**
- * testssl.sh's client data, when installed. A missing file skips its tests locally and fails in CI
- * (`CI=true`), as `hasTool` does for commands.
+ * testssl.sh's client data, installed with its package. Without testssl.sh the tests that need it are
+ * skipped locally, and fail in CI (`CI=true`), as `hasTool` decides; a package without the file fails too.
  */
 export function testsslClientData(): string | null {
+  if (!hasTool('testssl')) return null;
   if (existsSync(TESTSSL_CLIENT_DATA)) return TESTSSL_CLIENT_DATA;
   if (process.env.CI) throw new Error(`${TESTSSL_CLIENT_DATA} is missing: .ci/run must install testssl.sh`);
   return null;
