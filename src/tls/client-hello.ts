@@ -75,12 +75,35 @@ export type NotTlsReason =
   /** A handshake record of length 0 or above 2^14. */
   | 'record-length';
 
+/** Where a hello broke: a closed set, fit to be a metric label. */
+export type MalformedReason =
+  | 'not-client-hello'
+  | 'interleaved-record'
+  | 'record-version'
+  | 'record-length'
+  | 'short-hello'
+  | 'session-id-length'
+  | 'cipher-suites-length'
+  | 'compression-length'
+  | 'extensions-length'
+  | 'extension-header'
+  | 'extension-length'
+  | 'server-name'
+  | 'alpn'
+  | 'supported-versions'
+  | 'supported-groups'
+  | 'signature-algorithms'
+  | 'ec-point-formats'
+  | 'cipher-specs-length'
+  | 'challenge-length'
+  | 'ssl2-length';
+
 export type ClientHelloRead =
   /** Not decided yet: at least `atLeast` more bytes are needed, and never more than `atMost`. */
   | { status: 'need-more'; atLeast: number; atMost: number }
   | { status: 'not-tls'; reason: NotTlsReason }
   /** TLS framing, but not a well-formed ClientHello; `reason` names the first fault found. */
-  | { status: 'malformed'; reason: string }
+  | { status: 'malformed'; reason: MalformedReason }
   /** Over a bound: `limit` is the bound that was hit (message bytes, or records). */
   | { status: 'too-large'; reason: 'message' | 'records'; limit: number }
   /** `length`: the bytes of the connection the hello occupies (records and headers), from byte 0. */
@@ -136,7 +159,7 @@ function needMore(atLeast: number, atMost: number): ClientHelloRead {
   return { status: 'need-more', atLeast, atMost: Math.max(atLeast, atMost) };
 }
 
-function malformed(reason: string): ClientHelloRead {
+function malformed(reason: MalformedReason): ClientHelloRead {
   return { status: 'malformed', reason };
 }
 
@@ -221,7 +244,7 @@ function checkNextHeader(bytes: Uint8Array, offset: number): ClientHelloRead | n
 }
 
 // A hello spread over several records: copy its payload out once, then parse it as if it had come whole.
-function parseFragmented(bytes: Uint8Array, end: number, messageEnd: number, recordVersion: number): ClientHello | string {
+function parseFragmented(bytes: Uint8Array, end: number, messageEnd: number, recordVersion: number): ClientHello | MalformedReason {
   const message = new Uint8Array(messageEnd);
   let offset = 0;
   let filled = 0;
@@ -255,7 +278,7 @@ function emptyHello(format: ClientHello['format'], recordVersion: number, legacy
 }
 
 /** Parses a ClientHello body `bytes[start, end)`; returns the fault as a string when it is malformed. */
-function parseTls(bytes: Uint8Array, start: number, end: number, recordVersion: number): ClientHello | string {
+function parseTls(bytes: Uint8Array, start: number, end: number, recordVersion: number): ClientHello | MalformedReason {
   let p = start;
   if (end - p < 2 + 32 + 1) return 'short-hello';
   const hello = emptyHello('tls', recordVersion, (bytes[p]! << 8) | bytes[p + 1]!);
@@ -303,7 +326,7 @@ function parseTls(bytes: Uint8Array, start: number, end: number, recordVersion: 
 }
 
 // Only the first occurrence of an extension sets a fact; a duplicate is still listed in `extensions`.
-function readExtension(hello: ClientHello, type: number, bytes: Uint8Array, start: number, end: number): string | null {
+function readExtension(hello: ClientHello, type: number, bytes: Uint8Array, start: number, end: number): MalformedReason | null {
   switch (type) {
     case EXT_SERVER_NAME:
       return hello.serverName === null ? readServerName(hello, bytes, start, end) : null;
@@ -338,7 +361,7 @@ function readExtension(hello: ClientHello, type: number, bytes: Uint8Array, star
   }
 }
 
-function readServerName(hello: ClientHello, bytes: Uint8Array, start: number, end: number): string | null {
+function readServerName(hello: ClientHello, bytes: Uint8Array, start: number, end: number): MalformedReason | null {
   // An empty server_name extension is what servers send back; a client may echo it on resumption.
   if (start === end) return null;
   if (end - start < 2 || ((bytes[start]! << 8) | bytes[start + 1]!) !== end - start - 2) return 'server-name';
@@ -368,7 +391,7 @@ function hostName(bytes: Uint8Array, start: number, end: number): string | null 
   return name;
 }
 
-function readAlpn(hello: ClientHello, bytes: Uint8Array, start: number, end: number): string | null {
+function readAlpn(hello: ClientHello, bytes: Uint8Array, start: number, end: number): MalformedReason | null {
   if (end - start < 2 || ((bytes[start]! << 8) | bytes[start + 1]!) !== end - start - 2) return 'alpn';
   const names: string[] = [];
   let p = start + 2;
