@@ -11,6 +11,7 @@
  *   baselines) implementations expect for that connection.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readClientHello, type ClientHello } from '../src/tls/client-hello.js';
 import { alpnCode, ja4, ja4Original, ja4Raw, ja4RawOriginal } from '../src/tls/ja4.js';
@@ -184,6 +185,32 @@ describe('JA4 against the fingerprints FoxIO publishes for its sample captures',
       // is SNI); its own ja4_ro still lists 0000, so the hash of that list is the consistent reading.
       if (python.ja4_o && !python.ja4_o.endsWith('_000000000000')) expect(ja4Original(parsed)).toBe(adjust(python.ja4_o));
     }
+  });
+});
+
+describe('JA4 on any hello', () => {
+  const values = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 300 });
+
+  it('depends on the sets of suites and extensions, not their order; ja4_o on the order', () => {
+    fc.assert(
+      fc.property(values, values, values, fc.nat(), (cipherSuites, extensions, signatureAlgorithms, seed) => {
+        const shuffle = (list: number[]) => list.map((v, i) => [v, (i * 7919 + seed) % 1009] as const).sort((x, y) => x[1] - y[1]).map(([v]) => v);
+        const original = hello({ cipherSuites, extensions, signatureAlgorithms });
+        const shuffled = hello({ cipherSuites: shuffle(cipherSuites), extensions: shuffle(extensions), signatureAlgorithms });
+        expect(ja4(shuffled)).toBe(ja4(original));
+        expect(ja4(original)).toMatch(/^t(1[0-3]|s[23]|00)[di]\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sorts long lists as short ones, as numbers in hex order', () => {
+    const many = Array.from({ length: 300 }, (_, i) => (i * 40503) & 0xffff).filter((v) => !((v & 0x0f0f) === 0x0a0a && v >> 8 === (v & 0xff)));
+    const raw = ja4Raw(hello({ cipherSuites: many }));
+    const listed = raw.split('_')[1]!.split(',');
+    expect(listed).toHaveLength(many.length);
+    expect(listed).toEqual([...listed].sort());
+    expect(listed.map((h) => Number.parseInt(h, 16)).sort((x, y) => x - y)).toEqual([...many].sort((x, y) => x - y));
   });
 });
 
