@@ -5,10 +5,11 @@
  * - FoxIO-LLC/ja4 technical_details/JA4.md (commit 0e54bc8, 2026-01): the worked example (lists and every
  *   intermediate string), the "no signature algorithms" example, and the ALPN byte examples.
  * - FoxIO-LLC/ja4 rust/ja4/src/tls.rs unit test `test_client_stats_into_out` (same lists, ja4_o/ja4_ro).
- * - test/fixtures/ja4/foxio-vectors.json: the raw ClientHello bytes of every TLS-over-TCP connection in
- *   FoxIO's sample captures (pcap/*), extracted by scripts/extract-ja4-vectors.ts, with the JA4 that
- *   FoxIO's Rust (insta snapshots), Python (test data: ja4, ja4_r, ja4_o, ja4_ro) and Zeek (btest
- *   baselines) implementations expect for that connection.
+ * - test/fixtures/ja4/foxio-vectors.json: the raw ClientHello bytes of TLS-over-TCP connections in
+ *   FoxIO's sample captures (pcap/*; every connection they fingerprint was found, at most three kept per
+ *   fingerprint), extracted by scripts/extract-ja4-vectors.ts, with the JA4 that FoxIO's Rust (insta
+ *   snapshots: 28) and Python (test data: ja4, ja4_r, ja4_o, ja4_ro: 27) implementations expect for that
+ *   connection. (Its Zeek baselines fingerprint only QUIC there, so none applies.)
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
