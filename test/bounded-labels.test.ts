@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
@@ -23,7 +24,7 @@ import {
   type RequestLabels,
   type StatsState,
 } from '../src/stats/model.js';
-import { TrafficStats } from '../src/stats/traffic-stats.js';
+import { legacyClientLabel, TrafficStats } from '../src/stats/traffic-stats.js';
 import type { TlsProtocol } from '../src/types.js';
 import { IE8 } from './helpers/fallback.js';
 
@@ -148,6 +149,21 @@ describe('bounded client labels keep the heaviest, not the first come', () => {
       expectExactAndBounded(second.snapshot());
       await second.close();
     });
+  });
+});
+
+describe('labels', () => {
+  it('are printable ASCII of at most 98 characters, whatever the user agent gave the parser', () => {
+    fc.assert(
+      fc.property(fc.option(fc.string({ unit: 'grapheme', maxLength: 200 })), fc.option(fc.string({ maxLength: 40 })), fc.option(fc.string({ unit: 'binary', maxLength: 200 })), (browser, version, os) => {
+        const label = legacyClientLabel(browser, version, os);
+        expect(label.length).toBeLessThanOrEqual(48 + 1 + 16 + 1 + 32);
+        expect(label).toMatch(/^[\x20-\x7e]*$/);
+      }),
+      { numRuns: 500 },
+    );
+    expect(legacyClientLabel('IE', '8.0', 'Windows XP')).toBe('IE 8|Windows XP');
+    expect(legacyClientLabel('Evil\u001b[2J', '9', 'Ünix\n')).toBe('Evil?[2J 9|?nix?');
   });
 });
 
