@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
-import { buildReport } from '../src/report/json.js';
+import { createReportResponder } from '../src/report/handler.js';
+import { buildReport, type ReportDocument } from '../src/report/json.js';
 import { HyperLogLog } from '../src/stats/hyperloglog.js';
 import {
   CLIENT_KINDS,
@@ -118,6 +119,24 @@ describe('TrafficStats persistence', () => {
     await again.close();
     expect((await stat(statsFile)).mode & 0o777).toBe(0o600);
     expect(await readdir(dir)).toEqual(['stats.json']);
+  });
+
+  it('answers a report asked for while the file is still being read with the numbers from the file', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const first = new TrafficStats({ statsFile });
+    record(first, 'TLSv1', IE8, '198.51.100.1', 9);
+    await first.close();
+
+    const restarted = new TrafficStats({ statsFile });
+    const respond = createReportResponder({ stats: restarted, logger: quiet() });
+    const ask = (route: string) => respond({ method: 'GET', path: `/_legacy-tls/${route}`, query: '', authorization: undefined, remoteAddress: '127.0.0.1' });
+    // Asked in the same tick as the restart: nothing is loaded yet.
+    const [json, metrics] = [ask('report.json'), ask('metrics')];
+    expect(totalRequests(restarted)).toBe(0);
+    const report = JSON.parse((await json)!.body) as ReportDocument;
+    expect(report.windows['24h'].requests.total).toBe(9);
+    expect((await metrics)!.body).toContain('legacy_tls_requests_total{protocol="TLSv1",legacy="true",kind="browser",action="redirected"} 9');
+    await restarted.close();
   });
 
   it('sets a file larger than its retention allows aside unread, with a warning naming the bound', async () => {

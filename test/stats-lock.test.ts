@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
 import { LegacyTlsError, StatsFileLockedError } from '../src/errors.js';
-import { buildReport } from '../src/report/json.js';
+import { createReportResponder } from '../src/report/handler.js';
+import { buildReport, type ReportDocument } from '../src/report/json.js';
 import { LOCK_ABANDONED_MS, judgeLock, parseHolder, type LockHolder, type LockSelf } from '../src/stats/lock-file.js';
 import { fromDocument } from '../src/stats/serialize.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
@@ -132,6 +133,20 @@ describe('one writer per stats file', () => {
     await first.close();
     expect(await requestsInFile(statsFile)).toBe(6);
     expect(await readdir(dir)).toEqual(['stats.json']);
+  });
+
+  it('still serves the report of a refused instance, with the refusal as its storage error', async () => {
+    const first = new TrafficStats({ statsFile });
+    await first.ready;
+    const second = new TrafficStats({ statsFile, logger: quiet() });
+    record(second, 2);
+    const respond = createReportResponder({ stats: second, logger: quiet() });
+    const response = await respond({ method: 'GET', path: '/_legacy-tls/report.json', query: '', authorization: undefined, remoteAddress: '127.0.0.1' });
+    expect(response?.status).toBe(200);
+    const report = JSON.parse(response!.body) as ReportDocument;
+    expect(report.windows['24h'].requests.total).toBe(2);
+    expect(report.storage.error).toMatch(/already open in this process/);
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('logs the refusal once instead of an unhandled rejection when nobody awaits ready', async () => {

@@ -45,6 +45,11 @@ export interface StatsSource {
   storageStatus(): StorageStatus;
   /** Brings `snapshot()` up to date before a report is built, when the numbers live elsewhere. */
   refresh?(): Promise<void>;
+  /**
+   * Settles when the stored numbers have been read: a report waits for it, so that it never shows an
+   * empty store for a moment after a restart. A rejection only means the numbers are in memory only.
+   */
+  ready?: PromiseLike<unknown>;
 }
 
 const LABELS = Symbol('legacy-tls-fallback.labels');
