@@ -771,8 +771,10 @@ interface LabelEvent {
 }
 
 const LABEL_HOUR = Date.UTC(2024, 4, 15, 10);
+/** Shrinking a 400-event counterexample can take minutes: stop after 20 s (a failure found is still reported). */
+const LABEL_RUN_LIMIT = { interruptAfterTimeLimit: 20_000 };
 
-/** A few heavy keys and many light ones, so maps fill up, evict and churn. */
+/** A few heavy keys and many light ones, so maps fill up, evict and churn (arrays of them use `size: 'max'`: fast-check's default size stays far below any cap). */
 const labelKeyArb = (prefix: string) => fc.oneof(fc.nat({ max: 5 }).map((n) => `${prefix} heavy ${n}`), fc.nat({ max: 150 }).map((n) => `${prefix} ${n}`));
 
 const labelEventArb: fc.Arbitrary<LabelEvent> = fc.record({
@@ -813,7 +815,7 @@ function checkBounded(counts: Map<string, number>, given: Map<string, number>, c
 describe('property: bounded label maps', () => {
   it('add up exactly, stay bounded and keep sketches with their counts, recorded in one go or merged from parts', () => {
     fc.assert(
-      fc.property(fc.array(labelEventArb, { maxLength: 400 }), fc.array(fc.nat({ max: 400 }), { maxLength: 3 }), (events, cuts) => {
+      fc.property(fc.array(labelEventArb, { maxLength: 400, size: 'max' }), fc.array(fc.nat({ max: 400 }), { maxLength: 3 }), (events, cuts) => {
         const bounds = [...new Set([0, ...cuts.map((c) => Math.min(c, events.length)), events.length])].sort((a, b) => a - b);
         const state = emptyState();
         recordLabels(state, events.slice(0, bounds[1] ?? events.length));
@@ -838,13 +840,59 @@ describe('property: bounded label maps', () => {
           checkBounded(requests, given, MAX_CLIENTS_PER_BUCKET);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 200, ...LABEL_RUN_LIMIT },
+    );
+  });
+
+  it('evict exactly the lightest entry, the oldest of equals, as a plain scan would (recorded or merged)', () => {
+    /** The rule written the slow, obvious way. */
+    const reference = (map: Map<string, number>, key: string, amount: number, cap: number) => {
+      const count = map.get(key);
+      if (count !== undefined) return void map.set(key, count + amount);
+      const named = [...map].filter(([k]) => k !== OTHER);
+      if (named.length >= cap) {
+        const [victim, weight] = named.reduce((a, b) => (b[1] < a[1] ? b : a));
+        map.set(OTHER, (map.get(OTHER) ?? 0) + weight);
+        map.delete(victim);
+      }
+      map.set(key, amount);
+    };
+    const mergeReference = (into: Map<string, number>, from: Map<string, number>, cap: number) => {
+      const arriving: [string, number][] = [];
+      for (const [key, n] of from) {
+        if (key === OTHER || into.has(key)) into.set(key, (into.get(key) ?? 0) + n);
+        else arriving.push([key, n]);
+      }
+      for (const [key, n] of arriving.sort((a, b) => a[1] - b[1])) reference(into, key, n, cap);
+    };
+    // Mostly heavy arrivals with some light ones: newcomers lighter than every entry have to happen.
+    const arrivalArb = fc.record({
+      client: fc.nat({ max: 60 }).map((n) => `client ${n}`),
+      amount: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 3, max: 30 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(labelEventArb, arrivalArb), { maxLength: 400, size: 'max' }), fc.nat({ max: 400 }), (events, cut) => {
+        const state = emptyState();
+        const expected = new Map<string, number>();
+        const part = emptyState();
+        const partExpected = new Map<string, number>();
+        for (const [i, e] of events.entries()) {
+          const [into, model] = i < cut ? [state, expected] : [part, partExpected];
+          recordRequest(into, LABEL_HOUR, labelSample(e.client, null), null, e.amount);
+          reference(model, e.client, e.amount, MAX_CLIENTS_PER_BUCKET);
+        }
+        mergeState(state, part);
+        mergeReference(expected, partExpected, MAX_CLIENTS_PER_BUCKET);
+        const clients = state.hours.get(LABEL_HOUR)?.clients ?? new Map<string, number>();
+        expect([...clients].sort()).toEqual([...expected].sort());
+      }),
+      { numRuns: 300, ...LABEL_RUN_LIMIT },
     );
   });
 
   it('never lets one-off keys push out a key heavier than every other', () => {
     fc.assert(
-      fc.property(fc.array(labelEventArb, { maxLength: 300 }), fc.nat({ max: 300 }), (events, oneOffs) => {
+      fc.property(fc.array(labelEventArb, { maxLength: 300, size: 'max' }), fc.nat({ max: 300 }), (events, oneOffs) => {
         const state = emptyState();
         recordLabels(state, events.map((e) => ({ ...e, hour: 0 })));
         const before = state.hours.get(LABEL_HOUR)?.clients ?? new Map<string, number>();
@@ -857,7 +905,7 @@ describe('property: bounded label maps', () => {
         expect(hour?.clients.get('the heavy one')).toBe(weight);
         expect([...state.days.values()][0]?.clients.get('the heavy one')?.requests).toBe(weight);
       }),
-      { numRuns: 200 },
+      { numRuns: 200, ...LABEL_RUN_LIMIT },
     );
   });
 });

@@ -168,7 +168,7 @@ function addBounded(map: Map<string, number>, key: string, cap: number, amount: 
     return;
   }
   if (key !== OTHER && namedSize(map) >= cap) {
-    const victim = lightest(map, (n) => n);
+    const victim = evictFor(map, weightOfCount, key, amount);
     if (victim !== undefined) {
       addTo(map, OTHER, map.get(victim) ?? 0);
       map.delete(victim);
@@ -186,7 +186,7 @@ function addDayClient(clients: Map<string, ClientCounts>, key: string, amount: n
     return counts;
   }
   if (key !== OTHER && namedSize(clients) >= MAX_CLIENTS_PER_BUCKET) {
-    const victim = lightest(clients, (c) => c.requests);
+    const victim = evictFor(clients, weightOfClient, key, amount);
     const evicted = victim === undefined ? undefined : clients.get(victim);
     if (victim !== undefined && evicted) {
       clients.delete(victim);
@@ -202,23 +202,57 @@ function addDayClient(clients: Map<string, ClientCounts>, key: string, amount: n
   return counts;
 }
 
+const weightOfCount = (count: number): number => count;
+const weightOfClient = (counts: ClientCounts): number => counts.requests;
+
 function namedSize(map: Map<string, unknown>): number {
   return map.has(OTHER) ? map.size - 1 : map.size;
 }
 
-/** The entry with the smallest weight, the oldest of them on a tie (a Map iterates in insertion order). */
-function lightest<V>(map: Map<string, V>, weight: (value: V) => number): string | undefined {
-  let found: string | undefined;
+/**
+ * Eviction candidates of a full bounded map, so that a stream of new keys does not scan the map for
+ * each one: the keys that weighed `min` at the last scan, oldest first, then the keys inserted since
+ * with that weight. Weights only grow, and every key enters a full map through evictFor, so the first
+ * queued key that still weighs `min` is the lightest and oldest entry; a newcomer lighter than `min`
+ * drops the queue, and the next eviction scans again.
+ */
+const candidates = new WeakMap<Map<string, unknown>, { min: number; keys: string[] }>();
+
+/** The entry to fold into `other` to make room for `key` (arriving with `amount`) in a full map. */
+function evictFor<V>(map: Map<string, V>, weight: (value: V) => number, key: string, amount: number): string | undefined {
+  let queue = candidates.get(map);
+  let victim: string | undefined;
+  while (queue && victim === undefined) {
+    const next = queue.keys.shift();
+    if (next === undefined) queue = undefined;
+    else {
+      const value = map.get(next);
+      if (value !== undefined && weight(value) === queue.min) victim = next;
+    }
+  }
+  if (!queue) {
+    queue = lightestKeys(map, weight);
+    candidates.set(map, queue);
+    victim = queue.keys.shift();
+  }
+  if (amount < queue.min) candidates.delete(map);
+  else if (amount === queue.min) queue.keys.push(key);
+  return victim;
+}
+
+/** The entries of the smallest weight, in insertion order (a Map iterates in insertion order). */
+function lightestKeys<V>(map: Map<string, V>, weight: (value: V) => number): { min: number; keys: string[] } {
   let min = Infinity;
-  for (const [key, value] of map) {
-    if (key === OTHER) continue;
+  let keys: string[] = [];
+  map.forEach((value, key) => {
+    if (key === OTHER) return;
     const w = weight(value);
     if (w < min) {
       min = w;
-      found = key;
-    }
-  }
-  return found;
+      keys = [key];
+    } else if (w === min) keys.push(key);
+  });
+  return { min, keys };
 }
 
 function moveSketchToOther(sketches: Map<string, HyperLogLog> | null, key: string): void {
