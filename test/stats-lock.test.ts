@@ -3,7 +3,7 @@
  * answered, 60 kept, no warning). The file is now locked; a second writer refuses, says who holds the
  * file, keeps counting in memory and never writes the file.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import { fromDocument } from '../src/stats/serialize.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
 import { startCli } from './helpers/cli.js';
 import { IE8 } from './helpers/fallback.js';
+import { hasTool } from './helpers/tools.js';
 
 const policy = buildPolicy();
 const verdict = classifyClient({ protocol: 'TLSv1', cipher: null, servername: null, source: 'socket' }, IE8, policy);
@@ -237,6 +238,13 @@ describe('one writer per stats file', () => {
     const late = new TrafficStats({ statsFile });
     await late.ready;
     await late.close();
+  });
+
+  it.runIf(hasTool('mkfifo'))('does not hang on a FIFO left where the lock goes', async () => {
+    execFileSync('mkfifo', [lockFile]);
+    const stats = new TrafficStats({ statsFile, logger: quiet() });
+    await expect(stats.ready).rejects.toThrow(/is being written or cannot be read/);
+    await stats.close();
   });
 
   it('stops writing when another process took the lock over, and leaves that lock alone', async () => {

@@ -5,7 +5,7 @@
  * when. The holder touches it every LOCK_REFRESH_MS and checks it is still its own before each write.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { open, unlink, utimes } from 'node:fs/promises';
 import os from 'node:os';
 
@@ -171,7 +171,7 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const [token, path] of held) {
       try {
-        if (parseHolder(readFileSync(path, 'utf8').slice(0, MAX_LOCK_BYTES))?.token === token) unlinkSync(path);
+        if (parseHolder(readLockSync(path))?.token === token) unlinkSync(path);
       } catch {
         // Nothing more can be done while exiting.
       }
@@ -220,7 +220,7 @@ interface FoundLock {
 async function readLock(path: string): Promise<FoundLock | null> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, READ_NONBLOCK);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return null;
     throw error;
@@ -233,6 +233,19 @@ async function readLock(path: string): Promise<FoundLock | null> {
     return { holder: parseHolder(text), text, mtimeMs };
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+// O_NONBLOCK: a FIFO put where the lock goes must not hang the check (or the exit) waiting for a writer.
+const READ_NONBLOCK = constants.O_RDONLY | constants.O_NONBLOCK;
+
+function readLockSync(path: string): string {
+  const fd = openSync(path, READ_NONBLOCK);
+  try {
+    const buffer = Buffer.alloc(MAX_LOCK_BYTES);
+    return buffer.subarray(0, readSync(fd, buffer, 0, MAX_LOCK_BYTES, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
