@@ -1,16 +1,20 @@
 /**
- * The same site with Express. Run it with `npm run example:express` and open https://localhost:8444.
+ * The same site with Express. Run it with `npm run example:express` and open https://localhost:8444,
+ * and the report on https://localhost:8444/_legacy-tls/.
  */
 import { pathToFileURL } from 'node:url';
 import express from 'express';
-import { createLegacyTlsServer, type LegacyTlsServerOptions } from '../src/index.js';
-import { legacyTlsFallback } from '../src/express/index.js';
+import { createLegacyTlsServer, TrafficStats, type LegacyTlsServer, type LegacyTlsServerOptions } from '../src/index.js';
+import { legacyTlsFallback, legacyTlsReport } from '../src/express/index.js';
 
-export function createExpressExample(serverOptions: LegacyTlsServerOptions = {}) {
+export function createExpressExample(serverOptions: LegacyTlsServerOptions = {}, stats = new TrafficStats()) {
   const app = express();
   app.disable('x-powered-by');
+  // The report first, so its own requests are not counted as traffic.
+  app.use(legacyTlsReport({ stats, token: process.env.LEGACY_TLS_REPORT_TOKEN, logger: serverOptions.logger }));
   app.use(
     legacyTlsFallback({
+      stats,
       mode: 'redirect',
       page: { organisation: 'Example Ltd', email: 'help@example.com', phone: '+44 20 7946 0000' },
     }),
@@ -19,16 +23,47 @@ export function createExpressExample(serverOptions: LegacyTlsServerOptions = {})
     const tls = res.locals.legacyTls?.tls;
     res.type('text').send(`Welcome to the site. You connected with ${tls?.protocol ?? 'no TLS'}.\n`);
   });
-  const server = createLegacyTlsServer(serverOptions, app);
-  return { app, server };
+  const server = createLegacyTlsServer({ ...serverOptions, stats }, app);
+  return { app, server, stats };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.env.PORT ?? 8444);
   const host = process.env.HOST ?? 'localhost';
-  const { server } = createExpressExample();
-  server.listen(port, host, () => console.log(`Express example listening on https://${host}:${port}/`));
-  const stop = () => server.close(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const stats = new TrafficStats({ statsFile: process.env.STATS_FILE ?? 'legacy-tls-stats.json', logger: console });
+  const { server } = createExpressExample({}, stats);
+  server.listen(port, host, () => {
+    const address = server.address();
+    const actual = typeof address === 'object' && address ? address.port : port;
+    console.log(`Express example listening on https://${host}:${actual}/`);
+    console.log(`  report: https://${host}:${actual}/_legacy-tls/ (loopback only unless LEGACY_TLS_REPORT_TOKEN is set)`);
+  });
+  stopOnSignals(server, stats);
+}
+
+/**
+ * A clean stop on SIGTERM or SIGINT: no new connections, idle keep-alive ones closed at once (or
+ * `server.close` waits for them), busy ones given 5 s, then the last stats flush, then exit. The
+ * handlers stay installed: under `npm run` or `tsx` one stop can deliver the signal twice (to the
+ * process group, and relayed by tsx), and a second one with no listener left would end the process in
+ * the middle of the flush. A repeated signal only cuts the requests still in flight.
+ */
+function stopOnSignals(server: LegacyTlsServer, stats: TrafficStats): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return void server.closeAllConnections();
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    const cutBusy = setTimeout(() => server.closeAllConnections(), 5_000);
+    server.close(() => {
+      clearTimeout(cutBusy);
+      void stats.close().then(() => {
+        console.log('stopped, stats saved');
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

@@ -10,6 +10,7 @@ import {
   legacyTlsFallback,
   legacyTlsReport,
   TrafficStats,
+  type LegacyTlsServer,
   type LegacyTlsServerOptions,
 } from '../src/index.js';
 
@@ -50,7 +51,32 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     console.log(`  fallback page: https://${host}:${actual}/legacy-browser`);
     console.log(`  report:        https://${host}:${actual}/_legacy-tls/ (loopback only unless LEGACY_TLS_REPORT_TOKEN is set)`);
   });
-  const stop = () => server.close(() => void stats.close().then(() => process.exit(0)));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  stopOnSignals(server, stats);
+}
+
+/**
+ * A clean stop on SIGTERM or SIGINT: no new connections, idle keep-alive ones closed at once (or
+ * `server.close` waits for them), busy ones given 5 s, then the last stats flush, then exit. The
+ * handlers stay installed: under `npm run` or `tsx` one stop can deliver the signal twice (to the
+ * process group, and relayed by tsx), and a second one with no listener left would end the process in
+ * the middle of the flush. A repeated signal only cuts the requests still in flight.
+ */
+function stopOnSignals(server: LegacyTlsServer, stats: TrafficStats): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return void server.closeAllConnections();
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    const cutBusy = setTimeout(() => server.closeAllConnections(), 5_000);
+    server.close(() => {
+      clearTimeout(cutBusy);
+      void stats.close().then(() => {
+        console.log('stopped, stats saved');
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }

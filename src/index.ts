@@ -11,7 +11,7 @@ export type { PageTexts } from './fallback/texts/types.js';
 export { classifyClient } from './classify/classify.js';
 export { parseUserAgent } from './classify/user-agent.js';
 export { buildPolicy, DEFAULT_USER_AGENT_POLICY, type BrowserFamily, type ClassificationPolicy, type UserAgentPolicyOverrides } from './classify/policy.js';
-export { LegacyTlsError, InvalidOptionError, CertificateError, type LegacyTlsErrorCode } from './errors.js';
+export { LegacyTlsError, InvalidOptionError, CertificateError, StatsFileLockedError, type LegacyTlsErrorCode, type StatsFileHolder } from './errors.js';
 export type { LegacyTlsServerOptions, FallbackPageContent, FallbackPageRenderer, ExcludeRule, Logger, PemInput } from './options.js';
 export type { TlsFacts, TlsProtocol, ClientInfo, ClientKind, Verdict, LegacyReason, FallbackMode, FallbackAction, HandshakeFailureReason } from './types.js';
 export { TrafficStats, type RequestRecord, type StorageStatus } from './stats/traffic-stats.js';

@@ -1,8 +1,10 @@
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadJsonFile, writeFileAtomic } from '../src/stats/atomic-file.js';
+import { FileTooLargeError, loadJsonFile, writeFileAtomic } from '../src/stats/atomic-file.js';
+import { hasTool } from './helpers/tools.js';
 
 interface Doc {
   version: number;
@@ -84,6 +86,16 @@ describe('writeFileAtomic', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  // The stats file holds the visitor salt: nobody but its owner may read it, from the first write on.
+  it('creates the file 0600, and makes an existing 0644 file 0600 when it replaces it', async () => {
+    await writeFileAtomic(file, '{"version":1,"visitors":1}');
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    await writeFile(join(dir, 'old.json'), '{}', { mode: 0o644 });
+    await chmod(join(dir, 'old.json'), 0o644);
+    await writeFileAtomic(join(dir, 'old.json'), '{"version":2,"visitors":2}');
+    expect((await stat(join(dir, 'old.json'))).mode & 0o777).toBe(0o600);
+  });
+
   it('20 concurrent writes leave exactly one complete document', async () => {
     const docs = Array.from({ length: 20 }, (_, i) => ({ version: i, visitors: i, padding: String(i).repeat(5_000) }));
     await Promise.all(docs.map((doc) => writeFileAtomic(file, JSON.stringify(doc))));
@@ -163,6 +175,35 @@ describe('loadJsonFile', () => {
     expect(second.movedTo).not.toBe(first.movedTo);
     expect(await readFile(first.movedTo ?? '', 'utf8')).toBe('first');
     expect(await readFile(second.movedTo ?? '', 'utf8')).toBe('second');
+  });
+
+  it('sets a file above maxBytes aside unread, naming its size and the bound', async () => {
+    // Sparse: 200 MB that take no disk, and that JSON.parse would choke on if they were read.
+    await writeFile(file, '');
+    await truncate(file, 200_000_000);
+    const result = await loadJsonFile(file, validateDoc, { maxBytes: 1_000_000 });
+    expect(result).toMatchObject({ status: 'corrupt', error: { size: 200_000_000, limit: 1_000_000 } });
+    if (result.status !== 'corrupt') return;
+    expect(result.error).toBeInstanceOf(FileTooLargeError);
+    expect(result.error.message).toBe('it is 200000000 bytes, more than the 1000000 bytes allowed');
+    expect(result.movedTo).toMatch(/stats\.json\.corrupt-/);
+    expect((await stat(result.movedTo!)).size).toBe(200_000_000);
+    expect(await loadJsonFile(file, validateDoc)).toEqual({ status: 'missing' });
+  });
+
+  it('loads a file of exactly maxBytes and refuses one byte more', async () => {
+    const text = JSON.stringify({ version: 1, visitors: 7 });
+    await writeFile(file, text);
+    expect(await loadJsonFile(file, validateDoc, { maxBytes: text.length })).toEqual({ status: 'loaded', value: { version: 1, visitors: 7 } });
+    await appendFile(file, ' ');
+    expect(await loadJsonFile(file, validateDoc, { maxBytes: text.length })).toMatchObject({ status: 'corrupt', error: { size: text.length + 1 } });
+  });
+
+  it.runIf(hasTool('mkfifo'))('sets a FIFO at the path aside instead of waiting for a writer', async () => {
+    execFileSync('mkfifo', [file]);
+    const result = await loadJsonFile(file, validateDoc);
+    expect(result).toMatchObject({ status: 'corrupt', error: { message: 'it is not a regular file' } });
+    expect(await loadJsonFile(file, validateDoc)).toEqual({ status: 'missing' });
   });
 
   it('cleans up stale temp files left by a crashed writer', async () => {

@@ -1,11 +1,35 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
-import { buildReport } from '../src/report/json.js';
+import { createReportResponder } from '../src/report/handler.js';
+import { buildReport, type ReportDocument } from '../src/report/json.js';
+import { HyperLogLog } from '../src/stats/hyperloglog.js';
+import {
+  CLIENT_KINDS,
+  CLIENT_SKETCH_PRECISION,
+  FAILURE_REASONS,
+  FALLBACK_ACTIONS,
+  HOURLY_SKETCH_HOURS,
+  HOUR_MS,
+  DAY_MS,
+  MAX_CLIENTS_PER_BUCKET,
+  MAX_OS_PER_HOUR,
+  OTHER,
+  PROTOCOL_LABELS,
+  dayStart,
+  emptyState,
+  hourStart,
+  prune,
+  requestKey,
+  totalsKey,
+  type StatsState,
+} from '../src/stats/model.js';
+import { fromDocument, maxStatsFileBytes, toDocument } from '../src/stats/serialize.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
 import { InvalidOptionError } from '../src/errors.js';
 import type { TlsProtocol } from '../src/types.js';
@@ -81,6 +105,72 @@ describe('TrafficStats persistence', () => {
     await reopened.ready;
     expect(totalRequests(reopened)).toBe(2);
     await reopened.close();
+  });
+
+  it('creates the stats file 0600 (it holds the visitor salt), also over an existing 0644 file', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const stats = new TrafficStats({ statsFile });
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 1);
+    await stats.close();
+    expect((await stat(statsFile)).mode & 0o777).toBe(0o600);
+    await chmod(statsFile, 0o644);
+    const again = new TrafficStats({ statsFile });
+    record(again, 'TLSv1', IE8, '198.51.100.1', 1);
+    await again.close();
+    expect((await stat(statsFile)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['stats.json']);
+  });
+
+  it('answers a report asked for while the file is still being read with the numbers from the file', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const first = new TrafficStats({ statsFile });
+    record(first, 'TLSv1', IE8, '198.51.100.1', 9);
+    await first.close();
+
+    const restarted = new TrafficStats({ statsFile });
+    const respond = createReportResponder({ stats: restarted, logger: quiet() });
+    const ask = (route: string) => respond({ method: 'GET', path: `/_legacy-tls/${route}`, query: '', authorization: undefined, remoteAddress: '127.0.0.1' });
+    // Asked in the same tick as the restart: nothing is loaded yet.
+    const [json, metrics] = [ask('report.json'), ask('metrics')];
+    expect(totalRequests(restarted)).toBe(0);
+    const report = JSON.parse((await json)!.body) as ReportDocument;
+    expect(report.windows['24h'].requests.total).toBe(9);
+    expect((await metrics)!.body).toContain('legacy_tls_requests_total{protocol="TLSv1",legacy="true",kind="browser",action="redirected"} 9');
+    await restarted.close();
+  });
+
+  it('sets a file larger than its retention allows aside unread, with a warning naming the bound', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    // Sparse: 100 MB that take no disk.
+    await writeFile(statsFile, '');
+    await truncate(statsFile, 100_000_000);
+    const logger = quiet();
+    const stats = new TrafficStats({ statsFile, logger });
+    await stats.ready;
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn.mock.calls[0]?.[0]).toMatch(
+      new RegExp(`^legacy-tls-fallback: the stats file ${statsFile} is 95\\.4 MiB, more than a stats file can reach with retentionDays 90 \\(61\\.0 MiB\\); it was not read, it was moved to ${statsFile}\\.corrupt-\\S+, and counting starts afresh\\.$`),
+    );
+    record(stats, 'TLSv1', IE8, '198.51.100.1', 2);
+    await stats.close();
+    expect(await readdir(dir)).toEqual(expect.arrayContaining(['stats.json', expect.stringMatching(/^stats\.json\.corrupt-/)]));
+    const reopened = new TrafficStats({ statsFile });
+    await reopened.ready;
+    expect(totalRequests(reopened)).toBe(2);
+    await reopened.close();
+  });
+
+  it('never writes a file it would refuse: the worst case for a retention stays under its bound', () => {
+    const now = Date.UTC(2026, 2, 10, 13, 30);
+    const sizes = [1, 30].map((retentionDays) => {
+      const document = JSON.stringify(toDocument(worstCaseState(now, retentionDays), Buffer.alloc(32, 7), now));
+      const bytes = Buffer.byteLength(document);
+      expect(bytes, `retentionDays ${retentionDays}`).toBeLessThan(maxStatsFileBytes(retentionDays));
+      expect(fromDocument(JSON.parse(document)).state.hours.size).toBe(retentionDays * 24 + 1);
+      return bytes;
+    });
+    // Each further day of retention adds less than the bound grows by.
+    expect((sizes[1]! - sizes[0]!) / 29).toBeLessThan(maxStatsFileBytes(2) - maxStatsFileBytes(1));
   });
 
   it('treats a valid JSON file of the wrong shape as corrupt too', async () => {
@@ -213,6 +303,56 @@ describe('TrafficStats persistence', () => {
   });
 });
 
+/**
+ * The largest state the writer can keep for `retentionDays`: every hour and day present, every label
+ * set full of the longest labels, made of the characters that cost the most JSON (labels are printable
+ * ASCII: `"` takes two bytes), every count at 2^53, every sketch dense.
+ */
+function worstCaseState(now: number, retentionDays: number): StatsState {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const dense = (precision?: number) => {
+    const hll = new HyperLogLog(precision);
+    for (let i = 0; i < 20_000; i++) hll.add(createHash('sha256').update(String(i)).digest());
+    return hll;
+  };
+  const visitorsSketch = dense();
+  const clientSketch = dense(CLIENT_SKETCH_PRECISION);
+  const label = (length: number, i: number) => `${'"'.repeat(length - 3)}${String(i).padStart(3, '0')}`;
+  const full = <K extends string>(keys: readonly K[]) => new Map(keys.map((key) => [key, MAX]));
+  const clients = [...Array.from({ length: MAX_CLIENTS_PER_BUCKET }, (_, i) => label(48 + 1 + 16 + 1 + 32, i)), OTHER];
+  const systems = [...Array.from({ length: MAX_OS_PER_HOUR }, (_, i) => label(32, i)), OTHER];
+  const visitorKeys = ['ua-legacy', ...PROTOCOL_LABELS].flatMap((p) => [`${p}|browser`, `${p}|other`]);
+  const requestKeys = PROTOCOL_LABELS.flatMap((p) => CLIENT_KINDS.flatMap((k) => [requestKey(p, k, true, true), requestKey(p, k, true, false), requestKey(p, k, false, true), requestKey(p, k, false, false)]));
+  const handshakeKeys = PROTOCOL_LABELS.flatMap((p) => [`${p}|true`, `${p}|false`]);
+  const state = emptyState();
+  for (let h = 0; h <= retentionDays * 24; h++) {
+    const sketched = h < HOURLY_SKETCH_HOURS;
+    state.hours.set(hourStart(now) - h * HOUR_MS, {
+      requests: full(requestKeys),
+      actions: full(FALLBACK_ACTIONS),
+      reasons: full(['tls-version', 'user-agent'] as const),
+      clients: full(clients),
+      os: full(systems),
+      handshakes: full(handshakeKeys),
+      failures: full(FAILURE_REASONS),
+      visitors: sketched ? new Map(visitorKeys.map((key) => [key, visitorsSketch])) : null,
+      clientVisitors: sketched ? new Map(clients.map((key) => [key, clientSketch])) : null,
+    });
+  }
+  for (let d = 0; d <= retentionDays; d++) {
+    state.days.set(dayStart(now) - d * DAY_MS, {
+      visitors: new Map(visitorKeys.map((key) => [key, visitorsSketch])),
+      clients: new Map(clients.map((key) => [key, { requests: MAX, visitors: clientSketch }])),
+    });
+  }
+  state.totals.requests = full(PROTOCOL_LABELS.flatMap((protocol) => CLIENT_KINDS.flatMap((kind) => FALLBACK_ACTIONS.flatMap((action) => [true, false].map((legacy) => totalsKey({ protocol, kind, action, legacy }))))));
+  state.totals.handshakes = full(handshakeKeys);
+  state.totals.failures = full(FAILURE_REASONS);
+  state.totals.upstreamErrors = full(['502', '504']);
+  prune(state, now, retentionDays);
+  return state;
+}
+
 /** Runs the writer child, kills it with SIGKILL after `ms`, and says what it had counted. */
 async function runAndKill(statsFile: string, flushInterval: number, ms: number): Promise<{ lastCounted: number; countedAtLastFlushBound: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/stats-writer.ts'), statsFile, String(flushInterval)], {
@@ -225,7 +365,8 @@ async function runAndKill(statsFile: string, flushInterval: number, ms: number):
     buffer += chunk;
     const lines = buffer.split('\n');
     buffer = lines.pop() ?? '';
-    for (const line of lines) progress.push({ at: Date.now(), counted: Number(line) });
+    // `ready` comes first; only the counts matter here.
+    for (const line of lines) if (/^\d+$/.test(line)) progress.push({ at: Date.now(), counted: Number(line) });
   });
   await new Promise((r) => setTimeout(r, ms));
   const killedAt = Date.now();

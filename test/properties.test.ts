@@ -1,6 +1,6 @@
 /**
  * Property-based tests (fast-check) for the pure cores: classification, trusted TLS headers,
- * version comparison, report maths, the stats file format and the HyperLogLog sketch.
+ * version comparison, report maths, the stats file format, bounded label maps and the HyperLogLog sketch.
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
@@ -26,6 +26,9 @@ import {
   FAILURE_REASONS,
   FALLBACK_ACTIONS,
   HOUR_MS,
+  MAX_CLIENTS_PER_BUCKET,
+  MAX_OS_PER_HOUR,
+  OTHER,
   PROTOCOL_LABELS,
   addTo,
   dayStart,
@@ -37,6 +40,7 @@ import {
   recordHandshakeFailure,
   recordRequest,
   type ProtocolLabel,
+  type RequestLabels,
   type StatsState,
 } from '../src/stats/model.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
@@ -752,6 +756,157 @@ describe('property: stats file round-trip', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5b. Bounded label maps (client and OS labels): exact totals, bounded size, heaviest kept
+
+interface LabelEvent {
+  hour: number;
+  client: string;
+  os: string;
+  amount: number;
+  visitor: number;
+}
+
+const LABEL_HOUR = Date.UTC(2024, 4, 15, 10);
+/** Shrinking a 400-event counterexample can take minutes: stop after 20 s (a failure found is still reported). */
+const LABEL_RUN_LIMIT = { interruptAfterTimeLimit: 20_000 };
+
+/** A few heavy keys and many light ones, so maps fill up, evict and churn (arrays of them use `size: 'max'`: fast-check's default size stays far below any cap). */
+const labelKeyArb = (prefix: string) => fc.oneof(fc.nat({ max: 5 }).map((n) => `${prefix} heavy ${n}`), fc.nat({ max: 150 }).map((n) => `${prefix} ${n}`));
+
+const labelEventArb: fc.Arbitrary<LabelEvent> = fc.record({
+  hour: fc.nat({ max: 2 }),
+  client: labelKeyArb('client'),
+  os: labelKeyArb('os'),
+  amount: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 20 })),
+  visitor: fc.nat({ max: VISITORS.length - 1 }),
+});
+
+function labelSample(client: string, os: string | null): RequestLabels {
+  return { protocol: 'TLSv1', kind: 'browser', legacy: true, tlsLegacy: true, uaLegacy: false, action: 'redirected', client, os };
+}
+
+function recordLabels(state: StatsState, events: readonly LabelEvent[]): void {
+  for (const e of events) recordRequest(state, LABEL_HOUR + e.hour * HOUR_MS, labelSample(e.client, e.os), VISITORS[e.visitor] ?? null, e.amount);
+}
+
+/** What each hour was given: key -> total, per hour start. */
+function truth(events: readonly LabelEvent[], pick: (e: LabelEvent) => string): Map<number, Map<string, number>> {
+  const out = new Map<number, Map<string, number>>();
+  for (const e of events) {
+    const hour = LABEL_HOUR + e.hour * HOUR_MS;
+    const map = out.get(hour) ?? new Map<string, number>();
+    out.set(hour, map);
+    addTo(map, pick(e), e.amount);
+  }
+  return out;
+}
+
+function checkBounded(counts: Map<string, number>, given: Map<string, number>, cap: number): void {
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  expect(total(counts)).toBe(total(given));
+  expect([...counts.keys()].filter((key) => key !== OTHER).length).toBeLessThanOrEqual(cap);
+  for (const [key, n] of counts) if (key !== OTHER) expect(n).toBeLessThanOrEqual(given.get(key) ?? 0);
+}
+
+describe('property: bounded label maps', () => {
+  it('add up exactly, stay bounded and keep sketches with their counts, recorded in one go or merged from parts', () => {
+    fc.assert(
+      fc.property(fc.array(labelEventArb, { maxLength: 400, size: 'max' }), fc.array(fc.nat({ max: 400 }), { maxLength: 3 }), (events, cuts) => {
+        const bounds = [...new Set([0, ...cuts.map((c) => Math.min(c, events.length)), events.length])].sort((a, b) => a - b);
+        const state = emptyState();
+        recordLabels(state, events.slice(0, bounds[1] ?? events.length));
+        for (let i = 1; i + 1 < bounds.length; i++) {
+          // A cluster delta or a late load: the part is counted elsewhere, then merged in.
+          const part = emptyState();
+          recordLabels(part, events.slice(bounds[i], bounds[i + 1]));
+          mergeState(state, part);
+        }
+        const clients = truth(events, (e) => e.client);
+        const systems = truth(events, (e) => e.os);
+        for (const [start, hour] of state.hours) {
+          checkBounded(hour.clients, clients.get(start) ?? new Map(), MAX_CLIENTS_PER_BUCKET);
+          checkBounded(hour.os, systems.get(start) ?? new Map(), MAX_OS_PER_HOUR);
+          for (const key of hour.clientVisitors?.keys() ?? []) expect(hour.clients.has(key)).toBe(true);
+        }
+        const day = [...state.days.values()][0];
+        if (day) {
+          const requests = new Map([...day.clients].map(([key, c]) => [key, c.requests]));
+          const given = new Map<string, number>();
+          for (const e of events) addTo(given, e.client, e.amount);
+          checkBounded(requests, given, MAX_CLIENTS_PER_BUCKET);
+        }
+      }),
+      { numRuns: 200, ...LABEL_RUN_LIMIT },
+    );
+  });
+
+  it('evict exactly the lightest entry, the oldest of equals, as a plain scan would (recorded or merged)', () => {
+    /** The rule written the slow, obvious way. */
+    const reference = (map: Map<string, number>, key: string, amount: number, cap: number) => {
+      const count = map.get(key);
+      if (count !== undefined) return void map.set(key, count + amount);
+      const named = [...map].filter(([k]) => k !== OTHER);
+      if (named.length >= cap) {
+        const [victim, weight] = named.reduce((a, b) => (b[1] < a[1] ? b : a));
+        map.set(OTHER, (map.get(OTHER) ?? 0) + weight);
+        map.delete(victim);
+      }
+      map.set(key, amount);
+    };
+    const mergeReference = (into: Map<string, number>, from: Map<string, number>, cap: number) => {
+      const arriving: [string, number][] = [];
+      for (const [key, n] of from) {
+        if (key === OTHER || into.has(key)) into.set(key, (into.get(key) ?? 0) + n);
+        else arriving.push([key, n]);
+      }
+      for (const [key, n] of arriving.sort((a, b) => a[1] - b[1])) reference(into, key, n, cap);
+    };
+    // Mostly heavy arrivals with some light ones: newcomers lighter than every entry have to happen.
+    const arrivalArb = fc.record({
+      client: fc.nat({ max: 60 }).map((n) => `client ${n}`),
+      amount: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 3, max: 30 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(labelEventArb, arrivalArb), { maxLength: 400, size: 'max' }), fc.nat({ max: 400 }), (events, cut) => {
+        const state = emptyState();
+        const expected = new Map<string, number>();
+        const part = emptyState();
+        const partExpected = new Map<string, number>();
+        for (const [i, e] of events.entries()) {
+          const [into, model] = i < cut ? [state, expected] : [part, partExpected];
+          recordRequest(into, LABEL_HOUR, labelSample(e.client, null), null, e.amount);
+          reference(model, e.client, e.amount, MAX_CLIENTS_PER_BUCKET);
+        }
+        mergeState(state, part);
+        mergeReference(expected, partExpected, MAX_CLIENTS_PER_BUCKET);
+        const clients = state.hours.get(LABEL_HOUR)?.clients ?? new Map<string, number>();
+        expect([...clients].sort()).toEqual([...expected].sort());
+      }),
+      { numRuns: 300, ...LABEL_RUN_LIMIT },
+    );
+  });
+
+  it('never lets one-off keys push out a key heavier than every other', () => {
+    fc.assert(
+      fc.property(fc.array(labelEventArb, { maxLength: 300, size: 'max' }), fc.nat({ max: 300 }), (events, oneOffs) => {
+        const state = emptyState();
+        recordLabels(state, events.map((e) => ({ ...e, hour: 0 })));
+        const before = state.hours.get(LABEL_HOUR)?.clients ?? new Map<string, number>();
+        const heaviest = Math.max(0, ...[...before].filter(([key]) => key !== OTHER).map(([, n]) => n));
+        // Heavier than every other key, and than a one-off: with a count of 1 it would be a one-off itself.
+        const weight = Math.max(2, heaviest + 1);
+        recordRequest(state, LABEL_HOUR, labelSample('the heavy one', null), VISITORS[0] ?? null, weight);
+        for (let i = 0; i < oneOffs; i++) recordRequest(state, LABEL_HOUR, labelSample(`one-off ${i}`, null), VISITORS[i % VISITORS.length] ?? null);
+        const hour = state.hours.get(LABEL_HOUR);
+        expect(hour?.clients.get('the heavy one')).toBe(weight);
+        expect([...state.days.values()][0]?.clients.get('the heavy one')?.requests).toBe(weight);
+      }),
+      { numRuns: 200, ...LABEL_RUN_LIMIT },
     );
   });
 });

@@ -37,6 +37,8 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
   const stats = runtime?.stats ?? new TrafficStats({ statsFile: config.statsFile, logger: toLibraryLogger(logger), summaryInterval: 300_000 });
   const ownsStats = runtime?.ownsStats ?? true;
   try {
+    // Rejects when another process writes the same stats file: refuse to start rather than lose counts.
+    if (ownsStats) await stats.ready;
     return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys);
   } catch (error) {
     // A proxy that failed to start must not leave its stats timers and file behind.

@@ -72,6 +72,9 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
       return respond(403, 'text/plain; charset=utf-8', 'The report has no token configured, so it is served on loopback only.\n');
     }
 
+    // Right after a restart the file may still be loading: an empty report (or counters back at 0 in
+    // /metrics) for that moment would be wrong. A refused file (another writer) still gets a report.
+    if (stats.ready) await Promise.resolve(stats.ready).catch(() => undefined);
     await stats.refresh?.();
     if (route === 'metrics') return respond(200, registry.contentType, await registry.metrics());
     const window = new URLSearchParams(request.query).get('window') ?? '24h';

@@ -3,7 +3,8 @@
  * content, never a torn write, and a damaged file is set aside instead of silently discarded.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Directory-fsync failures that only mean "this platform/filesystem can't do that". */
@@ -28,6 +29,20 @@ function toError(value: unknown): Error {
 }
 
 /**
+ * A file above the size the caller allows: set aside unread, since reading and parsing it would cost
+ * memory and time in proportion to whatever someone put there.
+ */
+export class FileTooLargeError extends Error {
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`it is ${size} bytes, more than the ${limit} bytes allowed`);
+    this.name = 'FileTooLargeError';
+  }
+}
+
+/**
  * Absolute paths of this process's temp files that are being written right now. A pid alone can't
  * tell them from a crashed predecessor's leftovers: in containers every run tends to be pid 1.
  */
@@ -38,6 +53,9 @@ const inFlight = new Set<string>();
  * never crosses filesystems), fsync, rename over `path`, then fsync the directory so the rename
  * itself survives a power loss. On failure the temp file is removed and the original error is
  * rethrown; `path` keeps its previous content.
+ *
+ * The file is created with mode 0600 (less whatever the umask removes), and so is every later
+ * version: the rename replaces the old file, mode included. The stats file holds the visitor salt.
  */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -45,7 +63,7 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   inFlight.add(tmpKey);
   try {
     // 'wx': never follow or clobber something already sitting at the temp name.
-    const handle = await open(tmp, 'wx');
+    const handle = await open(tmp, 'wx', 0o600);
     try {
       await handle.writeFile(data, 'utf8');
       await handle.sync();
@@ -91,18 +109,20 @@ export type LoadResult<T> =
  *   `corrupt`: the entry is renamed to `${path}.corrupt-<ISO time with - for : and .>` (a
  *   `-<n>` suffix is appended if that name is already taken) so the caller can start fresh
  *   without losing evidence; `movedTo` is null if even that rename failed;
+ * - larger than `maxBytes`, or not a regular file (a FIFO, a device) → `corrupt` as well, decided
+ *   before reading anything (`FileTooLargeError` for the size);
  * - transient resource errors while reading (EMFILE, ENFILE, ENOMEM, EAGAIN, EINTR) are rethrown
  *   rather than reported as corruption, because the file itself is probably fine.
  *
  * Also removes `${basename}.tmp-*` leftovers of crashed writers (best effort). Writes in flight
  * are spared: this process's own pending temp files, and those named after another live pid.
  */
-export async function loadJsonFile<T>(path: string, validate: (value: unknown) => T): Promise<LoadResult<T>> {
+export async function loadJsonFile<T>(path: string, validate: (value: unknown) => T, options: { maxBytes?: number } = {}): Promise<LoadResult<T>> {
   await removeStaleTempFiles(path);
 
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readBounded(path, options.maxBytes ?? Number.MAX_SAFE_INTEGER);
   } catch (error) {
     const code = errorCode(error);
     // ENOTDIR: a parent is a file, so there is no stats file to read (writing will report the problem).
@@ -118,6 +138,36 @@ export async function loadJsonFile<T>(path: string, validate: (value: unknown) =
     return corrupt(path, error);
   }
   return { status: 'loaded', value };
+}
+
+/** The file's text, refusing (FileTooLargeError) to read more than `maxBytes`, even of a file that grows. */
+async function readBounded(path: string, maxBytes: number): Promise<string> {
+  // O_NONBLOCK: opening a FIFO left at the path must not wait for a writer that never comes.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() && !stats.isDirectory()) throw new Error('it is not a regular file');
+    if (stats.size > maxBytes) throw new FileTooLargeError(stats.size, maxBytes);
+    // A directory fails here, on the first read, with EISDIR.
+    const bytes = await readUpTo(handle, Math.min(stats.size, maxBytes) + 1, maxBytes);
+    return bytes.toString('utf8');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function readUpTo(handle: FileHandle, firstChunk: number, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (let size = firstChunk; ; size = Math.min(64 * 1024, maxBytes + 1 - total)) {
+    const chunk = Buffer.allocUnsafe(size);
+    const { bytesRead } = await handle.read(chunk, 0, size, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > maxBytes) throw new FileTooLargeError(total, maxBytes);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 async function corrupt(path: string, cause: unknown): Promise<LoadResult<never>> {

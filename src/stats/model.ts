@@ -4,7 +4,8 @@ import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } 
 /**
  * The pure data behind the analytics: counters per hour, visitor sketches per hour and per day, and
  * all-time totals for Prometheus. Everything is bounded by construction: label values come from closed
- * sets, and the only open-ended dimensions (client family/version, OS) are capped per bucket.
+ * sets, and the only open-ended dimensions (client family/version, OS) are capped per bucket, keeping
+ * the heaviest keys (see addBounded).
  */
 
 export type ProtocolLabel = TlsProtocol | 'none';
@@ -13,9 +14,9 @@ export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library',
 export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
 export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other'];
 
-/** Distinct legacy clients (family, version, OS) tracked per bucket; the rest are counted as `other`. */
+/** Distinct legacy clients (family, version, OS) tracked per bucket; the lightest are folded into `other`. */
 export const MAX_CLIENTS_PER_BUCKET = 32;
-/** Distinct OS families tracked per hour; the rest are counted as `other`. */
+/** Distinct OS families tracked per hour; the lightest are folded into `other`. */
 export const MAX_OS_PER_HOUR = 24;
 /** Hours whose visitor sketches are kept (the 24 h window needs 24; one spare day for the window's edge). */
 export const HOURLY_SKETCH_HOURS = 48;
@@ -153,11 +154,120 @@ export function addTo<K>(map: Map<K, number>, key: K, amount = 1): void {
   map.set(key, (map.get(key) ?? 0) + amount);
 }
 
-/** Adds under `key`, or under `other` once the map holds `cap` distinct keys. */
-function addCapped(map: Map<string, number>, key: string, cap: number, amount = 1): string {
-  const bounded = map.has(key) || map.size < cap ? key : OTHER;
-  addTo(map, bounded, amount);
-  return bounded;
+/**
+ * Bounded label maps keep the heaviest keys. A new key always gets a slot (otherwise it could never
+ * build up a count, and whoever came first would hold the slots for good); when all `cap` slots are
+ * taken, the lightest entry is folded into `other` to make room. Among equally light entries the
+ * oldest goes, so a stream of one-off keys churns through one slot, and every key heavier than the
+ * lightest keeps its slot and its exact count. Totals stay exact: what leaves a slot goes to `other`.
+ */
+function addBounded(map: Map<string, number>, key: string, cap: number, amount: number, sketches: Map<string, HyperLogLog> | null): void {
+  const count = map.get(key);
+  if (count !== undefined) {
+    map.set(key, count + amount);
+    return;
+  }
+  if (key !== OTHER && namedSize(map) >= cap) {
+    const victim = evictFor(map, weightOfCount, key, amount);
+    if (victim !== undefined) {
+      addTo(map, OTHER, map.get(victim) ?? 0);
+      map.delete(victim);
+      moveSketchToOther(sketches, victim);
+    }
+  }
+  map.set(key, amount);
+}
+
+/** The same for a day's clients, whose entries carry their visitor sketch. */
+function addDayClient(clients: Map<string, ClientCounts>, key: string, amount: number): ClientCounts {
+  let counts = clients.get(key);
+  if (counts) {
+    counts.requests += amount;
+    return counts;
+  }
+  if (key !== OTHER && namedSize(clients) >= MAX_CLIENTS_PER_BUCKET) {
+    const victim = evictFor(clients, weightOfClient, key, amount);
+    const evicted = victim === undefined ? undefined : clients.get(victim);
+    if (victim !== undefined && evicted) {
+      clients.delete(victim);
+      const other = clients.get(OTHER);
+      if (other) {
+        other.requests += evicted.requests;
+        other.visitors.merge(evicted.visitors);
+      } else clients.set(OTHER, evicted);
+    }
+  }
+  counts = { requests: amount, visitors: new HyperLogLog(CLIENT_SKETCH_PRECISION) };
+  clients.set(key, counts);
+  return counts;
+}
+
+const weightOfCount = (count: number): number => count;
+const weightOfClient = (counts: ClientCounts): number => counts.requests;
+
+function namedSize(map: Map<string, unknown>): number {
+  return map.has(OTHER) ? map.size - 1 : map.size;
+}
+
+/**
+ * Eviction candidates of a full bounded map, so that a stream of new keys does not scan the map for
+ * each one: the keys that weighed `min` at the last scan, oldest first, then the keys inserted since
+ * with that weight. Weights only grow, and every key enters a full map through evictFor, so the first
+ * queued key that still weighs `min` is the lightest and oldest entry; a newcomer lighter than `min`
+ * drops the queue, and the next eviction scans again.
+ */
+const candidates = new WeakMap<Map<string, unknown>, { min: number; keys: string[] }>();
+
+/** The entry to fold into `other` to make room for `key` (arriving with `amount`) in a full map. */
+function evictFor<V>(map: Map<string, V>, weight: (value: V) => number, key: string, amount: number): string | undefined {
+  let queue = candidates.get(map);
+  let victim: string | undefined;
+  while (queue && victim === undefined) {
+    const next = queue.keys.shift();
+    if (next === undefined) queue = undefined;
+    else {
+      const value = map.get(next);
+      if (value !== undefined && weight(value) === queue.min) victim = next;
+    }
+  }
+  if (!queue) {
+    queue = lightestKeys(map, weight);
+    candidates.set(map, queue);
+    victim = queue.keys.shift();
+  }
+  if (amount < queue.min) candidates.delete(map);
+  else if (amount === queue.min) queue.keys.push(key);
+  return victim;
+}
+
+/** The entries of the smallest weight, in insertion order (a Map iterates in insertion order). */
+function lightestKeys<V>(map: Map<string, V>, weight: (value: V) => number): { min: number; keys: string[] } {
+  let min = Infinity;
+  let keys: string[] = [];
+  map.forEach((value, key) => {
+    if (key === OTHER) return;
+    const w = weight(value);
+    if (w < min) {
+      min = w;
+      keys = [key];
+    } else if (w === min) keys.push(key);
+  });
+  return { min, keys };
+}
+
+function moveSketchToOther(sketches: Map<string, HyperLogLog> | null, key: string): void {
+  const hll = sketches?.get(key);
+  if (!sketches || !hll) return;
+  sketches.delete(key);
+  const other = sketches.get(OTHER);
+  if (other) other.merge(hll);
+  else sketches.set(OTHER, hll);
+}
+
+function mergeSketch(sketches: Map<string, HyperLogLog>, key: string, hll: HyperLogLog): void {
+  const existing = sketches.get(key);
+  if (existing) existing.merge(hll);
+  else sketches.set(key, hll.clone());
 }
 
 function sketch(map: Map<string, HyperLogLog>, key: string, precision?: number): HyperLogLog {
@@ -215,7 +325,7 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
   addTo(hour.actions, sample.action, amount);
   if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version', amount);
   if (sample.uaLegacy) addTo(hour.reasons, 'user-agent', amount);
-  if (sample.os !== null) addCapped(hour.os, sample.os, MAX_OS_PER_HOUR, amount);
+  if (sample.os !== null) addBounded(hour.os, sample.os, MAX_OS_PER_HOUR, amount, null);
   addTo(state.totals.requests, keys.totals, amount);
   if (visitor !== null) {
     for (const key of keys.visitors) {
@@ -224,15 +334,9 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
     }
   }
   if (sample.legacy && sample.client !== null) {
-    const hourKey = addCapped(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET, amount);
-    if (hour.clientVisitors && visitor !== null) sketch(hour.clientVisitors, hourKey, CLIENT_SKETCH_PRECISION).add(visitor);
-    const dayKey = day.clients.has(sample.client) || day.clients.size < MAX_CLIENTS_PER_BUCKET ? sample.client : OTHER;
-    let counts = day.clients.get(dayKey);
-    if (!counts) {
-      counts = { requests: 0, visitors: new HyperLogLog(CLIENT_SKETCH_PRECISION) };
-      day.clients.set(dayKey, counts);
-    }
-    counts.requests += amount;
+    addBounded(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET, amount, hour.clientVisitors);
+    if (hour.clientVisitors && visitor !== null) sketch(hour.clientVisitors, sample.client, CLIENT_SKETCH_PRECISION).add(visitor);
+    const counts = addDayClient(day.clients, sample.client, amount);
     if (visitor !== null) counts.visitors.add(visitor);
   }
 }
@@ -274,12 +378,13 @@ export function mergeState(target: StatsState, other: StatsState): void {
     mergeCounts(into.requests, bucket.requests);
     mergeCounts(into.actions, bucket.actions);
     mergeCounts(into.reasons, bucket.reasons);
-    mergeCapped(into.clients, bucket.clients, MAX_CLIENTS_PER_BUCKET);
-    mergeCapped(into.os, bucket.os, MAX_OS_PER_HOUR);
+    // Sketch maps exist for the last HOURLY_SKETCH_HOURS only; a bucket that still has them passes them on.
+    if (!into.clientVisitors && bucket.clientVisitors) into.clientVisitors = new Map();
+    mergeBounded(into.clients, bucket.clients, MAX_CLIENTS_PER_BUCKET, into.clientVisitors, bucket.clientVisitors);
+    mergeBounded(into.os, bucket.os, MAX_OS_PER_HOUR, null, null);
     mergeCounts(into.handshakes, bucket.handshakes);
     mergeCounts(into.failures, bucket.failures);
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
-    into.clientVisitors = mergeSketchMaps(into.clientVisitors, bucket.clientVisitors, MAX_CLIENTS_PER_BUCKET);
   }
   for (const [start, bucket] of other.days) {
     const into = target.days.get(start);
@@ -288,14 +393,16 @@ export function mergeState(target: StatsState, other: StatsState): void {
       continue;
     }
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors) ?? new Map();
+    const arriving: [string, ClientCounts][] = [];
     for (const [client, counts] of bucket.clients) {
-      const key = into.clients.has(client) || into.clients.size < MAX_CLIENTS_PER_BUCKET ? client : OTHER;
-      const existing = into.clients.get(key);
+      const existing = into.clients.get(client);
       if (existing) {
         existing.requests += counts.requests;
         existing.visitors.merge(counts.visitors);
-      } else into.clients.set(key, counts);
+      } else if (client === OTHER) into.clients.set(OTHER, counts);
+      else arriving.push([client, counts]);
     }
+    for (const [client, counts] of byWeight(arriving, (c) => c.requests)) addDayClient(into.clients, client, counts.requests).visitors.merge(counts.visitors);
   }
   mergeCounts(target.totals.requests, other.totals.requests);
   mergeCounts(target.totals.handshakes, other.totals.handshakes);
@@ -307,21 +414,39 @@ function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {
   for (const [key, value] of from) addTo(into, key, value);
 }
 
-function mergeCapped(into: Map<string, number>, from: Map<string, number>, cap: number): void {
-  for (const [key, value] of from) addCapped(into, key, cap, value);
+/**
+ * Adds a bounded map into another as if its entries arrived one by one, lightest first: a key new to
+ * `into` takes a slot as it would have online (see addBounded), and when several arrive at once the
+ * heavier ones are the ones left standing.
+ */
+function mergeBounded(
+  into: Map<string, number>,
+  from: Map<string, number>,
+  cap: number,
+  intoSketches: Map<string, HyperLogLog> | null,
+  fromSketches: Map<string, HyperLogLog> | null,
+): void {
+  const arriving: [string, number][] = [];
+  for (const [key, n] of from) {
+    if (key === OTHER || into.has(key)) addTo(into, key, n);
+    else arriving.push([key, n]);
+  }
+  // Sketches of keys already there (and of `other`) first: an eviction below moves them along with the count.
+  if (intoSketches && fromSketches) for (const [key, hll] of fromSketches) if (into.has(key)) mergeSketch(intoSketches, key, hll);
+  for (const [key, n] of byWeight(arriving, (count) => count)) {
+    addBounded(into, key, cap, n, intoSketches);
+    const hll = fromSketches?.get(key);
+    if (intoSketches && hll) mergeSketch(intoSketches, key, hll);
+  }
 }
 
-function mergeSketchMaps(
-  into: Map<string, HyperLogLog> | null,
-  from: Map<string, HyperLogLog> | null,
-  cap = Infinity,
-): Map<string, HyperLogLog> | null {
+/** Lightest first; stable, so equal weights keep their order. */
+function byWeight<V>(entries: [string, V][], weight: (value: V) => number): [string, V][] {
+  return entries.sort((a, b) => weight(a[1]) - weight(b[1]));
+}
+
+function mergeSketchMaps(into: Map<string, HyperLogLog> | null, from: Map<string, HyperLogLog> | null): Map<string, HyperLogLog> | null {
   if (!into || !from) return into ?? from;
-  for (const [key, hll] of from) {
-    const bounded = into.has(key) || into.size < cap ? key : OTHER;
-    const existing = into.get(bounded);
-    if (existing) existing.merge(hll);
-    else into.set(bounded, hll.clone());
-  }
+  for (const [key, hll] of from) mergeSketch(into, key, hll);
   return into;
 }

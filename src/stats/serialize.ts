@@ -16,6 +16,22 @@ export const STATS_FILE_VERSION = 1;
 
 type Counts = Record<string, number>;
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The largest stats file `TrafficStats` will read: 16 MiB, plus 512 KiB per day of retention (61 MiB
+ * with the default 90 days). Real files are far smaller (a million distinct clients in an hour add
+ * about 34 KiB); even the worst the writer can produce stays well below, with every label set full of
+ * 98-character labels (printable ASCII, at most 2 bytes a character in JSON) and every count at 2^53:
+ * under 400 KiB per day of retention, and about 2 MiB for the 48 hours that keep visitor sketches
+ * (35 MiB in all for 90 days). A bigger file was not written with this retention, and reading it would
+ * cost memory and seconds in proportion to its size.
+ */
+export function maxStatsFileBytes(retentionDays: number): number {
+  return 16 * MiB + retentionDays * 512 * KiB;
+}
+
 interface HourDocument {
   start: string;
   requests: Counts;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { StatsFileLockedError } from '../errors.js';
 import { resolveTrafficStatsOptions, type TrafficStatsOptions } from '../options.js';
 import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
-import { loadJsonFile, writeFileAtomic } from './atomic-file.js';
+import { FileTooLargeError, loadJsonFile, writeFileAtomic } from './atomic-file.js';
+import { acquireLock, type FileLock, type LockHolder } from './lock-file.js';
 import {
   addTo,
   emptyState,
@@ -15,7 +17,7 @@ import {
   type RequestLabels,
   type StatsState,
 } from './model.js';
-import { fromDocument, toDocument, type StatsDocument } from './serialize.js';
+import { fromDocument, maxStatsFileBytes, toDocument, type StatsDocument } from './serialize.js';
 import { SipHash24 } from './siphash.js';
 import { TrafficSummary } from './summary.js';
 
@@ -43,6 +45,11 @@ export interface StatsSource {
   storageStatus(): StorageStatus;
   /** Brings `snapshot()` up to date before a report is built, when the numbers live elsewhere. */
   refresh?(): Promise<void>;
+  /**
+   * Settles when the stored numbers have been read: a report waits for it, so that it never shows an
+   * empty store for a moment after a restart. A rejection only means the numbers are in memory only.
+   */
+  ready?: PromiseLike<unknown>;
 }
 
 const LABELS = Symbol('legacy-tls-fallback.labels');
@@ -62,17 +69,34 @@ const MAX_HASHED_USER_AGENT = 512;
  * The numbers: every request the middleware sees, every handshake the server completes or loses.
  * Counts in memory, flushes to `statsFile` atomically every `flushInterval` and on `close()`.
  * Memory and file size are bounded whatever the traffic (see README, "Limits").
+ *
+ * One writer per file: the file is locked (`<statsFile>.lock`) before it is read. When another
+ * process, or another TrafficStats in this one, holds it, this instance never writes it: it counts in
+ * memory, logs why once, shows it in `storageStatus().error`, and `ready` rejects with a
+ * `StatsFileLockedError`.
  */
 export class TrafficStats implements StatsSource {
-  /** Settles once the stats file has been read (or found missing, or moved aside as corrupt). */
+  /**
+   * Settles once the stats file has been read (or found missing, or moved aside as corrupt). Rejects
+   * with a `StatsFileLockedError` when another writer holds the file; not awaiting it is safe (the
+   * refusal is logged either way).
+   */
   readonly ready: Promise<void>;
+  /** The first attempt to lock and read the file; never rejects. */
+  private readonly opened: Promise<void>;
   private state: StatsState = emptyState();
   private salt: Buffer = randomBytes(32);
   private keyed = new SipHash24(this.salt);
   private readonly options: ReturnType<typeof resolveTrafficStatsOptions>;
   private readonly summary: TrafficSummary;
   private dirty = false;
-  private closed = false;
+  private closing: Promise<void> | undefined;
+  private released = false;
+  private lock: FileLock | null = null;
+  /** Set when another writer holds the file: from then on this instance never writes it. */
+  private refusal: StatsFileLockedError | null = null;
+  /** Whether the file's numbers are in memory: it is read once, right after the lock is taken. */
+  private loaded = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -85,7 +109,12 @@ export class TrafficStats implements StatsSource {
   constructor(options: TrafficStatsOptions = {}) {
     this.options = resolveTrafficStatsOptions(options);
     this.summary = new TrafficSummary(this.options.logger);
-    this.ready = this.load();
+    this.opened = this.open();
+    this.ready = this.opened.then(() => {
+      if (this.refusal) throw this.refusal;
+    });
+    // Awaiting `ready` is optional: unhandled, the rejection would end the process. open() logged it.
+    this.ready.catch(() => undefined);
     if (this.options.statsFile) {
       this.flushTimer = setInterval(() => void this.flush(), this.options.flushInterval);
       this.flushTimer.unref();
@@ -229,13 +258,21 @@ export class TrafficStats implements StatsSource {
     return this.salt;
   }
 
-  /** Writes the counts now (no-op without a stats file or when nothing changed). Never rejects. */
+  /**
+   * Writes the counts now (no-op without a stats file, when nothing changed, after close(), or when
+   * another writer holds the file). Never rejects.
+   */
   flush(): Promise<void> {
     const file = this.options.statsFile;
     if (!file) return Promise.resolve();
     this.writing = this.writing.then(async () => {
-      await this.ready;
-      if (!this.dirty) return;
+      await this.opened;
+      if (!this.dirty || this.refusal) return;
+      // Checked before every write, not only at start: a frozen process may have lost the lock meanwhile.
+      if (!(await this.holdLock(file))) return;
+      // Locked late (the directory was not writable at start), or the first read failed for want of resources.
+      if (!this.loaded) await this.load(file);
+      if (!this.loaded) return;
       const now = this.options.now();
       this.foldPending();
       prune(this.state, now, this.options.retentionDays);
@@ -246,30 +283,81 @@ export class TrafficStats implements StatsSource {
         if (this.failing) this.options.logger?.warn(`legacy-tls-fallback: stats file ${file} is written again; nothing was lost.`);
         this.failing = null;
       } catch (error) {
-        // Counting goes on in memory, and the next successful write carries everything: report once.
         this.dirty = true;
-        const message = `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message}`;
-        if (this.failing === null) this.warn(`legacy-tls-fallback: cannot write the stats file ${file} (${message}); counting continues in memory and will be saved when writing works again.`);
-        this.failing = message;
+        this.cannotWrite(file, error);
       }
     });
     return this.writing;
   }
 
-  /** Flushes and stops the timers. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.closed) return this.writing;
-    this.closed = true;
-    clearInterval(this.flushTimer);
-    clearInterval(this.summaryTimer);
-    await this.flush();
+  /** Flushes, stops the timers and releases the file's lock. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.flushTimer);
+      clearInterval(this.summaryTimer);
+      await this.flush();
+      // Not taken again by a later flush: a lock is only ever released here or on exit.
+      this.released = true;
+      const lock = this.lock;
+      this.lock = null;
+      await lock?.release();
+    })();
+    return this.closing;
   }
 
-  private async load(): Promise<void> {
+  private async open(): Promise<void> {
     const file = this.options.statsFile;
     if (!file) return;
+    if (await this.holdLock(file)) await this.load(file);
+  }
+
+  /**
+   * Whether this instance may write the file now: it holds the lock (taken here if need be) and nobody
+   * took it over. An I/O error (no directory, no permission) is reported like a failed write, and the
+   * next flush tries again; a lock held by another writer is final.
+   */
+  private async holdLock(file: string): Promise<boolean> {
+    if (this.refusal || this.released) return false;
+    const lockFile = `${file}.lock`;
+    if (this.lock) {
+      const check = await this.lock.check();
+      if (!check.ok) this.refuse(new StatsFileLockedError(file, lockFile, check.holder ?? null, 'taken-over'));
+      return check.ok;
+    }
     try {
-      const result = await loadJsonFile(file, fromDocument);
+      const attempt = await acquireLock(lockFile);
+      if (attempt.status === 'held') {
+        this.refuse(new StatsFileLockedError(file, lockFile, attempt.holder, attempt.sameProcess ? 'same-process' : 'held'));
+        return false;
+      }
+      this.lock = attempt.lock;
+      this.lock.onLost = (holder: LockHolder | null) => this.refuse(new StatsFileLockedError(file, lockFile, holder, 'taken-over'));
+      return true;
+    } catch (error) {
+      this.cannotWrite(file, error);
+      return false;
+    }
+  }
+
+  private refuse(error: StatsFileLockedError): void {
+    if (this.refusal) return;
+    this.refusal = error;
+    this.failing = error.message;
+    this.warn(error.message);
+  }
+
+  /** Counting goes on in memory, and the next successful write carries everything: report once. */
+  private cannotWrite(file: string, error: unknown): void {
+    const message = `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${(error as Error).message}`;
+    if (this.failing === null) this.warn(`legacy-tls-fallback: cannot write the stats file ${file} (${message}); counting continues in memory and will be saved when writing works again.`);
+    this.failing = message;
+  }
+
+  private async load(file: string): Promise<void> {
+    const maxBytes = maxStatsFileBytes(this.options.retentionDays);
+    try {
+      const result = await loadJsonFile(file, fromDocument, { maxBytes });
+      this.loaded = true;
       if (result.status === 'loaded') {
         // Requests counted while the file was being read are kept: merge, don't replace.
         this.foldPending();
@@ -278,11 +366,18 @@ export class TrafficStats implements StatsSource {
         this.setSalt(result.value.salt);
         mergeState(this.state, counted);
       } else if (result.status === 'corrupt') {
-        this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${result.error.message}); ${result.movedTo ? `it was moved to ${result.movedTo}` : 'it could not be moved aside'} and counting starts afresh.`);
+        const moved = result.movedTo ? `it was moved to ${result.movedTo}` : 'it could not be moved aside';
+        const { error } = result;
+        if (error instanceof FileTooLargeError) {
+          this.warn(`legacy-tls-fallback: the stats file ${file} is ${mebibytes(error.size)}, more than a stats file can reach with retentionDays ${this.options.retentionDays} (${mebibytes(maxBytes)}); it was not read, ${moved}, and counting starts afresh.`);
+        } else {
+          this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${error.message}); ${moved} and counting starts afresh.`);
+        }
         this.dirty = true;
       }
     } catch (error) {
-      this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${(error as Error).message}); counting starts afresh in memory.`);
+      // Out of descriptors or memory: the file is probably fine, so it is read again before the first write.
+      this.warn(`legacy-tls-fallback: the stats file ${file} could not be read (${(error as Error).message}); counting goes on in memory, and the file will be read again before it is written.`);
     }
   }
 
@@ -315,10 +410,14 @@ export class TrafficStats implements StatsSource {
   }
 }
 
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /** `IE 8|Windows XP`: family and the part of the version that matters for TLS, and the OS family. */
 export function legacyClientLabel(browser: string | null, version: string | null, os: string | null): string {
-  const family = (browser ?? 'unknown').slice(0, 48);
-  return `${family} ${version === null ? '?' : significantVersion(version)}|${os === null ? '?' : osFamily(os)}`;
+  const family = printable((browser ?? 'unknown').slice(0, 48));
+  return `${family} ${version === null ? '?' : printable(significantVersion(version))}|${os === null ? '?' : osFamily(os)}`;
 }
 
 // Java and Android matter to the minor version (1.7 vs 1.8, 4.3 vs 4.4); browsers to the major.
@@ -330,5 +429,11 @@ function significantVersion(version: string): string {
 
 /** `Windows XP`, `iOS 6`, `Android 4.3`, `Mac OS 10.8`: few enough values to be a label. */
 function osFamily(os: string): string {
-  return os.slice(0, 32);
+  return printable(os.slice(0, 32));
+}
+
+// Labels come from user agents and end up in the file, the report and log lines: printable ASCII only,
+// which also keeps each character to at most two bytes of JSON (see maxStatsFileBytes).
+function printable(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : text.replace(/[^\x20-\x7e]/g, '?');
 }
