@@ -8,7 +8,7 @@ import {
   type ClassificationPolicy,
   type UserAgentPolicyOverrides,
 } from './classify/policy.js';
-import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
+import { cipherListFor, lowersSecurityLevel, MIN_TLS_VERSIONS, SIGNATURE_ALGORITHMS, type MinTlsVersion } from './tls/profiles.js';
 import type { StatsSource, TrafficStats } from './stats/traffic-stats.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
 import { TLS_PROTOCOLS, type FallbackMode, type TlsProtocol, type Verdict } from './types.js';
@@ -67,11 +67,14 @@ export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedS
     throw new InvalidOptionError('maxVersion', rest.maxVersion, `it must not be below minVersion '${minVersion}'`);
   }
   const pairs = resolveCertificatePairs(cert, key, rest.passphrase);
+  const cipherList = ciphers === undefined ? cipherListFor(minVersion) : withSecurityLevel(ciphers, minVersion);
   return {
     tls: {
       ...rest,
       minVersion,
-      ciphers: ciphers === undefined ? cipherListFor(minVersion) : withSecurityLevel(ciphers, minVersion),
+      ciphers: cipherList,
+      // Level 0 is for TLS 1.0/1.1's signatures; without this a TLS 1.2 client could sign with SHA-1.
+      ...(rest.sigalgs === undefined && lowersSecurityLevel(cipherList) && { sigalgs: SIGNATURE_ALGORITHMS }),
       ...(pairs && { cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) }),
     },
     needsGeneratedCertificate: pairs === undefined && rest.pfx === undefined && rest.SNICallback === undefined,
