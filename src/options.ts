@@ -64,8 +64,9 @@ export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVe
    */
   clientHelloTimeout?: number;
   /**
-   * Most connections open at once. When full, the oldest connection still in its handshake is closed
-   * (`'evicted'`) to let the new one in; only when none is, the new one is refused (`'connection-limit'`).
+   * Most connections open at once. When full, the oldest connection that has been in its handshake for
+   * over a second is closed (`'evicted'`) to let the new one in; when there is none, the new one is
+   * refused (`'connection-limit'`).
    * @default no limit
    */
   maxConnections?: number;

@@ -13,6 +13,7 @@ import { emptyState, recordHandshakeFailure } from '../src/stats/model.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
 import type { LegacyTlsServerOptions } from '../src/options.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
+import { EVICT_AFTER_MS } from '../src/tls/connection-guard.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/tls/server.js';
 import type { HandshakeFailure } from '../src/tls/handshake-failure.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
@@ -87,6 +88,11 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
+/** Lets unfinished handshakes grow old enough to be closed for a new connection. */
+function ageHandshakes(): Promise<void> {
+  return new Promise((r) => setTimeout(r, EVICT_AFTER_MS + 100));
+}
+
 function byReason(failures: HandshakeFailure[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const f of failures) counts[f.reason] = (counts[f.reason] ?? 0) + 1;
@@ -102,6 +108,7 @@ describe('silent connections', () => {
     const all = accepted(server, 50);
     const sockets = await Promise.all(Array.from({ length: 50 }, () => silent(port)));
     await all;
+    await ageHandshakes();
 
     const response = await tlsRequest({ port, ca, version: 'TLSv1.3' });
     expect(response.status).toBe(200);
@@ -178,6 +185,7 @@ describe('maxConnections', () => {
     };
     const a = await open();
     const b = await open();
+    await ageHandshakes();
     const c = await open();
     await a.closed;
     expect([b.isClosed(), c.isClosed()]).toEqual([false, false]);
@@ -187,6 +195,24 @@ describe('maxConnections', () => {
     expect(await requestOn(serving)).toBe('HTTP/1.1 200 OK');
     expect(failures.map((f) => [f.reason, f.code])).toEqual([
       ['evicted', 'ERR_LEGACY_TLS_EVICTED'],
+      ['evicted', 'ERR_LEGACY_TLS_EVICTED'],
+    ]);
+  });
+
+  it('refuses a new connection rather than close a handshake younger than a second, which is likely a real client', async () => {
+    const { server, port, failures } = await start({ maxConnections: 1, clientHelloTimeout: 8000, handshakeTimeout: 10_000 });
+    const accept = accepted(server, 1);
+    const first = await silent(port);
+    await accept;
+    const second = await silent(port);
+    await second.closed;
+    expect(first.isClosed()).toBe(false);
+    await ageHandshakes();
+    const third = await silent(port);
+    await first.closed;
+    expect(third.isClosed()).toBe(false);
+    expect(failures.map((f) => [f.reason, f.code])).toEqual([
+      ['connection-limit', 'ERR_LEGACY_TLS_CONNECTION_LIMIT'],
       ['evicted', 'ERR_LEGACY_TLS_EVICTED'],
     ]);
   });

@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { addressKey, ConnectionLimiter } from '../src/tls/connection-limiter.js';
 
-/** Connections are plain labels here: the limiter never touches a socket. */
-function limiter(maxConnections: number, maxHandshakesPerAddress = 0) {
-  return new ConnectionLimiter<string>({ maxConnections, maxHandshakesPerAddress });
+/**
+ * Connections are plain labels here: the limiter never touches a socket. Unless a test is about the age
+ * of a handshake, every handshake is old enough to be closed for a new connection.
+ */
+class Limiter extends ConnectionLimiter<string> {
+  override admit(connection: string, address: string | null, now = 0) {
+    return super.admit(connection, address, now);
+  }
+}
+
+function limiter(maxConnections: number, maxHandshakesPerAddress = 0, evictAfterMs = 0): Limiter {
+  return new Limiter({ maxConnections, maxHandshakesPerAddress, evictAfterMs });
 }
 
 describe('ConnectionLimiter', () => {
@@ -78,6 +87,18 @@ describe('ConnectionLimiter', () => {
     expect(l.admit('new', '192.0.2.2')).toEqual({ admitted: true, evicted: 'old' });
     expect(l.handshakesFrom('192.0.2.1')).toBe(0);
     expect(l.admit('newer', '192.0.2.1')).toEqual({ admitted: true, evicted: 'new' });
+  });
+
+  it('closes an unfinished handshake for a new connection only once it is evictAfterMs old', () => {
+    const l = limiter(2, 0, 1000);
+    l.admit('a', '10.0.0.1', 0);
+    l.admit('b', '10.0.0.2', 600);
+    // 'a' is 999 ms into its handshake: likely a real client about to finish. The newcomer waits.
+    expect(l.admit('c', '10.0.0.3', 999)).toEqual({ admitted: false, reason: 'connection-limit' });
+    expect(l.admit('d', '10.0.0.4', 1000)).toEqual({ admitted: true, evicted: 'a' });
+    // Now 'b' is the oldest, 1000 ms after its start only at 1600.
+    expect(l.admit('e', '10.0.0.5', 1599)).toEqual({ admitted: false, reason: 'connection-limit' });
+    expect(l.admit('f', '10.0.0.6', 1600)).toEqual({ admitted: true, evicted: 'b' });
   });
 
   it('counts IPv4-mapped, IPv6 /64 neighbours and unknown peers as one address each', () => {

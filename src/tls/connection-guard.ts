@@ -19,6 +19,11 @@ export const DEFAULT_CLIENT_HELLO_TIMEOUT = 5_000;
  * together, while one peer can hold only 32 descriptors in handshakes, each for at most `handshakeTimeout`.
  */
 export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 32;
+/**
+ * A full server closes an unfinished handshake for a new connection only once it is this old: real
+ * handshakes take a few round trips, so one still going after a second is most likely stalled or silent.
+ */
+export const EVICT_AFTER_MS = 1_000;
 
 /** The `code` of the failures the guard causes itself (Node's own timeout is `ERR_TLS_HANDSHAKE_TIMEOUT`). */
 export const GUARD_CODES = {
@@ -58,6 +63,7 @@ export function resolveConnectionGuardOptions(options: ConnectionGuardOptions): 
     limits: {
       maxConnections: maxConnections === undefined ? Infinity : wholeNumber(maxConnections, 'maxConnections', 1, 1_000_000, 'connections'),
       maxHandshakesPerAddress: wholeNumber(maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS, 'maxHandshakesPerAddress', 0, 1_000_000, 'handshakes, or 0 for no per-address cap'),
+      evictAfterMs: EVICT_AFTER_MS,
     },
   };
 }
@@ -104,7 +110,7 @@ export function guardConnections(server: tls.Server, settings: ConnectionGuardSe
   server.prependListener('connection', (raw: Socket) => {
     const address = raw.remoteAddress ?? null;
     if (limiter) {
-      const admission = limiter.admit(raw, address);
+      const admission = limiter.admit(raw, address, Date.now());
       if (!admission.admitted) {
         close(raw, 'connection-limit', admission.reason === 'address-limit' ? GUARD_CODES.addressLimit : GUARD_CODES.connectionLimit);
         return;

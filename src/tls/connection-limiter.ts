@@ -7,7 +7,10 @@ import net from 'node:net';
  *
  * A full server closes the oldest connection whose handshake has not finished, because that one is the
  * likeliest to be a silent or stalled socket, and a slot held by it is worth less than one a new client
- * could use. Only when every open connection has finished its handshake is the new one refused. One
+ * could use; but only once it has been at it for `evictAfterMs`. A younger one is most likely a real
+ * client a round trip from done (a TLS 1.3 server even learns that its client is done one flight after
+ * the client does): closing it would swap one client for another and waste the work. When there is no
+ * such connection, the new one is refused. One
  * address (an IPv6 /64, which one host gets whole) may hold at most `maxHandshakesPerAddress` unfinished
  * handshakes, so a single peer can neither fill the server with silent sockets nor push other people's
  * handshakes out by opening new ones faster than they finish.
@@ -17,6 +20,8 @@ export interface ConnectionLimits {
   maxConnections: number;
   /** Most unfinished handshakes from one address at once; 0 for no per-address cap. */
   maxHandshakesPerAddress: number;
+  /** An unfinished handshake is closed for a new connection only once it is this old. */
+  evictAfterMs: number;
 }
 
 export type Admission<T> =
@@ -24,8 +29,8 @@ export type Admission<T> =
   | { admitted: false; reason: 'connection-limit' | 'address-limit' };
 
 export class ConnectionLimiter<T> {
-  /** Unfinished handshakes and their address key, oldest first (a Map keeps insertion order). */
-  private readonly handshaking = new Map<T, string>();
+  /** Unfinished handshakes, their address key and start time, oldest first (a Map keeps insertion order). */
+  private readonly handshaking = new Map<T, { key: string; since: number }>();
   private readonly established = new Set<T>();
   private readonly handshakesByAddress = new Map<string, number>();
 
@@ -45,20 +50,20 @@ export class ConnectionLimiter<T> {
    * A new connection from `address`. When it is admitted by closing another, that one (`evicted`) is no
    * longer tracked here: the caller closes it.
    */
-  admit(connection: T, address: string | null): Admission<T> {
+  admit(connection: T, address: string | null, now: number): Admission<T> {
     const key = addressKey(address);
-    const { maxConnections, maxHandshakesPerAddress } = this.limits;
+    const { maxConnections, maxHandshakesPerAddress, evictAfterMs } = this.limits;
     if (maxHandshakesPerAddress > 0 && (this.handshakesByAddress.get(key) ?? 0) >= maxHandshakesPerAddress) {
       return { admitted: false, reason: 'address-limit' };
     }
     let evicted: T | null = null;
     if (this.size >= maxConnections) {
-      const oldest = this.handshaking.keys().next();
-      if (oldest.done) return { admitted: false, reason: 'connection-limit' };
-      evicted = oldest.value;
+      const oldest = this.handshaking.entries().next();
+      if (oldest.done || now - oldest.value[1].since < evictAfterMs) return { admitted: false, reason: 'connection-limit' };
+      evicted = oldest.value[0];
       this.forget(evicted);
     }
-    this.handshaking.set(connection, key);
+    this.handshaking.set(connection, { key, since: now });
     this.handshakesByAddress.set(key, (this.handshakesByAddress.get(key) ?? 0) + 1);
     return { admitted: true, evicted };
   }
@@ -77,7 +82,7 @@ export class ConnectionLimiter<T> {
   }
 
   private forget(connection: T): void {
-    const key = this.handshaking.get(connection);
+    const key = this.handshaking.get(connection)?.key;
     if (key === undefined) return;
     this.handshaking.delete(connection);
     const left = (this.handshakesByAddress.get(key) ?? 1) - 1;

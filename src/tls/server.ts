@@ -23,7 +23,7 @@ export interface LegacyTlsServer extends https.Server {
  * An `https.Server` that also completes TLS 1.0 and 1.1 handshakes, and reports every failed one as a
  * `handshakeFailure` event. Connections that send no ClientHello within `clientHelloTimeout` or finish no
  * handshake within `handshakeTimeout` are closed, and with `maxConnections` a full server closes its
- * oldest unfinished handshake to let a new client in (see `connection-guard.ts`); each is reported too.
+ * oldest stalled handshake to let a new client in (see `connection-limiter.ts`); each is reported too.
  * Without `cert`/`key` it generates a self-signed RSA certificate for `localhost`; `listen()` then waits
  * for it, so callers use the server as any other.
  */
