@@ -13,6 +13,7 @@ import { compileTrustedProxies } from '../tls/trusted-proxies.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
+import { ClosedConnectionLog } from './handshake-log.js';
 import { originForm, type ForwardContext } from './headers.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 
@@ -115,10 +116,22 @@ async function startWithStats(
   };
 
   const server = createLegacyTlsServer(
-    { ...(await readCertificates(config)), minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
+    {
+      ...(await readCertificates(config)),
+      minVersion: config.minTls,
+      stats,
+      ...(ticketKeys && { ticketKeys }),
+      logger: toLibraryLogger(logger),
+      maxConnections: config.maxConnections,
+      ...(config.maxHandshakesPerAddress !== undefined && { maxHandshakesPerAddress: config.maxHandshakesPerAddress }),
+      ...(config.timeouts.handshake !== undefined && { handshakeTimeout: config.timeouts.handshake }),
+      ...(config.timeouts.clientHello !== undefined && { clientHelloTimeout: config.timeouts.clientHello }),
+    },
     handleHttps,
   );
   applyLimits(server, config);
+  const closedConnections = new ClosedConnectionLog((message, fields) => logger.warn(message, fields));
+  server.on('handshakeFailure', (failure) => closedConnections.record(failure));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const verdict = engine.classify(req);
     Promise.resolve(engine.decide(viewOf(req), verdict, req))
@@ -139,6 +152,8 @@ async function startWithStats(
       handlePlainHttp(req, res, { engine, forwarder, httpsPort, forwardContext }).catch((error: unknown) => internalError(res, error, logger));
     });
     applyLimits(httpServer, config);
+    // No handshake to wait for here: Node's own limit, with the header timeout cutting silent sockets.
+    httpServer.maxConnections = config.maxConnections;
     await listen(httpServer, config.httpListen.host, config.httpListen.port);
   }
 
@@ -180,6 +195,7 @@ async function startWithStats(
           unwatchFile(keyFile, onCertificateChange);
         }
         await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
+        closedConnections.flush();
         await forwarder.close().catch(() => undefined);
         if (ownsStats) await stats.close();
       })();
@@ -260,7 +276,6 @@ function applyLimits(server: http.Server, config: ProxyConfig): void {
   server.headersTimeout = config.timeouts.headers;
   server.requestTimeout = config.timeouts.request;
   server.keepAliveTimeout = config.timeouts.keepAlive;
-  server.maxConnections = config.maxConnections;
   // Slow bodies are cut too: a socket idle for longer than the header timeout is closed.
   server.timeout = Math.max(config.timeouts.headers, config.timeouts.keepAlive) * 2;
   // Node enforces the headers and request timeouts only when it checks, every connectionsCheckingInterval
