@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The only file that touches `process`: everything else gets its outside world through `CliIo`.
+import { readOpenFilesLimit } from './limits.js';
 import { runCli, type CliIo } from './main.js';
 
 const io: CliIo = {
@@ -14,6 +15,7 @@ const io: CliIo = {
     process.on(signal, handler);
     return () => void process.off(signal, handler);
   },
+  openFilesLimit: readOpenFilesLimit,
 };
 
 runCli(process.argv.slice(2), io).then(exit, (error: unknown) => {

@@ -7,6 +7,7 @@ import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
+import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
 import { helpText, parseCliArgs, PROGRAM, UsageError } from './options.js';
 import { prepareState, type PreparedState } from './state.js';
@@ -26,6 +27,8 @@ export interface CliIo {
    * it then serves quietly, the primary prints the banner. @default cluster.isWorker
    */
   isClusterWorker?: boolean;
+  /** This process's soft limit on open file descriptors, null when unknown. @default not checked */
+  openFilesLimit?: () => number | null;
 }
 
 export const EXIT_OK = 0;
@@ -73,6 +76,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     state = await prepareState(settings, { cwd: io.cwd });
     if (!worker) reportCertificate(state, logger);
     const { config } = state;
+    if (!worker) warnIfTooFewDescriptors(config, io, logger);
     running = config.workers > 1 ? await startCluster(config, logger, config.workers) : await startProxy(config, logger);
   } catch (error) {
     await demo?.close().catch(() => undefined);
@@ -120,6 +124,12 @@ function usageMessage(error: unknown): string | undefined {
     if (reason) return `${PROGRAM}: cannot listen${where} (${e.code}: ${reason}); choose another address with --listen or --http-listen.`;
   }
   return undefined;
+}
+
+/** Past the descriptor limit every new client gets a reset: say so at start, not at the first flood. */
+function warnIfTooFewDescriptors(config: ProxyConfig, io: CliIo, logger: ProxyLogger): void {
+  const warning = descriptorLimitWarning(config.maxConnections, io.openFilesLimit?.() ?? null);
+  if (warning) logger.warn(warning.message, warning.fields);
 }
 
 function reportCertificate(state: PreparedState, logger: ProxyLogger): void {
