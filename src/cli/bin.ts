@@ -18,6 +18,10 @@ const io: CliIo = {
   openFilesLimit: readOpenFilesLimit,
 };
 
+// If the event loop ever empties while the proxy should still be serving, that is a failure, not a clean
+// stop: without this Node would exit 0 and `Restart=on-failure` would leave the port dead.
+process.exitCode = 1;
+
 runCli(process.argv.slice(2), io).then(exit, (error: unknown) => {
   process.stderr.write(`legacy-tls-fallback: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   exit(1);

@@ -29,6 +29,8 @@ export interface CliIo {
   isClusterWorker?: boolean;
   /** This process's soft limit on open file descriptors, null when unknown. @default not checked */
   openFilesLimit?: () => number | null;
+  /** Starts the proxy; for tests and embedding. @default startCluster with --workers above 1, else startProxy */
+  start?: (config: ProxyConfig, logger: ProxyLogger) => Promise<RunningProxy>;
 }
 
 export const EXIT_OK = 0;
@@ -40,7 +42,8 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
 /**
  * The whole command line: parses, prepares the state dir, starts the proxy (and the demo site), prints
  * where it listens, then runs until SIGTERM/SIGINT. Resolves with the exit code: 0 after a clean stop
- * (and for --help/--version), 2 for a usage or configuration error, 1 for anything else.
+ * (and for --help/--version), 2 for a usage or configuration error, 1 for anything else, including a
+ * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parseCliArgs>;
@@ -72,12 +75,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = { ...settings, upstream: new URL(demo.url) };
       if (!worker) logger.info('demo site started', { url: demo.url });
     }
-    // In a worker the primary has already generated what was missing: this only loads it.
-    state = await prepareState(settings, { cwd: io.cwd });
+    // In a worker the primary has already generated what was missing, and hands over the certificates.
+    state = await prepareState(settings, { cwd: io.cwd, readCertificates: !worker });
     if (!worker) reportCertificate(state, logger);
     const { config } = state;
     if (!worker) warnIfTooFewDescriptors(config, io, logger);
-    running = config.workers > 1 ? await startCluster(config, logger, config.workers) : await startProxy(config, logger);
+    const start = io.start ?? ((c: ProxyConfig, l: ProxyLogger) => (c.workers > 1 ? startCluster(c, l, c.workers) : startProxy(c, l)));
+    running = await start(config, logger);
   } catch (error) {
     await demo?.close().catch(() => undefined);
     // A stack trace reads better as plain text than inside a pretty log line.
@@ -279,6 +283,17 @@ function untilStopped(running: RunningProxy, config: ProxyConfig, demo: DemoSite
       io.onSignal('SIGINT', () => stop('SIGINT')),
       io.onSignal('SIGHUP', reload),
     );
+    // The proxy gave up on its own (and said why): stop what is left, flush, and exit 1 so that
+    // systemd's Restart=on-failure starts it again.
+    void running.failed?.then(() => {
+      if (stopping) return;
+      stopping = true;
+      running
+        .close(config.timeouts.shutdownGrace)
+        .then(() => demo?.close())
+        .catch((error: unknown) => logger.error('stop failed', { error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => finish(EXIT_ERROR));
+    });
   });
 }
 

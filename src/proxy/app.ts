@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { watchFile, unwatchFile } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +9,7 @@ import { createReportResponder, reportRequestOf } from '../report/handler.js';
 import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
 import { compileTrustedProxies } from '../tls/trusted-proxies.js';
+import { readCertificateFiles, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
@@ -25,6 +25,11 @@ export interface ProxyRuntime {
   ticketKeys?: Buffer;
   /** Stats are closed by whoever owns them (the primary in a cluster). */
   ownsStats: boolean;
+  /**
+   * The certificates to serve, instead of reading the files: a cluster worker gets those the primary last
+   * checked, so a half-renewed pair on disk never reaches it. Nothing is watched then.
+   */
+  certificates?: () => CertificatePem;
 }
 
 /**
@@ -35,7 +40,7 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
   const stats = runtime?.stats ?? new TrafficStats({ statsFile: config.statsFile, logger: toLibraryLogger(logger), summaryInterval: 300_000 });
   const ownsStats = runtime?.ownsStats ?? true;
   try {
-    return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys);
+    return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys, runtime?.certificates);
   } catch (error) {
     // A proxy that failed to start must not leave its stats timers and file behind.
     if (ownsStats) await stats.close();
@@ -50,7 +55,9 @@ async function startWithStats(
   reportSource: StatsSource,
   ownsStats: boolean,
   ticketKeys: Buffer | undefined,
+  givenCertificates: (() => CertificatePem) | undefined,
 ): Promise<RunningProxy> {
+  const readCertificates = async () => pemOptions(givenCertificates ? givenCertificates() : await readCertificateFiles(config));
   const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
 
   const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
@@ -117,7 +124,7 @@ async function startWithStats(
 
   const server = createLegacyTlsServer(
     {
-      ...(await readCertificates(config)),
+      ...(await readCertificates()),
       minVersion: config.minTls,
       stats,
       ...(ticketKeys && { ticketKeys }),
@@ -159,7 +166,7 @@ async function startWithStats(
 
   const reloadCertificates = async (): Promise<boolean> => {
     try {
-      const pairs = await readCertificates(config);
+      const pairs = await readCertificates();
       const resolved = resolveServerOptions({ ...pairs, minVersion: config.minTls, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) });
       // Existing connections keep their context; new handshakes get the new certificate.
       server.setSecureContext(resolved.tls);
@@ -170,15 +177,7 @@ async function startWithStats(
       return false;
     }
   };
-  let reloading: Promise<boolean> | undefined;
-  const onCertificateChange = () => {
-    // certbot replaces cert and key one after the other: wait a moment so both are new.
-    reloading ??= new Promise<void>((resolve) => setTimeout(resolve, 300)).then(reloadCertificates).finally(() => (reloading = undefined));
-  };
-  for (const { certFile, keyFile } of config.certificates) {
-    watchFile(certFile, { interval: 1000, persistent: false }, onCertificateChange);
-    watchFile(keyFile, { interval: 1000, persistent: false }, onCertificateChange);
-  }
+  const unwatchCertificates = givenCertificates ? () => undefined : watchCertificateFiles(config, reloadCertificates);
 
   const host = urlHost(config.listen.host);
   const httpsUrl = `https://${host}:${httpsPort}`;
@@ -190,10 +189,7 @@ async function startWithStats(
     reloadCertificates,
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
-        for (const { certFile, keyFile } of config.certificates) {
-          unwatchFile(certFile, onCertificateChange);
-          unwatchFile(keyFile, onCertificateChange);
-        }
+        unwatchCertificates();
         await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
         closedConnections.flush();
         await forwarder.close().catch(() => undefined);
@@ -283,11 +279,9 @@ function applyLimits(server: http.Server, config: ProxyConfig): void {
   (server as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.timeouts.headers / 4)));
 }
 
-async function readCertificates(config: ProxyConfig): Promise<{ cert?: string[]; key?: string[] }> {
-  if (config.certificates.length === 0) return {};
-  const cert = await Promise.all(config.certificates.map((c) => readFile(c.certFile, 'utf8')));
-  const key = await Promise.all(config.certificates.map((c) => readFile(c.keyFile, 'utf8')));
-  return { cert, key };
+/** No pairs configured: no `cert`/`key` options, so the library generates a self-signed certificate. */
+function pemOptions(pem: CertificatePem): { cert?: string[]; key?: string[] } {
+  return pem.cert.length === 0 ? {} : pem;
 }
 
 function listen(server: http.Server | LegacyTlsServer, host: string, port: number): Promise<void> {
