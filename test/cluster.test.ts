@@ -3,6 +3,7 @@
  * instead of being given up on after ten; a half-renewed certificate pair on disk no longer makes every
  * replacement exit; and a primary that does give up exits non-zero so that `Restart=on-failure` acts.
  */
+import cluster from 'node:cluster';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,9 +13,11 @@ import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'selfsigned';
 import { runCli, type CliIo, type CliSignal } from '../src/cli/main.js';
+import { startCluster } from '../src/proxy/cluster.js';
 import type { RunningProxy } from '../src/proxy/config.js';
 import { closeServer, listenOn } from './helpers/servers.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
+import { captureLogger, proxyConfig } from './helpers/proxy.js';
 import { tlsRequest } from './helpers/tls-client.js';
 
 const TOKEN = 'cluster-test-token-0123456789abcdef';
@@ -121,6 +124,42 @@ describe('a --workers cluster under failing workers', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exit()).toBe(0);
   }, 90_000);
+});
+
+describe('a primary whose workers keep dying', () => {
+  let upstream: http.Server;
+  beforeAll(async () => {
+    upstream = http.createServer((_req, res) => res.end('upstream'));
+    await listenOn(upstream);
+  });
+  afterAll(() => closeServer(upstream));
+
+  // The real primary with a short policy, and workers that die 200 ms after listening: the glue between
+  // worker exits, the restart policy, the log and RunningProxy.failed.
+  it('replaces them with growing delays, then gives up once, saying so, and forks nothing more', async () => {
+    const config = await proxyConfig('http://127.0.0.1:9', { httpListen: null, workers: 1 });
+    process.env.LTF_TEST_CONFIG = JSON.stringify({ ...config, upstream: config.upstream.href });
+    cluster.setupPrimary({ exec: path.join(import.meta.dirname, 'fixtures/dying-worker.ts'), execArgv: ['--import', 'tsx'] });
+    const logger = captureLogger();
+    const running = await startCluster(config, logger, 1, { baseDelayMs: 100, maxDelayMs: 400, stableAfterMs: 60_000, giveUpAfterMs: 2_000 });
+    try {
+      const error = await running.failed!;
+      expect(error.message).toMatch(/workers kept dying/);
+      const errors = logger.lines.filter((l) => l.level === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.message).toMatch(/^workers have kept dying for \d+ s \(\d+ in a row\) with none listening; giving up so that the service manager can restart the proxy$/);
+      const delays = logger.lines.filter((l) => l.message === 'worker died; starting a replacement').map((l) => l.fields?.delayMs);
+      // Each worker takes longer to start than this policy's two seconds: at least one replacement, then the end.
+      expect(delays.length).toBeGreaterThanOrEqual(1);
+      expect(delays).toEqual([0, 100, 200, 400, 400, 400].slice(0, delays.length));
+      // Nothing is started after giving up, and no worker is left.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead())).toEqual([]);
+    } finally {
+      await running.close(100);
+      delete process.env.LTF_TEST_CONFIG;
+    }
+  }, 60_000);
 });
 
 describe('runCli and a proxy that gives up', () => {

@@ -100,14 +100,15 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
       history = next;
       if (decision.action === 'give-up') {
         gaveUp = true;
-        const minutes = Math.round(decision.failingForMs / 60_000);
-        logger.error(`workers keep dying: none has stayed up in ${minutes} min (${next.failures} in a row) and none is listening; giving up so that the service manager can restart the proxy`, {
+        const ms = decision.failingForMs;
+        const span = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+        logger.error(`workers have kept dying for ${span} (${next.failures} in a row) with none listening; giving up so that the service manager can restart the proxy`, {
           pid: worker.process.pid,
           code,
           signal,
           failures: next.failures,
         });
-        reportFailure(new Error(`workers kept dying for ${minutes} min`));
+        reportFailure(new Error(`workers kept dying for ${span}`));
         return;
       }
       logger.warn('worker died; starting a replacement', { pid: worker.process.pid, code, signal, delayMs: decision.delayMs, failuresInARow: next.failures });
