@@ -11,7 +11,8 @@ import {
 } from './classify/policy.js';
 import { isWithin, normalisePath, normalisePrefix, type NormalisedPath } from './http/request-path.js';
 import { checkPageContent, type FallbackPageContent } from './fallback/page-options.js';
-import { cipherListFor, MIN_TLS_VERSIONS, type MinTlsVersion } from './tls/profiles.js';
+import { resolveConnectionGuardOptions, type ConnectionGuardSettings } from './tls/connection-guard.js';
+import { cipherListFor, lowersSecurityLevel, MIN_TLS_VERSIONS, SIGNATURE_ALGORITHMS, type MinTlsVersion } from './tls/profiles.js';
 import type { StatsSource, TrafficStats } from './stats/traffic-stats.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from './tls/trusted-proxies.js';
 import { TLS_PROTOCOLS, type FallbackMode, type TlsProtocol, type Verdict } from './types.js';
@@ -36,7 +37,7 @@ export interface Logger {
 
 export type PemInput = string | Buffer;
 
-export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVersion' | 'cert' | 'key'> {
+export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVersion' | 'cert' | 'key' | 'handshakeTimeout'> {
   /**
    * Lowest TLS version completed.
    * @default 'TLSv1'
@@ -53,6 +54,32 @@ export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVe
   logger?: Logger;
   /** Counts every completed and failed handshake (see `TrafficStats`). */
   stats?: TrafficStats;
+  /**
+   * Milliseconds from accept to a finished handshake; slower connections are closed and reported as
+   * `'timeout'` (Node's own option, whose default is 120000).
+   * @default 10000
+   */
+  handshakeTimeout?: number;
+  /**
+   * Milliseconds from accept to the first byte of the ClientHello; silent connections are closed and
+   * reported as `'timeout'`. At most `handshakeTimeout`.
+   * @default 5000
+   */
+  clientHelloTimeout?: number;
+  /**
+   * Most connections open at once. When full, the oldest connection that has been in its handshake for
+   * over a second is closed (`'evicted'`) to let the new one in; when there is none, the new one is
+   * refused (`'connection-limit'`).
+   * @default no limit
+   */
+  maxConnections?: number;
+  /**
+   * Most unfinished handshakes from one address (an IPv6 /64) at once; more are refused
+   * (`'connection-limit'`). 0 for no cap, e.g. behind a TCP load balancer that hides client addresses.
+   * Applies only with `maxConnections` unless given.
+   * @default 32
+   */
+  maxHandshakesPerAddress?: number;
 }
 
 export interface ResolvedServerOptions {
@@ -60,26 +87,33 @@ export interface ResolvedServerOptions {
   needsGeneratedCertificate: boolean;
   warn: (message: string) => void;
   stats: TrafficStats | undefined;
+  connections: ConnectionGuardSettings;
 }
 
 export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedServerOptions {
   assertPlainObject(options as unknown, 'options');
-  const { minVersion: rawMin = 'TLSv1', cert, key, logger, ciphers, stats, ...rest } = options;
+  const { minVersion: rawMin = 'TLSv1', cert, key, logger, ciphers, stats, handshakeTimeout, clientHelloTimeout, maxConnections, maxHandshakesPerAddress, ...rest } = options;
   const minVersion = oneOf(rawMin, MIN_TLS_VERSIONS, 'minVersion');
   if (rest.maxVersion !== undefined && TLS_PROTOCOLS.indexOf(rest.maxVersion as TlsProtocol) < TLS_PROTOCOLS.indexOf(minVersion)) {
     throw new InvalidOptionError('maxVersion', rest.maxVersion, `it must not be below minVersion '${minVersion}'`);
   }
   const pairs = resolveCertificatePairs(cert, key, rest.passphrase);
+  const cipherList = ciphers === undefined ? cipherListFor(minVersion) : withSecurityLevel(ciphers, minVersion);
+  const connections = resolveConnectionGuardOptions({ handshakeTimeout, clientHelloTimeout, maxConnections, maxHandshakesPerAddress });
   return {
     tls: {
       ...rest,
       minVersion,
-      ciphers: ciphers === undefined ? cipherListFor(minVersion) : withSecurityLevel(ciphers, minVersion),
+      handshakeTimeout: connections.handshakeTimeout,
+      ciphers: cipherList,
+      // Level 0 is for TLS 1.0/1.1's signatures; without this a TLS 1.2 client could sign with SHA-1.
+      ...(rest.sigalgs === undefined && lowersSecurityLevel(cipherList) && { sigalgs: SIGNATURE_ALGORITHMS }),
       ...(pairs && { cert: pairs.map((p) => p.cert), key: pairs.map((p) => p.key) }),
     },
     needsGeneratedCertificate: pairs === undefined && rest.pfx === undefined && rest.SNICallback === undefined,
     warn: resolveWarn(logger),
     stats: resolveStats(stats),
+    connections,
   };
 }
 

@@ -50,5 +50,9 @@ export type FallbackMode = 'redirect' | 'render' | 'observe';
  */
 export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected';
 
-/** Normalised reason a TLS handshake failed. */
-export type HandshakeFailureReason = 'protocol-too-old' | 'no-shared-cipher' | 'not-tls' | 'other';
+/**
+ * Normalised reason a TLS handshake failed. The last three are connections the server closed itself:
+ * no ClientHello or no finished handshake in time (`timeout`), closed to make room for a newer one at the
+ * connection limit (`evicted`), or refused at the limit (`connection-limit`).
+ */
+export type HandshakeFailureReason = 'protocol-too-old' | 'no-shared-cipher' | 'not-tls' | 'other' | 'timeout' | 'evicted' | 'connection-limit';

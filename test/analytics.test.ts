@@ -136,7 +136,7 @@ describe('analytics: a known mix through a real server, counted exactly', () => 
     // One connection per (protocol, address), plus the connections that fetched the report itself.
     expect(w.handshakes.byProtocol).toMatchObject({ TLSv1: 15, 'TLSv1.1': 5, 'TLSv1.2': 33 });
     expect(w.handshakes.byProtocol['TLSv1.3']).toBeGreaterThanOrEqual(8);
-    expect(w.handshakeFailures.byReason).toEqual({ 'protocol-too-old': 0, 'no-shared-cipher': 2, 'not-tls': 3, other: 0 });
+    expect(w.handshakeFailures.byReason).toEqual({ 'protocol-too-old': 0, 'no-shared-cipher': 2, 'not-tls': 3, other: 0, timeout: 0, evicted: 0, 'connection-limit': 0 });
   });
 
   it('gives the same figures in /metrics', () => {

@@ -53,8 +53,9 @@ describe('parseCliArgs: defaults', () => {
       trustedHeader: undefined,
       trustedProxies: [],
       workers: 1,
-      timeouts: { headers: 10_000, request: 60_000, keepAlive: 5_000, upstreamHeaders: 30_000, upstreamBody: 60_000, shutdownGrace: 10_000 },
+      timeouts: { headers: 10_000, request: 60_000, keepAlive: 5_000, upstreamHeaders: 30_000, upstreamBody: 60_000, shutdownGrace: 10_000, handshake: 10_000, clientHello: 5_000 },
       maxConnections: 10_000,
+      maxHandshakesPerAddress: 32,
       logFormat: 'json',
     });
   });
@@ -121,6 +122,9 @@ describe('parseCliArgs: every flag', () => {
         '--upstream-body-timeout', '20000',
         '--shutdown-grace', '0',
         '--max-connections', '500',
+        '--handshake-timeout', '8000',
+        '--client-hello-timeout', '3000',
+        '--max-handshakes-per-address', '0',
         '--log-format', 'pretty',
       ],
       { files: { 'page.html': HTML } },
@@ -150,8 +154,9 @@ describe('parseCliArgs: every flag', () => {
       trustedHeader: 'X-TLS-Protocol',
       trustedProxies: ['10.0.0.0/8', 'loopback', '192.168.1.1'],
       workers: 4,
-      timeouts: { headers: 5000, request: 30_000, keepAlive: 2000, upstreamHeaders: 15_000, upstreamBody: 20_000, shutdownGrace: 0 },
+      timeouts: { headers: 5000, request: 30_000, keepAlive: 2000, upstreamHeaders: 15_000, upstreamBody: 20_000, shutdownGrace: 0, handshake: 8000, clientHello: 3000 },
       maxConnections: 500,
+      maxHandshakesPerAddress: 0,
       logFormat: 'pretty',
     });
   });
@@ -303,6 +308,16 @@ describe('parseCliArgs: the config file', () => {
   });
 });
 
+describe('parseCliArgs: handshake limits', () => {
+  it('shortens the ClientHello timeout to a shorter handshake timeout, and reads both from the config file', () => {
+    expect(parse([...UPSTREAM, '--handshake-timeout', '2000']).config.timeouts).toMatchObject({ handshake: 2000, clientHello: 2000 });
+    const files = { 'ltf.json': JSON.stringify({ upstream: 'http://127.0.0.1:3000', 'handshake-timeout': 7000, 'client-hello-timeout': 1000, 'max-handshakes-per-address': 8 }) };
+    const { config } = parse(['--config', 'ltf.json'], { files });
+    expect(config.timeouts).toMatchObject({ handshake: 7000, clientHello: 1000 });
+    expect(config.maxHandshakesPerAddress).toBe(8);
+  });
+});
+
 describe('parseCliArgs: mistakes', () => {
   it('refuses an unknown flag with a suggestion', () => {
     const error = usageError(() => parse([...UPSTREAM, '--lisen', '8443']));
@@ -334,6 +349,9 @@ describe('parseCliArgs: mistakes', () => {
     { argv: ['--request-timeout', '-1'], flag: '--request-timeout', says: 'ambiguous' },
     { argv: ['--max-connections', '1.5'], flag: '--max-connections', says: 'whole number' },
     { argv: ['--headers-timeout', '90000'], flag: '--headers-timeout', says: 'is longer than --request-timeout' },
+    { argv: ['--handshake-timeout', '0'], flag: '--handshake-timeout', says: 'from 100 to 600000' },
+    { argv: ['--client-hello-timeout', '6000', '--handshake-timeout', '4000'], flag: '--client-hello-timeout', says: 'is longer than --handshake-timeout (4000 ms)' },
+    { argv: ['--max-handshakes-per-address', 'lots'], flag: '--max-handshakes-per-address', says: 'or 0 for no cap' },
     { argv: ['--email', 'bad'], flag: '--email', says: "expected an e-mail address such as 'help@example.com'" },
     { argv: ['--phone', 'call me'], flag: '--phone', says: 'expected a phone number' },
     { argv: ['--lang', 'english!'], flag: '--lang', says: 'BCP 47' },
@@ -413,6 +431,7 @@ describe('help and version', () => {
     'exclude', 'stats-file', 'state-dir', 'report-token', 'report-prefix', 'trusted-header', 'trusted-proxies',
     'workers', 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'upstream-timeout',
     'upstream-body-timeout', 'shutdown-grace', 'max-connections', 'log-format', 'config', 'help', 'version',
+    'handshake-timeout', 'client-hello-timeout', 'max-handshakes-per-address',
   ];
 
   it('lists every flag', () => {
@@ -442,6 +461,9 @@ describe('help and version', () => {
     expect(lineOf('upstream-body-timeout')).toContain('[default: 60000]');
     expect(lineOf('shutdown-grace')).toContain('[default: 10000]');
     expect(lineOf('max-connections')).toContain('[default: 10000]');
+    expect(lineOf('handshake-timeout')).toContain('[default: 10000]');
+    expect(lineOf('client-hello-timeout')).toContain('[default: 5000, at most --handshake-timeout]');
+    expect(lineOf('max-handshakes-per-address')).toContain('[default: 32]');
     expect(lineOf('workers')).toContain('[default: 1]');
     expect(lineOf('log-format')).toContain('pretty on a terminal, else json');
     expect(text).toContain('legacy-tls-fallback demo');

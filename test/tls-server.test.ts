@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -5,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'selfsigned';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/tls/server.js';
 import { tlsFacts } from '../src/tls/facts.js';
-import { cipherListFor } from '../src/tls/profiles.js';
+import { cipherListFor, SIGNATURE_ALGORITHMS } from '../src/tls/profiles.js';
+import { resolveServerOptions } from '../src/options.js';
 import type { HandshakeFailure } from '../src/tls/handshake-failure.js';
 import { CertificateError, InvalidOptionError } from '../src/errors.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { handshake, tlsRequest, TLS_VERSIONS } from './helpers/tls-client.js';
+import { hasTool } from './helpers/tools.js';
 
 const quiet = { warn: () => {} };
 
@@ -136,6 +139,86 @@ describe('cipher choice for modern clients', () => {
     } finally {
       await Promise.all([closeServer(legacy), closeServer(modern)]);
     }
+  });
+});
+
+// @SECLEVEL=0 is there for the MD5+SHA1 signatures of TLS 1.0/1.1; it must not also let a TLS 1.2 client
+// (which is let through to the site as modern) sign with SHA-1, which a default Node server refuses.
+describe('signature algorithms at @SECLEVEL=0', () => {
+  /** A default Node server and ours side by side, with the server-side error codes of each. */
+  async function pair() {
+    const { cert, key } = await testCertificate();
+    const legacy = createLegacyTlsServer({ cert, key });
+    const modern = https.createServer({ cert, key });
+    const codes = { legacy: [] as (string | null)[], modern: [] as (string | null)[] };
+    legacy.on('handshakeFailure', (f) => codes.legacy.push(f.code));
+    modern.on('tlsClientError', (e: NodeJS.ErrnoException) => codes.modern.push(e.code ?? null));
+    const ports = { legacy: await listenOn(legacy), modern: await listenOn(modern) };
+    return { ports, codes, close: () => Promise.all([closeServer(legacy), closeServer(modern)]) };
+  }
+
+  it.each(['RSA+SHA1', 'RSA+SHA1:ECDSA+SHA1'])('refuses a TLS 1.2 client offering only %s exactly as a default Node server does', async (sigalgs) => {
+    const { ports, codes, close } = await pair();
+    try {
+      // The client itself needs level 0 to offer SHA-1 at all.
+      const offer = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', sigalgs, ciphers: 'DEFAULT:@SECLEVEL=0' } as const;
+      const fromModern = await handshake({ port: ports.modern, ...offer });
+      const fromLegacy = await handshake({ port: ports.legacy, ...offer });
+      expect(fromModern.protocol).toBeNull();
+      expect(fromLegacy).toEqual(fromModern);
+      await until(() => codes.legacy.length > 0 && codes.modern.length > 0);
+      expect(codes.legacy).toEqual(codes.modern);
+      expect(codes.legacy).toEqual(['ERR_SSL_NO_SHARED_SIGNATURE_ALGORITHMS']);
+    } finally {
+      await close();
+    }
+  });
+
+  it.runIf(hasTool('openssl'))('refuses `openssl s_client -tls1_2 -sigalgs RSA+SHA1` as a default Node server does', async () => {
+    const { ports, close } = await pair();
+    const sClient = (port: number) =>
+      new Promise<{ exit: number; cipher: string | undefined }>((resolve) => {
+        const child = execFile(
+          'openssl',
+          ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', '-tls1_2', '-sigalgs', 'RSA+SHA1', '-cipher', 'DEFAULT:@SECLEVEL=0'],
+          { timeout: 10_000 },
+          (error, stdout) => resolve({ exit: error ? Number(error.code ?? 1) : 0, cipher: /Cipher is (\S+)/.exec(String(stdout))?.[1] }),
+        );
+        child.stdin?.end();
+      });
+    try {
+      const [modern, legacy] = [await sClient(ports.modern), await sClient(ports.legacy)];
+      expect(modern).toEqual({ exit: 1, cipher: '(NONE)' });
+      expect(legacy).toEqual(modern);
+    } finally {
+      await close();
+    }
+  });
+
+  it('still completes TLS 1.0 and 1.1 with an ECDSA certificate, which signs with SHA-1 there', async () => {
+    const rsa = await testCertificate();
+    const ec = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' });
+    const server = createLegacyTlsServer({ cert: [rsa.cert, ec.cert], key: [rsa.key, ec.private] });
+    const port = await listenOn(server);
+    try {
+      for (const version of ['TLSv1', 'TLSv1.1'] as const) {
+        const result = await handshake({ port, minVersion: version, maxVersion: version, ciphers: 'ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0' });
+        expect(result).toMatchObject({ protocol: version, cipher: 'ECDHE-ECDSA-AES128-SHA', certificateType: 'ec' });
+      }
+    } finally {
+      await closeServer(server);
+    }
+  });
+
+  it('goes with every cipher string at level 0, and leaves level 1 and a caller\'s own list alone', () => {
+    const quietLogger = { warn: () => undefined };
+    expect(resolveServerOptions({ logger: quietLogger }).tls.sigalgs).toBe(SIGNATURE_ALGORITHMS);
+    expect(resolveServerOptions({ minVersion: 'TLSv1.2', logger: quietLogger }).tls.sigalgs).toBeUndefined();
+    expect(resolveServerOptions({ minVersion: 'TLSv1.2', ciphers: 'DEFAULT:@SECLEVEL=0', logger: quietLogger }).tls.sigalgs).toBe(SIGNATURE_ALGORITHMS);
+    expect(resolveServerOptions({ ciphers: 'AES128-SHA', logger: quietLogger }).tls.sigalgs).toBe(SIGNATURE_ALGORITHMS);
+    expect(resolveServerOptions({ ciphers: 'DEFAULT:@SECLEVEL=1', logger: quietLogger }).tls.sigalgs).toBeUndefined();
+    expect(resolveServerOptions({ sigalgs: 'RSA+SHA256', logger: quietLogger }).tls.sigalgs).toBe('RSA+SHA256');
+    expect(SIGNATURE_ALGORITHMS).not.toMatch(/SHA1|sha1/);
   });
 });
 

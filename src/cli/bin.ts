@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The only file that touches `process`: everything else gets its outside world through `CliIo`.
+import { readOpenFilesLimit } from './limits.js';
 import { runCli, type CliIo } from './main.js';
 
 const io: CliIo = {
@@ -14,7 +15,12 @@ const io: CliIo = {
     process.on(signal, handler);
     return () => void process.off(signal, handler);
   },
+  openFilesLimit: readOpenFilesLimit,
 };
+
+// If the event loop ever empties while the proxy should still be serving, that is a failure, not a clean
+// stop: without this Node would exit 0 and `Restart=on-failure` would leave the port dead.
+process.exitCode = 1;
 
 runCli(process.argv.slice(2), io).then(exit, (error: unknown) => {
   process.stderr.write(`legacy-tls-fallback: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

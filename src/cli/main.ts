@@ -7,6 +7,7 @@ import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
+import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
 import { helpText, parseCliArgs, PROGRAM, UsageError } from './options.js';
 import { prepareState, type PreparedState } from './state.js';
@@ -26,6 +27,10 @@ export interface CliIo {
    * it then serves quietly, the primary prints the banner. @default cluster.isWorker
    */
   isClusterWorker?: boolean;
+  /** This process's soft limit on open file descriptors, null when unknown. @default not checked */
+  openFilesLimit?: () => number | null;
+  /** Starts the proxy; for tests and embedding. @default startCluster with --workers above 1, else startProxy */
+  start?: (config: ProxyConfig, logger: ProxyLogger) => Promise<RunningProxy>;
 }
 
 export const EXIT_OK = 0;
@@ -37,7 +42,8 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
 /**
  * The whole command line: parses, prepares the state dir, starts the proxy (and the demo site), prints
  * where it listens, then runs until SIGTERM/SIGINT. Resolves with the exit code: 0 after a clean stop
- * (and for --help/--version), 2 for a usage or configuration error, 1 for anything else.
+ * (and for --help/--version), 2 for a usage or configuration error, 1 for anything else, including a
+ * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parseCliArgs>;
@@ -69,11 +75,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       settings = { ...settings, upstream: new URL(demo.url) };
       if (!worker) logger.info('demo site started', { url: demo.url });
     }
-    // In a worker the primary has already generated what was missing: this only loads it.
-    state = await prepareState(settings, { cwd: io.cwd });
+    // In a worker the primary has already generated what was missing, and hands over the certificates.
+    state = await prepareState(settings, { cwd: io.cwd, readCertificates: !worker });
     if (!worker) reportCertificate(state, logger);
     const { config } = state;
-    running = config.workers > 1 ? await startCluster(config, logger, config.workers) : await startProxy(config, logger);
+    if (!worker) warnIfTooFewDescriptors(config, io, logger);
+    const start = io.start ?? ((c: ProxyConfig, l: ProxyLogger) => (c.workers > 1 ? startCluster(c, l, c.workers) : startProxy(c, l)));
+    running = await start(config, logger);
   } catch (error) {
     await demo?.close().catch(() => undefined);
     // A stack trace reads better as plain text than inside a pretty log line.
@@ -120,6 +128,12 @@ function usageMessage(error: unknown): string | undefined {
     if (reason) return `${PROGRAM}: cannot listen${where} (${e.code}: ${reason}); choose another address with --listen or --http-listen.`;
   }
   return undefined;
+}
+
+/** Past the descriptor limit every new client gets a reset: say so at start, not at the first flood. */
+function warnIfTooFewDescriptors(config: ProxyConfig, io: CliIo, logger: ProxyLogger): void {
+  const warning = descriptorLimitWarning(config.maxConnections, io.openFilesLimit?.() ?? null);
+  if (warning) logger.warn(warning.message, warning.fields);
 }
 
 function reportCertificate(state: PreparedState, logger: ProxyLogger): void {
@@ -269,6 +283,17 @@ function untilStopped(running: RunningProxy, config: ProxyConfig, demo: DemoSite
       io.onSignal('SIGINT', () => stop('SIGINT')),
       io.onSignal('SIGHUP', reload),
     );
+    // The proxy gave up on its own (and said why): stop what is left, flush, and exit 1 so that
+    // systemd's Restart=on-failure starts it again.
+    void running.failed?.then(() => {
+      if (stopping) return;
+      stopping = true;
+      running
+        .close(config.timeouts.shutdownGrace)
+        .then(() => demo?.close())
+        .catch((error: unknown) => logger.error('stop failed', { error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => finish(EXIT_ERROR));
+    });
   });
 }
 

@@ -11,6 +11,7 @@ import {
   type FallbackPageContent,
 } from '../options.js';
 import type { ListenAddress, ProxyConfig } from '../proxy/config.js';
+import { DEFAULT_CLIENT_HELLO_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES_PER_ADDRESS } from '../tls/connection-guard.js';
 import { MIN_TLS_VERSIONS } from '../tls/profiles.js';
 import { closest } from '../validate.js';
 
@@ -107,6 +108,9 @@ export const DEFAULTS = {
   upstreamBodyTimeout: 60_000,
   shutdownGrace: 10_000,
   maxConnections: 10_000,
+  handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT,
+  clientHelloTimeout: DEFAULT_CLIENT_HELLO_TIMEOUT,
+  maxHandshakesPerAddress: DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
 } as const;
 
 export const STATE_DIR_ENV = 'LEGACY_TLS_FALLBACK_STATE_DIR';
@@ -152,7 +156,10 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'upstream-timeout', type: 'string', arg: 'MS', group: 'Limits and timeouts', defaultText: String(DEFAULTS.upstreamTimeout), description: 'The upstream must start its response (headers) within this, or the client gets 504.' },
   { name: 'upstream-body-timeout', type: 'string', arg: 'MS', group: 'Limits and timeouts', defaultText: String(DEFAULTS.upstreamBodyTimeout), description: 'The upstream may pause inside a response body at most this long.' },
   { name: 'shutdown-grace', type: 'string', arg: 'MS', group: 'Limits and timeouts', defaultText: String(DEFAULTS.shutdownGrace), description: 'On SIGTERM/SIGINT, requests in flight get this long to finish (0: stop at once).' },
-  { name: 'max-connections', type: 'string', arg: 'N', group: 'Limits and timeouts', defaultText: String(DEFAULTS.maxConnections), description: 'Most client connections open at once, per process; more are refused.' },
+  { name: 'max-connections', type: 'string', arg: 'N', group: 'Limits and timeouts', defaultText: String(DEFAULTS.maxConnections), description: 'Most client connections open at once, per process. When full, the oldest connection stuck in its TLS handshake for over a second is closed to let a new one in; otherwise the new one is refused.' },
+  { name: 'handshake-timeout', type: 'string', arg: 'MS', group: 'Limits and timeouts', defaultText: String(DEFAULTS.handshakeTimeout), description: 'A client must finish its TLS handshake within this from connecting (Node alone waits 120 s).' },
+  { name: 'client-hello-timeout', type: 'string', arg: 'MS', group: 'Limits and timeouts', defaultText: `${DEFAULTS.clientHelloTimeout}, at most --handshake-timeout`, description: 'A client must begin its TLS handshake within this from connecting; silent connections are closed.' },
+  { name: 'max-handshakes-per-address', type: 'string', arg: 'N', group: 'Limits and timeouts', defaultText: String(DEFAULTS.maxHandshakesPerAddress), description: 'Most unfinished TLS handshakes from one address (an IPv6 /64) at once; more are refused. 0: no cap (behind a TCP load balancer that hides client addresses).' },
 
   { name: 'workers', type: 'string', arg: 'N|auto', group: 'Process', defaultText: String(DEFAULTS.workers), description: 'Worker processes; auto: one per available CPU. 1 runs everything in this process.' },
   { name: 'config', type: 'string', arg: 'FILE', group: 'Process', cliOnly: true, defaultText: 'none', description: 'JSON file with any of these options, keyed by name without dashes; flags win over it.' },
@@ -185,6 +192,9 @@ const NUMBER_LIMITS: Record<string, { min: number; max: number; unit: string }> 
   'upstream-body-timeout': { min: 100, max: 3_600_000, unit: 'milliseconds' },
   'shutdown-grace': { min: 0, max: 600_000, unit: 'milliseconds' },
   'max-connections': { min: 1, max: 1_000_000, unit: 'connections' },
+  'handshake-timeout': { min: 100, max: 600_000, unit: 'milliseconds' },
+  'client-hello-timeout': { min: 100, max: 600_000, unit: 'milliseconds' },
+  'max-handshakes-per-address': { min: 0, max: 1_000_000, unit: 'handshakes, or 0 for no cap' },
   workers: { min: 1, max: 256, unit: 'worker processes' },
 };
 
@@ -477,7 +487,16 @@ function resolveSettings(
     upstreamHeaders: integer('upstream-timeout', DEFAULTS.upstreamTimeout),
     upstreamBody: integer('upstream-body-timeout', DEFAULTS.upstreamBodyTimeout),
     shutdownGrace: integer('shutdown-grace', DEFAULTS.shutdownGrace),
+    handshake: integer('handshake-timeout', DEFAULTS.handshakeTimeout),
+    clientHello: 0,
   };
+  timeouts.clientHello = integer('client-hello-timeout', Math.min(DEFAULTS.clientHelloTimeout, timeouts.handshake));
+  if (timeouts.clientHello > timeouts.handshake) {
+    throw new UsageError(
+      `${PROGRAM}: ${label('client-hello-timeout')} (${timeouts.clientHello} ms) is longer than ${label('handshake-timeout')} (${timeouts.handshake} ms); the ClientHello is part of the handshake, so make it at most ${timeouts.handshake}.`,
+      label('client-hello-timeout'),
+    );
+  }
   if (timeouts.headers > timeouts.request) {
     // Node refuses a server whose headers timeout is longer than its request timeout.
     throw new UsageError(
@@ -511,6 +530,7 @@ function resolveSettings(
     workers,
     timeouts,
     maxConnections: integer('max-connections', DEFAULTS.maxConnections),
+    maxHandshakesPerAddress: integer('max-handshakes-per-address', DEFAULTS.maxHandshakesPerAddress),
     logFormat,
   };
 }

@@ -10,6 +10,12 @@ import { PROGRAM, UsageError, type CliSettings } from './options.js';
 /** What `prepareState` needs from the outside world: paths in the settings are relative to `cwd`. */
 export interface StateIo {
   cwd: string;
+  /**
+   * False in a `--workers` worker: the primary has read and checked the certificate files and hands the
+   * pair over, so the worker only fills in their paths (a half-renewed pair on disk must not stop it).
+   * @default true
+   */
+  readCertificates?: boolean;
 }
 
 export interface PreparedState {
@@ -46,10 +52,12 @@ export async function prepareState(settings: CliSettings, io: StateIo): Promise<
 
   let certificates = settings.certificates.map((pair) => ({ certFile: resolve(pair.certFile), keyFile: resolve(pair.keyFile) }));
   let certificate: PreparedState['certificate'] = 'given';
-  if (certificates.length > 0) await checkGivenCertificates(certificates);
-  else {
+  const readCertificates = io.readCertificates ?? true;
+  if (certificates.length > 0) {
+    if (readCertificates) await checkGivenCertificates(certificates);
+  } else {
     const pair = { certFile: path.join(stateDir, CERT_FILE), keyFile: path.join(stateDir, KEY_FILE) };
-    certificate = await loadOrGenerateCertificate(pair.certFile, pair.keyFile);
+    certificate = readCertificates ? await loadOrGenerateCertificate(pair.certFile, pair.keyFile) : 'loaded';
     certificates = [pair];
   }
 

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { watchFile, unwatchFile } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -13,9 +12,11 @@ import { createReportResponder } from '../report/handler.js';
 import { TrafficStats, type StatsSource } from '../stats/traffic-stats.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
 import { compileTrustedProxies } from '../tls/trusted-proxies.js';
+import { readCertificateFiles, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
+import { ClosedConnectionLog } from './handshake-log.js';
 import { originForm, type ForwardContext } from './headers.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 
@@ -27,6 +28,11 @@ export interface ProxyRuntime {
   ticketKeys?: Buffer;
   /** Stats are closed by whoever owns them (the primary in a cluster). */
   ownsStats: boolean;
+  /**
+   * The certificates to serve, instead of reading the files: a cluster worker gets those the primary last
+   * checked, so a half-renewed pair on disk never reaches it. Nothing is watched then.
+   */
+  certificates?: () => CertificatePem;
 }
 
 /**
@@ -39,7 +45,7 @@ export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runti
   try {
     // Rejects when another process writes the same stats file: refuse to start rather than lose counts.
     if (ownsStats) await stats.ready;
-    return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys);
+    return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys, runtime?.certificates);
   } catch (error) {
     // A proxy that failed to start must not leave its stats timers and file behind.
     if (ownsStats) await stats.close();
@@ -54,10 +60,12 @@ async function startWithStats(
   reportSource: StatsSource,
   ownsStats: boolean,
   ticketKeys: Buffer | undefined,
+  givenCertificates: (() => CertificatePem) | undefined,
 ): Promise<RunningProxy> {
+  const readCertificates = async () => pemOptions(givenCertificates ? givenCertificates() : await readCertificateFiles(config));
   const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
 
-  const certificates = await readCertificates(config);
+  const certificates = await readCertificates();
   const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
     mode: config.mode,
     exclude: config.exclude,
@@ -128,10 +136,22 @@ async function startWithStats(
   };
 
   const server = createLegacyTlsServer(
-    { ...certificates, minVersion: config.minTls, stats, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) },
+    {
+      ...certificates,
+      minVersion: config.minTls,
+      stats,
+      ...(ticketKeys && { ticketKeys }),
+      logger: toLibraryLogger(logger),
+      maxConnections: config.maxConnections,
+      ...(config.maxHandshakesPerAddress !== undefined && { maxHandshakesPerAddress: config.maxHandshakesPerAddress }),
+      ...(config.timeouts.handshake !== undefined && { handshakeTimeout: config.timeouts.handshake }),
+      ...(config.timeouts.clientHello !== undefined && { clientHelloTimeout: config.timeouts.clientHello }),
+    },
     handleHttps,
   );
   applyLimits(server, config);
+  const closedConnections = new ClosedConnectionLog((message, fields) => logger.warn(message, fields));
+  server.on('handshakeFailure', (failure) => closedConnections.record(failure));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     try {
       const target = splitTarget(originForm(req.url));
@@ -156,12 +176,14 @@ async function startWithStats(
       handlePlainHttp(req, res, { engine, forwarder, httpsPort, forwardContext }).catch((error: unknown) => internalError(res, error, logger));
     });
     applyLimits(httpServer, config);
+    // No handshake to wait for here: Node's own limit, with the header timeout cutting silent sockets.
+    httpServer.maxConnections = config.maxConnections;
     await listen(httpServer, config.httpListen.host, config.httpListen.port);
   }
 
   const reloadCertificates = async (): Promise<boolean> => {
     try {
-      const pairs = await readCertificates(config);
+      const pairs = await readCertificates();
       const resolved = resolveServerOptions({ ...pairs, minVersion: config.minTls, ...(ticketKeys && { ticketKeys }), logger: toLibraryLogger(logger) });
       // Existing connections keep their context; new handshakes get the new certificate.
       server.setSecureContext(resolved.tls);
@@ -172,15 +194,7 @@ async function startWithStats(
       return false;
     }
   };
-  let reloading: Promise<boolean> | undefined;
-  const onCertificateChange = () => {
-    // certbot replaces cert and key one after the other: wait a moment so both are new.
-    reloading ??= new Promise<void>((resolve) => setTimeout(resolve, 300)).then(reloadCertificates).finally(() => (reloading = undefined));
-  };
-  for (const { certFile, keyFile } of config.certificates) {
-    watchFile(certFile, { interval: 1000, persistent: false }, onCertificateChange);
-    watchFile(keyFile, { interval: 1000, persistent: false }, onCertificateChange);
-  }
+  const unwatchCertificates = givenCertificates ? () => undefined : watchCertificateFiles(config, reloadCertificates);
 
   const host = urlHost(config.listen.host);
   const httpsUrl = `https://${host}:${httpsPort}`;
@@ -192,11 +206,9 @@ async function startWithStats(
     reloadCertificates,
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
-        for (const { certFile, keyFile } of config.certificates) {
-          unwatchFile(certFile, onCertificateChange);
-          unwatchFile(keyFile, onCertificateChange);
-        }
+        unwatchCertificates();
         await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
+        closedConnections.flush();
         await forwarder.close().catch(() => undefined);
         if (ownsStats) await stats.close();
       })();
@@ -304,7 +316,6 @@ function applyLimits(server: http.Server, config: ProxyConfig): void {
   server.headersTimeout = config.timeouts.headers;
   server.requestTimeout = config.timeouts.request;
   server.keepAliveTimeout = config.timeouts.keepAlive;
-  server.maxConnections = config.maxConnections;
   // Slow bodies are cut too: a socket idle for longer than the header timeout is closed.
   server.timeout = Math.max(config.timeouts.headers, config.timeouts.keepAlive) * 2;
   // Node enforces the headers and request timeouts only when it checks, every connectionsCheckingInterval
@@ -312,11 +323,9 @@ function applyLimits(server: http.Server, config: ProxyConfig): void {
   (server as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.min(30_000, Math.max(250, Math.floor(config.timeouts.headers / 4)));
 }
 
-async function readCertificates(config: ProxyConfig): Promise<{ cert?: string[]; key?: string[] }> {
-  if (config.certificates.length === 0) return {};
-  const cert = await Promise.all(config.certificates.map((c) => readFile(c.certFile, 'utf8')));
-  const key = await Promise.all(config.certificates.map((c) => readFile(c.keyFile, 'utf8')));
-  return { cert, key };
+/** No pairs configured: no `cert`/`key` options, so the library generates a self-signed certificate. */
+function pemOptions(pem: CertificatePem): { cert?: string[]; key?: string[] } {
+  return pem.cert.length === 0 ? {} : pem;
 }
 
 function listen(server: http.Server | LegacyTlsServer, host: string, port: number): Promise<void> {

@@ -4,7 +4,9 @@ import { TrafficStats, type StatsSource, type StorageStatus } from '../stats/tra
 import { emptyState, type StatsState } from '../stats/model.js';
 import { fromDocument, toDocument } from '../stats/serialize.js';
 import { startProxy } from './app.js';
+import { loadCertificates, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
+import { decideRestart, NO_FAILURES, RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
 
 /**
  * `--workers N`: one process per core with node:cluster. The primary owns the only `TrafficStats`
@@ -12,9 +14,14 @@ import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
  * asks the primary for the merged numbers, so every worker shows all workers' traffic. The primary
  * also makes the TLS session-ticket keys and the visitor salt, so a ticket issued by one worker
  * resumes on any other and a visitor served by two workers counts once.
+ *
+ * The primary alone reads the certificate files (at start, on SIGHUP, when they change) and hands each
+ * worker the pair it last found good: a half-renewed pair on disk is refused once, with a log line,
+ * instead of making every replacement worker fail. Dead workers are replaced with a back-off
+ * (`restart-policy.ts`); when the primary gives up, `failed` settles and the CLI exits 1.
  */
-export function startCluster(config: ProxyConfig, logger: ProxyLogger, workers: number): Promise<RunningProxy> {
-  return cluster.isWorker ? startWorker(config, logger) : startPrimary(config, logger, workers);
+export function startCluster(config: ProxyConfig, logger: ProxyLogger, workers: number, policy: RestartPolicy = RESTART_POLICY): Promise<RunningProxy> {
+  return cluster.isWorker ? startWorker(config, logger) : startPrimary(config, logger, workers, policy);
 }
 
 type Message =
@@ -22,23 +29,36 @@ type Message =
   | { type: 'ltf:delta'; delta: unknown }
   | { type: 'ltf:snapshot-request'; id: number }
   | { type: 'ltf:snapshot'; id: number; document: unknown; storage: StorageStatus }
-  | { type: 'ltf:reload' }
-  | { type: 'ltf:reloaded'; ok: boolean }
+  | { type: 'ltf:certificates-request' }
+  /** `id` 0 answers a worker's request at start; the others are reloads, answered with `certificates-applied`. */
+  | { type: 'ltf:certificates'; id: number; pem: CertificatePem }
+  | { type: 'ltf:certificates-applied'; id: number; ok: boolean }
   | { type: 'ltf:shutdown'; graceMs: number };
 
 const DELTA_INTERVAL_MS = 1000;
-// A worker that keeps dying must not turn into a fork loop: past this many restarts a minute, stop.
-const MAX_RESTARTS_PER_MINUTE = 10;
+/** A worker that does not confirm new certificates within this is counted as having failed to. */
+const RELOAD_REPLY_MS = 10_000;
 
-async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: number): Promise<RunningProxy> {
+async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: number, policy: RestartPolicy): Promise<RunningProxy> {
+  // Checked before any worker exists: a bad pair at start is a configuration error, as without --workers.
+  let certificates = await loadCertificates(config);
   const stats = new TrafficStats({ statsFile: config.statsFile, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
   await stats.ready;
   const env = { LTF_TICKET_KEYS: randomBytes(48).toString('hex'), LTF_STATS_SALT: stats.visitorSalt.toString('hex') };
   let shuttingDown = false;
-  const restarts: number[] = [];
+  let gaveUp = false;
+  let history = NO_FAILURES;
+  const listeningSince = new Map<Worker, number>();
+  /** Workers that asked for their certificates: later changes are sent to them, the others ask later. */
+  const ready = new Set<Worker>();
+  const replacements = new WeakSet<Worker>();
+  const pendingForks = new Set<NodeJS.Timeout>();
   let firstUrls: RunningProxy['urls'] | undefined;
-  let onFirstListening: (() => void) | undefined;
-  const reloadReplies: ((ok: boolean) => void)[] = [];
+  let startup: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  let nextReloadId = 1;
+  const reloadReplies = new Map<number, (ok: boolean) => void>();
+  let reportFailure: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
 
   const fork = (): Worker => {
     const worker = cluster.fork(env);
@@ -52,51 +72,117 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
       } else if (message.type === 'ltf:snapshot-request') {
         const document = toDocument(stats.snapshot(), stats.visitorSalt, stats.now());
         worker.send({ type: 'ltf:snapshot', id: message.id, document, storage: stats.storageStatus() } satisfies Message);
+      } else if (message.type === 'ltf:certificates-request') {
+        ready.add(worker);
+        worker.send({ type: 'ltf:certificates', id: 0, pem: certificates } satisfies Message);
       } else if (message.type === 'ltf:listening') {
+        listeningSince.set(worker, Date.now());
+        if (replacements.has(worker)) logger.info('replacement worker listening', { pid: worker.process.pid });
         firstUrls ??= message.urls;
-        onFirstListening?.();
-      } else if (message.type === 'ltf:reloaded') {
-        reloadReplies.shift()?.(message.ok);
+        startup?.resolve();
+      } else if (message.type === 'ltf:certificates-applied') {
+        reloadReplies.get(message.id)?.(message.ok);
       }
     });
     worker.on('exit', (code, signal) => {
-      if (shuttingDown) return;
-      const now = Date.now();
-      restarts.push(now);
-      while (restarts.length && restarts[0]! < now - 60_000) restarts.shift();
-      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
-        logger.error('workers keep dying; not replacing this one', { pid: worker.process.pid, code, signal });
+      const since = listeningSince.get(worker);
+      listeningSince.delete(worker);
+      ready.delete(worker);
+      if (shuttingDown || gaveUp) return;
+      if (!firstUrls) {
+        // At start a dying worker is a configuration or environment problem (its error is logged above):
+        // retrying would only hide it.
+        startup?.reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before listening; see its error above`));
         return;
       }
-      logger.warn('worker died; starting a replacement', { pid: worker.process.pid, code, signal });
-      fork();
+      const now = Date.now();
+      const { history: next, decision } = decideRestart(history, { now, listenedMs: since === undefined ? null : now - since, othersListening: listeningSince.size }, policy);
+      history = next;
+      if (decision.action === 'give-up') {
+        gaveUp = true;
+        const ms = decision.failingForMs;
+        const span = ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+        logger.error(`workers have kept dying for ${span} (${next.failures} in a row) with none listening; giving up so that the service manager can restart the proxy`, {
+          pid: worker.process.pid,
+          code,
+          signal,
+          failures: next.failures,
+        });
+        reportFailure(new Error(`workers kept dying for ${span}`));
+        return;
+      }
+      logger.warn('worker died; starting a replacement', { pid: worker.process.pid, code, signal, delayMs: decision.delayMs, failuresInARow: next.failures });
+      const timer = setTimeout(() => {
+        pendingForks.delete(timer);
+        if (!shuttingDown && !gaveUp) replacements.add(fork());
+      }, decision.delayMs);
+      pendingForks.add(timer);
     });
     return worker;
   };
 
+  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
   for (let i = 0; i < count; i++) fork();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no worker started listening within 30 s')), 30_000);
-    onFirstListening = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no worker started listening within 30 s')), 30_000);
+      startup = {
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      };
+    });
+  } catch (error) {
+    shuttingDown = true;
+    for (const worker of live()) worker.kill();
+    await stats.close();
+    throw error;
+  } finally {
+    startup = undefined;
+  }
   logger.info('cluster started', { workers: count });
 
-  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  const sendCertificates = (worker: Worker): Promise<boolean> => {
+    const id = nextReloadId++;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => settle(false), RELOAD_REPLY_MS);
+      const settle = (ok: boolean) => {
+        clearTimeout(timer);
+        reloadReplies.delete(id);
+        worker.off('exit', onExit);
+        resolve(ok);
+      };
+      // A worker that dies meanwhile is replaced, and its replacement asks for the new pair itself.
+      const onExit = () => settle(true);
+      worker.once('exit', onExit);
+      reloadReplies.set(id, settle);
+      worker.send({ type: 'ltf:certificates', id, pem: certificates } satisfies Message);
+    });
+  };
+  const reloadCertificates = async (): Promise<boolean> => {
+    try {
+      certificates = await loadCertificates(config);
+    } catch (error) {
+      logger.error('new certificates refused, the previous ones stay in use', { error: (error as Error).message });
+      return false;
+    }
+    const ok = (await Promise.all([...ready].map(sendCertificates))).every(Boolean);
+    if (ok) logger.info('certificates reloaded', { files: config.certificates.map((c) => c.certFile) });
+    else logger.error('a worker did not take the new certificates; it serves the previous ones', { files: config.certificates.map((c) => c.certFile) });
+    return ok;
+  };
+  const unwatchCertificates = watchCertificateFiles(config, reloadCertificates);
+
   let closing: Promise<void> | undefined;
   return {
     urls: firstUrls!,
-    async reloadCertificates() {
-      const workers = live();
-      const replies = workers.map(() => new Promise<boolean>((resolve) => reloadReplies.push(resolve)));
-      for (const worker of workers) worker.send({ type: 'ltf:reload' } satisfies Message);
-      return (await Promise.all(replies)).every(Boolean);
-    },
+    reloadCertificates,
+    failed,
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
         shuttingDown = true;
+        unwatchCertificates();
+        for (const timer of pendingForks) clearTimeout(timer);
+        pendingForks.clear();
         await Promise.all(
           live().map(
             (worker) =>
@@ -106,7 +192,8 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
                   clearTimeout(kill);
                   resolve();
                 });
-                worker.send({ type: 'ltf:shutdown', graceMs } satisfies Message);
+                if (worker.isConnected()) worker.send({ type: 'ltf:shutdown', graceMs } satisfies Message);
+                else worker.kill();
               }),
           ),
         );
@@ -178,19 +265,44 @@ async function startWorker(config: ProxyConfig, logger: ProxyLogger): Promise<Ru
   const stats = new TrafficStats({ summaryInterval: 0 });
   if (env.LTF_STATS_SALT) stats.useSalt(Buffer.from(env.LTF_STATS_SALT, 'hex'));
   const ticketKeys = env.LTF_TICKET_KEYS ? Buffer.from(env.LTF_TICKET_KEYS, 'hex') : undefined;
-  const running = await startProxy(config, logger, {
+
+  // The certificates come from the primary (over IPC: a private key has no place in the environment).
+  // Reloads that arrive while the proxy is still starting are applied once it runs.
+  let certificates: CertificatePem | undefined;
+  let received: () => void = () => undefined;
+  const firstCertificates = new Promise<void>((resolve) => (received = resolve));
+  let started: (proxy: RunningProxy) => void = () => undefined;
+  const running = new Promise<RunningProxy>((resolve) => (started = resolve));
+  worker.on('message', (message: Message) => {
+    if (message.type !== 'ltf:certificates') return;
+    certificates = message.pem;
+    received();
+    if (message.id === 0) return;
+    const { id } = message;
+    void running
+      .then((proxy) => proxy.reloadCertificates())
+      .then((ok) => {
+        if (worker.isConnected()) worker.send({ type: 'ltf:certificates-applied', id, ok } satisfies Message);
+      });
+  });
+  worker.send({ type: 'ltf:certificates-request' } satisfies Message);
+  await firstCertificates;
+
+  const proxy = await startProxy(config, logger, {
     stats,
     reportSource: new PrimaryStats(worker, stats),
     ...(ticketKeys && { ticketKeys }),
     ownsStats: false,
+    certificates: () => certificates!,
   });
+  started(proxy);
   const timer = setInterval(() => sendDelta(worker, stats), DELTA_INTERVAL_MS);
   timer.unref();
 
   let closing: Promise<void> | undefined;
   const close = (graceMs?: number) => {
     closing ??= (async () => {
-      await running.close(graceMs);
+      await proxy.close(graceMs);
       clearInterval(timer);
       sendDelta(worker, stats);
       worker.disconnect();
@@ -199,10 +311,7 @@ async function startWorker(config: ProxyConfig, logger: ProxyLogger): Promise<Ru
   };
   worker.on('message', (message: Message) => {
     if (message.type === 'ltf:shutdown') void close(message.graceMs);
-    else if (message.type === 'ltf:reload') {
-      void running.reloadCertificates().then((ok) => worker.send({ type: 'ltf:reloaded', ok } satisfies Message));
-    }
   });
-  worker.send({ type: 'ltf:listening', urls: running.urls } satisfies Message);
-  return { urls: running.urls, reloadCertificates: running.reloadCertificates, close };
+  worker.send({ type: 'ltf:listening', urls: proxy.urls } satisfies Message);
+  return { urls: proxy.urls, reloadCertificates: proxy.reloadCertificates, close };
 }

@@ -55,9 +55,19 @@ export interface ProxyConfig {
     upstreamBody: number;
     /** Requests in flight get this long to finish on SIGTERM/SIGINT. */
     shutdownGrace: number;
+    /** From accept to a finished TLS handshake; the library's default (10 s) when absent. */
+    handshake?: number;
+    /** From accept to the first byte of the ClientHello; the library's default (5 s) when absent. */
+    clientHello?: number;
   };
-  /** Most client connections open at once (per process); more are refused. */
+  /**
+   * Most client connections open at once, per process and listener. On the HTTPS listener a full
+   * process closes its oldest handshake stuck for over a second to let a new client in, and refuses
+   * the new client only when there is none.
+   */
   maxConnections: number;
+  /** Most unfinished TLS handshakes from one address (IPv6: /64); 0 for no cap. The library's default (32) when absent. */
+  maxHandshakesPerAddress?: number;
   logFormat: 'json' | 'pretty';
 }
 
@@ -75,4 +85,9 @@ export interface RunningProxy {
   reloadCertificates(): Promise<boolean>;
   /** Stops accepting, lets requests in flight finish within `graceMs`, flushes the stats. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Settles, with the reason, when the proxy has given up serving on its own (a cluster whose workers
+   * keep dying); never otherwise. The CLI then stops and exits 1, so the service manager restarts it.
+   */
+  failed?: Promise<Error>;
 }

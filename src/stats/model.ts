@@ -12,7 +12,7 @@ export type ProtocolLabel = TlsProtocol | 'none';
 export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'none'];
 export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
 export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
-export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other'];
+export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other', 'timeout', 'evicted', 'connection-limit'];
 
 /** Distinct legacy clients (family, version, OS) tracked per bucket; the lightest are folded into `other`. */
 export const MAX_CLIENTS_PER_BUCKET = 32;

@@ -4,7 +4,7 @@ import type { StatsSource } from './traffic-stats.js';
 /**
  * Prometheus counters read from the stats' all-time totals at scrape time, so they survive restarts
  * (the totals are persisted) and every worker's traffic shows in one place. Label values come from
- * closed sets only: protocol (5), legacy (2), kind (4), action (6), resumed (2), reason (4).
+ * closed sets only: protocol (5), legacy (2), kind (4), action (6), resumed (2), reason (7).
  */
 export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, registry: Registry = new Registry()): Registry {
   // A second report on the same registry must not throw "already registered": reuse what is there.

@@ -25,6 +25,8 @@ const REASONS_BY_CODE: Record<string, HandshakeFailureReason> = {
   ERR_SSL_UNKNOWN_PROTOCOL: 'not-tls',
   ERR_SSL_PACKET_LENGTH_TOO_LONG: 'not-tls',
   ERR_SSL_RECORD_LENGTH_MISMATCH: 'not-tls',
+  // Node's own `handshakeTimeout`; the connection guard reports its closures with the codes below.
+  ERR_TLS_HANDSHAKE_TIMEOUT: 'timeout',
 };
 
 export function handshakeFailureReason(error: unknown): HandshakeFailureReason {

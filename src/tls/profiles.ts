@@ -72,12 +72,44 @@ const LEGACY_CAPABLE_SUITES = [
  * The cipher string for a server accepting `minVersion` and up.
  *
  * `@SECLEVEL=0` is appended only below TLS 1.2: OpenSSL 3 otherwise refuses TLS 1.0/1.1 handshakes with
- * ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM (they sign with MD5+SHA1, below security level 1).
+ * ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM (they sign with MD5+SHA1, below security level 1). It always
+ * goes with `SIGNATURE_ALGORITHMS`, which takes back what level 0 would also open at TLS 1.2.
  */
 export function cipherListFor(minVersion: MinTlsVersion): string {
   const list = [...TLS13_SUITES, ...FORWARD_SECRET_SUITES, ...LEGACY_CAPABLE_SUITES];
   if (needsSecurityLevelZero(minVersion)) list.push('@SECLEVEL=0');
   return list.join(':');
+}
+
+/**
+ * The signature algorithms a server with `@SECLEVEL=0` offers: OpenSSL 3.0's default list in its own order
+ * (so a TLS 1.2/1.3 client is signed for exactly as by a default Node server), minus SHA-1, which level 1
+ * filters out and level 0 would let a TLS 1.2 client choose, and minus DSA, which needs a DSA certificate.
+ * OpenSSL applies this list from TLS 1.2 on only: TLS 1.0/1.1 sign with their fixed MD5+SHA1 (or SHA-1
+ * for ECDSA) whatever it says, which is all level 0 is needed for (test/tls-server.test.ts checks both).
+ */
+export const SIGNATURE_ALGORITHMS = [
+  'ECDSA+SHA256',
+  'ECDSA+SHA384',
+  'ECDSA+SHA512',
+  'ed25519',
+  'ed448',
+  'rsa_pss_pss_sha256',
+  'rsa_pss_pss_sha384',
+  'rsa_pss_pss_sha512',
+  'rsa_pss_rsae_sha256',
+  'rsa_pss_rsae_sha384',
+  'rsa_pss_rsae_sha512',
+  'RSA+SHA256',
+  'RSA+SHA384',
+  'RSA+SHA512',
+  'ECDSA+SHA224',
+  'RSA+SHA224',
+].join(':');
+
+/** Whether an OpenSSL cipher string lowers the security level to 0 (ours below TLS 1.2, or a caller's). */
+export function lowersSecurityLevel(ciphers: string): boolean {
+  return /@SECLEVEL=0(?![0-9])/i.test(ciphers);
 }
 
 export function needsSecurityLevelZero(minVersion: MinTlsVersion): boolean {

@@ -1,8 +1,8 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { resolveServerOptions, type LegacyTlsServerOptions } from '../options.js';
+import { guardConnections, parentOf } from './connection-guard.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
 import { defaultSelfSignedCertificate } from './self-signed.js';
 import { normaliseTlsVersion } from './facts.js';
@@ -21,27 +21,37 @@ export interface LegacyTlsServer extends https.Server {
 
 /**
  * An `https.Server` that also completes TLS 1.0 and 1.1 handshakes, and reports every failed one as a
- * `handshakeFailure` event. Without `cert`/`key` it generates a self-signed RSA certificate for
- * `localhost`; `listen()` then waits for it, so callers use the server as any other.
+ * `handshakeFailure` event. Connections that send no ClientHello within `clientHelloTimeout` or finish no
+ * handshake within `handshakeTimeout` are closed, and with `maxConnections` a full server closes its
+ * oldest stalled handshake to let a new client in (see `connection-limiter.ts`); each is reported too.
+ * Without `cert`/`key` it generates a self-signed RSA certificate for `localhost`; `listen()` then waits
+ * for it, so callers use the server as any other.
  */
 export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, handler?: RequestHandler): LegacyTlsServer {
   const resolved = resolveServerOptions(options);
   const server = https.createServer(resolved.tls, handler) as LegacyTlsServer;
 
-  // Reading the address once at connection time caches it on the TCP socket, which the TLS socket keeps
-  // as `_parent`: a peer that resets mid-handshake is then still reported with its address.
-  server.prependListener('connection', (raw: Socket) => void raw.remoteAddress);
-  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-    const failure: HandshakeFailure = {
-      reason: handshakeFailureReason(error),
-      code: errorCode(error),
-      remoteAddress: socket.remoteAddress ?? peerAddressOf(socket),
-      at: new Date(),
-    };
-    socket.destroy();
+  const reportFailure = (failure: HandshakeFailure) => {
     resolved.stats?.recordHandshakeFailure(failure.reason);
     server.emit(HANDSHAKE_FAILURE_EVENT, failure);
+  };
+  const guard = guardConnections(server, resolved.connections, reportFailure);
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    socket.destroy();
+    if (guard.closedByGuard(socket)) return;
+    reportFailure({
+      reason: handshakeFailureReason(error),
+      code: errorCode(error),
+      remoteAddress: socket.remoteAddress ?? parentOf(socket)?.remoteAddress ?? null,
+      at: new Date(),
+    });
   });
+  // Connections still in their handshake are connections too: without this, close() would wait for them.
+  const closeAllConnections = server.closeAllConnections.bind(server);
+  server.closeAllConnections = () => {
+    closeAllConnections();
+    guard.closeUnfinished();
+  };
 
   const { stats } = resolved;
   if (stats) {
@@ -57,12 +67,6 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
     deferListenUntilCertificate(server, resolved.tls);
   }
   return server;
-}
-
-// A TLS socket whose handshake failed may already have lost its handle; its parent TCP socket kept the address.
-function peerAddressOf(socket: TLSSocket): string | null {
-  const parent = (socket as TLSSocket & { _parent?: { remoteAddress?: string } })._parent;
-  return parent?.remoteAddress ?? null;
 }
 
 function deferListenUntilCertificate(server: https.Server, tlsOptions: https.ServerOptions): void {

@@ -1,0 +1,153 @@
+import type { Socket } from 'node:net';
+import type tls from 'node:tls';
+import { InvalidOptionError } from '../errors.js';
+import type { HandshakeFailureReason } from '../types.js';
+import { ConnectionLimiter, type ConnectionLimits } from './connection-limiter.js';
+import type { HandshakeFailure } from './handshake-failure.js';
+
+/**
+ * Bounds what a connection may cost before its TLS handshake is done. Node alone holds a socket that
+ * never sends a byte for 120 s, so about a thousand silent sockets use up a 1024-descriptor limit, and a
+ * connection limit full of them locks every real client out.
+ */
+
+export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+export const DEFAULT_CLIENT_HELLO_TIMEOUT = 5_000;
+/**
+ * A browser opens at most 6 connections to a site at once, and a real handshake lasts a few round trips:
+ * 32 unfinished handshakes from one address leave room for several browsers behind one NAT starting
+ * together, while one peer can hold only 32 descriptors in handshakes, each for at most `handshakeTimeout`.
+ */
+export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 32;
+/**
+ * A full server closes an unfinished handshake for a new connection only once it is this old: real
+ * handshakes take a few round trips, so one still going after a second is most likely stalled or silent.
+ */
+export const EVICT_AFTER_MS = 1_000;
+
+/** The `code` of the failures the guard causes itself (Node's own timeout is `ERR_TLS_HANDSHAKE_TIMEOUT`). */
+export const GUARD_CODES = {
+  clientHelloTimeout: 'ERR_LEGACY_TLS_CLIENT_HELLO_TIMEOUT',
+  evicted: 'ERR_LEGACY_TLS_EVICTED',
+  connectionLimit: 'ERR_LEGACY_TLS_CONNECTION_LIMIT',
+  addressLimit: 'ERR_LEGACY_TLS_ADDRESS_LIMIT',
+} as const;
+
+export interface ConnectionGuardSettings {
+  /** Passed to Node as its own `handshakeTimeout`: from accept to a finished handshake. */
+  handshakeTimeout: number;
+  /** From accept to the first byte of the ClientHello. */
+  clientHelloTimeout: number;
+  /** `null` when no `maxConnections` was given: no limit. */
+  limits: ConnectionLimits | null;
+}
+
+export interface ConnectionGuardOptions {
+  handshakeTimeout?: number;
+  clientHelloTimeout?: number;
+  maxConnections?: number;
+  maxHandshakesPerAddress?: number;
+}
+
+export function resolveConnectionGuardOptions(options: ConnectionGuardOptions): ConnectionGuardSettings {
+  const handshakeTimeout = wholeNumber(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, 'handshakeTimeout', 100, 600_000, 'milliseconds');
+  const clientHelloTimeout = wholeNumber(options.clientHelloTimeout ?? Math.min(DEFAULT_CLIENT_HELLO_TIMEOUT, handshakeTimeout), 'clientHelloTimeout', 100, 600_000, 'milliseconds');
+  if (clientHelloTimeout > handshakeTimeout) {
+    throw new InvalidOptionError('clientHelloTimeout', clientHelloTimeout, `the ClientHello is part of the handshake, so make it at most handshakeTimeout (${handshakeTimeout} ms)`);
+  }
+  const { maxConnections, maxHandshakesPerAddress } = options;
+  if (maxConnections === undefined && maxHandshakesPerAddress === undefined) return { handshakeTimeout, clientHelloTimeout, limits: null };
+  return {
+    handshakeTimeout,
+    clientHelloTimeout,
+    limits: {
+      maxConnections: maxConnections === undefined ? Infinity : wholeNumber(maxConnections, 'maxConnections', 1, 1_000_000, 'connections'),
+      maxHandshakesPerAddress: wholeNumber(maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS, 'maxHandshakesPerAddress', 0, 1_000_000, 'handshakes, or 0 for no per-address cap'),
+      evictAfterMs: EVICT_AFTER_MS,
+    },
+  };
+}
+
+function wholeNumber(value: unknown, name: string, min: number, max: number, unit: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, value, `expected a whole number of ${unit} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+export interface ConnectionGuard {
+  /** Whether the guard closed this TLS socket's connection itself (and has reported it already). */
+  closedByGuard(socket: tls.TLSSocket): boolean;
+  /** Closes every connection still in its handshake, unreported: nothing was asked on them yet. */
+  closeUnfinished(): void;
+}
+
+/**
+ * Watches every connection of `server` from accept to the end of its handshake: closes it when no byte
+ * of a ClientHello arrived within `clientHelloTimeout` (Node's `handshakeTimeout` covers the rest), and
+ * applies the connection limit. Each connection it closes is passed to `report` once.
+ */
+export function guardConnections(server: tls.Server, settings: ConnectionGuardSettings, report: (failure: HandshakeFailure) => void): ConnectionGuard {
+  const limiter = settings.limits && new ConnectionLimiter<Socket>(settings.limits);
+  const closed = new WeakSet<Socket>();
+  const unfinished = new Map<Socket, NodeJS.Timeout>();
+
+  const forget = (raw: Socket) => {
+    clearTimeout(unfinished.get(raw));
+    unfinished.delete(raw);
+  };
+  const close = (raw: Socket, reason: HandshakeFailureReason | null, code: string) => {
+    if (closed.has(raw)) return;
+    closed.add(raw);
+    forget(raw);
+    // Destroying the TCP socket makes the TLS layer report ECONNRESET later: `closedByGuard` hides it.
+    raw.destroy();
+    if (reason) report({ reason, code, remoteAddress: raw.remoteAddress ?? null, at: new Date() });
+  };
+
+  // First listener, before the TLS layer wraps the socket. Reading the address here also caches it on the
+  // TCP socket, so a peer that resets mid-handshake is still reported with its address.
+  server.prependListener('connection', (raw: Socket) => {
+    const address = raw.remoteAddress ?? null;
+    if (limiter) {
+      const admission = limiter.admit(raw, address, Date.now());
+      if (!admission.admitted) {
+        close(raw, 'connection-limit', admission.reason === 'address-limit' ? GUARD_CODES.addressLimit : GUARD_CODES.connectionLimit);
+        return;
+      }
+      if (admission.evicted) close(admission.evicted, 'evicted', GUARD_CODES.evicted);
+    }
+    // The TLS layer reads the TCP handle itself, so no 'data' event tells us a ClientHello began; the
+    // handle's byte count does.
+    const timer = setTimeout(() => {
+      if (raw.bytesRead === 0) close(raw, 'timeout', GUARD_CODES.clientHelloTimeout);
+    }, settings.clientHelloTimeout);
+    unfinished.set(raw, timer);
+    raw.once('close', () => {
+      forget(raw);
+      limiter?.closed(raw);
+    });
+  });
+
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    const raw = parentOf(socket);
+    if (!raw) return;
+    forget(raw);
+    limiter?.handshakeFinished(raw);
+  });
+
+  return {
+    closedByGuard: (socket) => {
+      const raw = parentOf(socket);
+      return raw !== undefined && closed.has(raw);
+    },
+    closeUnfinished: () => {
+      for (const raw of [...unfinished.keys()]) close(raw, null, '');
+    },
+  };
+}
+
+/** The TCP socket under a server-side TLS socket, which Node keeps as `_parent`. */
+export function parentOf(socket: tls.TLSSocket): Socket | undefined {
+  return (socket as tls.TLSSocket & { _parent?: Socket })._parent;
+}
