@@ -213,8 +213,8 @@ describe('contact details on the fallback page', () => {
   it('warns, naming the flags, when the built-in page has no e-mail, phone or address', () => {
     const bare = parse(UPSTREAM).config;
     const warning = contactWarning(bare);
-    expect(warning?.message).toContain('--email, --phone, --address');
-    expect(warning?.message).toContain('--fallback-page');
+    expect(warning).toContain('--email, --phone, --address');
+    expect(warning).toContain('--fallback-page');
     expect(contactWarning(parse([...UPSTREAM, '--organisation', 'Example Ltd', '--hours', '9-5']).config)).toBeDefined();
     for (const flag of [['--email', 'a@example.com'], ['--phone', '+44 20 7946 0000'], ['--address', '1 Example Street']]) {
       expect(contactWarning(parse([...UPSTREAM, ...flag]).config)).toBeUndefined();

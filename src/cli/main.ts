@@ -6,10 +6,12 @@ import { LegacyTlsError } from '../errors.js';
 import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
+import { checkUpstream } from '../proxy/upstream-check.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
 import { createLogger } from './logger.js';
 import { helpText, parseCliArgs, PROGRAM, UsageError } from './options.js';
 import { prepareState, type PreparedState } from './state.js';
+import { contactWarning } from './warnings.js';
 
 export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -85,6 +87,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     announce(running, state, pretty, io, logger);
     if (parsed.command === 'demo') announceDemo(running, state, pretty, io, logger);
     else announceToken(running, state, pretty, io, logger);
+    const contact = contactWarning(state.config);
+    if (contact) logger.warn(contact);
+    running = withUpstreamCheck(running, state.config, logger);
   }
   return untilStopped(running, state.config, demo, io, worker ? quietLogger(logger) : logger);
 }
@@ -149,6 +154,35 @@ function announce(running: RunningProxy, state: PreparedState, pretty: boolean, 
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * Warns, without holding up the start, when the upstream does not answer: otherwise the first sign is
+ * a visitor's 502. The check is abandoned when the proxy stops.
+ */
+function withUpstreamCheck(running: RunningProxy, config: ProxyConfig, logger: ProxyLogger): RunningProxy {
+  const abort = new AbortController();
+  const upstream = config.upstream.href;
+  void checkUpstream(config.upstream, { insecure: config.upstreamInsecure, signal: abort.signal }).then((result) => {
+    if (abort.signal.aborted) return;
+    if (!result.ok) {
+      logger.warn(
+        `the upstream ${upstream} does not answer (${result.code}: ${result.error})${result.hint ? `; ${result.hint}` : ''}. Serving anyway: legacy clients get the fallback page, the others 502 until it answers`,
+        { upstream, code: result.code },
+      );
+    } else if (result.status >= 500) {
+      logger.warn(`the upstream ${upstream} answers HEAD ${config.upstream.pathname} with ${result.status}`, { upstream, status: result.status });
+    } else {
+      logger.info('the upstream answers', { upstream, status: result.status });
+    }
+  });
+  return {
+    ...running,
+    close(graceMs) {
+      abort.abort();
+      return running.close(graceMs);
+    },
+  };
 }
 
 /** The generated report token, once: it is in the state dir for later, but nobody would know where to look. */

@@ -14,6 +14,7 @@ import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
 import { originForm, type ForwardContext } from './headers.js';
+import { UpstreamFailureLog } from './upstream-failures.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 
 /** Hooks a cluster worker uses to share the primary's stats and keys; absent in a single process. */
@@ -63,13 +64,17 @@ async function startWithStats(
   const engine = new FallbackEngine(resolveFallbackOptions(fallbackOptions));
   const trustedPeers = compileTrustedProxies(config.trustedProxies);
   const report = createReportResponder({ stats: reportSource, token: config.reportToken, prefix: config.reportPrefix, logger: toLibraryLogger(logger) });
+  const upstreamFailures = new UpstreamFailureLog(logger, config.upstream.href);
   const forwarder = new Forwarder({
     upstream: config.upstream,
     insecure: config.upstreamInsecure,
     changeOrigin: config.changeOrigin,
     upstreamHeadersTimeout: config.timeouts.upstreamHeaders,
     upstreamBodyTimeout: config.timeouts.upstreamBody,
-    onUpstreamError: (status) => stats.recordUpstreamError(status),
+    onUpstreamError: (status, code) => {
+      stats.recordUpstreamError(status);
+      upstreamFailures.count(status, code);
+    },
   });
 
   const forwardContext = (req: IncomingMessage, verdict: Verdict, proto: 'https' | 'http'): ForwardContext => ({
@@ -181,6 +186,7 @@ async function startWithStats(
         }
         await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
         await forwarder.close().catch(() => undefined);
+        upstreamFailures.close();
         if (ownsStats) await stats.close();
       })();
       return closing;

@@ -3,7 +3,6 @@ import { resolveTrafficStatsOptions, type TrafficStatsOptions } from '../options
 import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
 import { loadJsonFile, writeFileAtomic } from './atomic-file.js';
 import {
-  addTo,
   emptyState,
   mergeState,
   hourStart,
@@ -11,6 +10,7 @@ import {
   recordHandshake,
   recordHandshakeFailure,
   recordRequest,
+  recordUpstreamError,
   sampleKeys,
   type RequestLabels,
   type StatsState,
@@ -172,7 +172,7 @@ export class TrafficStats implements StatsSource {
 
   /** A 502/504 the proxy answered because the upstream failed or was too slow. */
   recordUpstreamError(status: 502 | 504): void {
-    addTo(this.state.totals.upstreamErrors, String(status));
+    recordUpstreamError(this.state, this.options.now(), status);
     this.dirty = true;
   }
 
