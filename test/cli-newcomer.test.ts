@@ -3,16 +3,19 @@
  * plain-HTTP port, the error messages, and the demo's contact details.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { locateJsonError } from '../src/cli/json-error.js';
 import { defaultHttpPort, DEMO_PAGE, helpText, parseCliArgs, UsageError, unreadable } from '../src/cli/options.js';
+import { runCli } from '../src/cli/main.js';
 import { prepareState } from '../src/cli/state.js';
 import { contactWarning, shellWord } from '../src/cli/warnings.js';
+import { cliHarness } from './helpers/cli-harness.js';
 import { testCertificate } from './helpers/servers.js';
+import { tlsRequest } from './helpers/tls-client.js';
 
 const BIN = path.join(import.meta.dirname, '../src/cli/bin.ts');
 const NOBODY = 65534;
@@ -75,9 +78,9 @@ describe('the plain-HTTP port follows --listen', () => {
 
   it('--help states the rule', () => {
     const line = helpText().split('\n').find((l) => l.trimStart().startsWith('--http-listen ')) ?? '';
-    expect(line).toContain('port 80 with --listen 443');
-    expect(line).toContain('8443: 8080');
-    expect(line).toContain('0 with 0');
+    expect(line).toContain('port 80 for --listen 443');
+    expect(line).toContain('8080 for 8443 (N443 gives N080)');
+    expect(line).toContain('0 for 0');
   });
 });
 
@@ -154,6 +157,8 @@ describe('error messages', () => {
     ['{\r\n  "listen": 8443,\r\n  "mode": "observe",\r\n  ]', 4, 3, 'expected a property name'],
     ['{ "organisation": "Café Zoë", "listen": 8443 x }', 1, 46, "expected ',' or '}'"],
     ['', 1, 1, 'the file is empty'],
+    ['{\n  "workers": 2,,\n}', 2, 16, 'a comma too many'],
+    ['{"exclude": ["/api",, "/static"]}', 1, 21, 'a comma too many'],
   ])('JSON config error %j: line %i, column %i', (text, line, column, reason) => {
     const error = usageError(() => parse(['--config', 'ltf.json'], { 'ltf.json': text }));
     expect(error.message).toContain(`--config "ltf.json" is not valid JSON: line ${line}, column ${column}: `);
@@ -209,6 +214,27 @@ describe('contact details on the fallback page', () => {
     expect(parse(['demo', '--organisation', 'Mine']).config.page).toEqual({ organisation: 'Mine', email: DEMO_PAGE.email, phone: DEMO_PAGE.phone });
     expect(parse(['demo', '--fallback-url', 'https://help.example.com/']).config.page).toEqual({});
   });
+
+  it('a TLS 1.0 visitor of the demo sees a page with an address to write to', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-demo-'));
+    try {
+      const cli = cliHarness(dir);
+      const exit = runCli(['demo', '--listen', '127.0.0.1:0', '--http-listen', 'off', '--log-format', 'json'], cli.io);
+      const listening = await cli.waitFor((l) => l.msg === 'listening');
+      const port = Number(new URL(String(listening.https)).port);
+      const ca = await readFile(path.join(dir, '.legacy-tls-fallback', 'cert.pem'), 'utf8');
+      const redirect = await tlsRequest({ port, ca, version: 'TLSv1' });
+      const page = await tlsRequest({ port, ca, version: 'TLSv1', path: String(redirect.headers.location) });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('mailto:help@example.com');
+      await cli.waitFor((l) => l.msg === 'the upstream answers');
+      cli.signal('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(cli.output()).not.toContain('no way to reach you');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('warns, naming the flags, when the built-in page has no e-mail, phone or address', () => {
     const bare = parse(UPSTREAM).config;

@@ -280,6 +280,30 @@ describe('the command with an upstream that is down at start', () => {
     expect(cli.output()).not.toContain('no way to reach you');
   }, 30_000);
 
+  it('stops at once while the check still waits for an upstream that never answers, and leaves no connection open', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-hang-'));
+    const connections = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      connections.add(socket);
+      socket.on('close', () => connections.delete(socket));
+      socket.resume();
+    });
+    servers.push(silent);
+    const url = `http://127.0.0.1:${await listenOn(silent)}/`;
+    const cli = cliHarness(dir, { LEGACY_TLS_REPORT_TOKEN: REPORT_TOKEN });
+    const exit = runCli(['--upstream', url, '--listen', '127.0.0.1:0', '--http-listen', 'off', '--email', 'help@example.com', '--log-format', 'json'], cli.io);
+    await cli.waitFor((l) => l.msg === 'listening');
+    await new Promise<void>((resolve) => (connections.size > 0 ? resolve() : silent.once('connection', () => resolve())));
+    cli.signal('SIGTERM');
+    expect(await exit).toBe(0);
+    // The check's connection is closed by the stop (closeServer in afterEach would wait for it otherwise).
+    await new Promise<void>((resolve) => {
+      const poll = () => (connections.size === 0 ? resolve() : setTimeout(poll, 20));
+      poll();
+    });
+    expect(cli.lines.filter((l) => /upstream/.test(String(l.msg)) && l.msg !== 'listening')).toEqual([]);
+  }, 30_000);
+
   it('says the upstream answers when it does, and warns about a page without contact details', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-up-'));
     const server = http.createServer((_req, res) => res.end('hello'));

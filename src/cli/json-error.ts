@@ -79,6 +79,7 @@ export function locateJsonError(text: string): JsonErrorLocation | undefined {
           expect = 'colon';
           continue;
         }
+        if (c === ',') return at(i, 'a comma too many: a property is missing before it');
         return at(i, c === "'" ? 'property names need double quotes, not single quotes' : 'expected a property name in double quotes');
       case 'first-value-or-end':
       case 'value': {
@@ -117,6 +118,7 @@ export function locateJsonError(text: string): JsonErrorLocation | undefined {
           continue;
         }
         if (c === ']' && stack.at(-1) === '[') return at(i, "a comma before ']': JSON allows no trailing comma");
+        if (c === ',') return at(i, 'a comma too many: a value is missing before it');
         if (c === "'") return at(i, 'strings need double quotes, not single quotes');
         // The word is not quoted back: it may be a secret someone forgot to put in quotes.
         if (word !== undefined) return at(i, 'a bare word is not a JSON value: text goes in double quotes; the only bare words are true, false and null');

@@ -120,7 +120,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'change-origin', type: 'boolean', group: 'Upstream', defaultText: 'off', description: "Send the upstream's host name as Host instead of the client's." },
 
   { name: 'listen', type: 'string', arg: '[HOST:]PORT', group: 'Listening', defaultText: `${DEFAULTS.listenHost}:${DEFAULTS.listenPort}`, description: 'HTTPS listener. IPv6 goes in brackets: [::]:8443, [::1]:8443.' },
-  { name: 'http-listen', type: 'string', arg: '[HOST:]PORT|off', group: 'Listening', defaultText: `the --listen host; port 80 with --listen 443, N080 with N443 (8443: 8080), 0 with 0, else ${DEFAULTS.httpPort}`, description: 'Plain-HTTP listener: redirects to HTTPS, serves ACME challenges and the fallback page to clients that cannot do TLS at all. "off" for none.' },
+  { name: 'http-listen', type: 'string', arg: '[HOST:]PORT|off', group: 'Listening', defaultText: `the --listen host; port 80 for --listen 443, 8080 for 8443 (N443 gives N080), 0 for 0, else ${DEFAULTS.httpPort}`, description: 'Plain-HTTP listener: redirects to HTTPS, serves ACME challenges and the fallback page to clients that cannot do TLS at all. "off" for none.' },
 
   { name: 'cert', type: 'string', multiple: true, arg: 'FILE', group: 'TLS', isPath: true, defaultText: 'self-signed, kept in the state dir', description: 'PEM certificate chain. Repeat with --key to serve RSA and ECDSA side by side (pairs in order). Keep an RSA one for old clients.' },
   { name: 'key', type: 'string', multiple: true, arg: 'FILE', group: 'TLS', isPath: true, description: 'PEM private key of the --cert at the same position. SIGHUP re-reads both.' },
