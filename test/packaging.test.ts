@@ -33,7 +33,29 @@ describe('the command from a clone', () => {
     const [mode] = execFileSync('git', ['ls-files', '--stage', '--', bin!], { cwd: ROOT, encoding: 'utf8' }).split(' ');
     expect(mode).toBe('100755');
     expect(pkg.files).toEqual(expect.arrayContaining(['bin', 'dist']));
-    expect(pkg.scripts.prepare).toBe('npm run build');
+    expect(pkg.scripts.prepare).toBe('node scripts/prepare.mjs');
+  });
+
+  it('prepare builds for npm ci, install, pack and publish, but not for npx in the package directory', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-prepare-'));
+    // A package whose build only leaves a mark, so that the test sees whether prepare ran it.
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0', scripts: { build: 'node -e "require(\'fs\').writeFileSync(\'built\', \'yes\')"' } }));
+    const prepare = (npmCommand: string) => {
+      const env = { ...process.env, npm_command: npmCommand };
+      delete env.npm_execpath;
+      return spawnSync(process.execPath, [path.join(ROOT, 'scripts/prepare.mjs')], { cwd: dir, env, encoding: 'utf8' });
+    };
+    expect(prepare('exec').status).toBe(0);
+    await expect(readFile(path.join(dir, 'built'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    for (const command of ['ci', 'install', 'pack']) {
+      const run = prepare(command);
+      expect(run.status, run.stderr).toBe(0);
+      expect(await readFile(path.join(dir, 'built'), 'utf8'), command).toBe('yes');
+      await rm(path.join(dir, 'built'));
+    }
+    // A failed build fails prepare, and so npm ci.
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0', scripts: { build: 'node -e "process.exit(3)"' } }));
+    expect(prepare('ci').status).not.toBe(0);
   });
 
   it('says how to build when dist/ is missing, instead of failing with a stack trace', async () => {
