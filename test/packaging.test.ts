@@ -41,8 +41,8 @@ describe('the command from a clone', () => {
     // A package whose build only leaves a mark, so that the test sees whether prepare ran it.
     await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0', scripts: { build: 'node -e "require(\'fs\').writeFileSync(\'built\', \'yes\')"' } }));
     const prepare = (npmCommand: string) => {
-      const env = { ...process.env, npm_command: npmCommand };
-      delete env.npm_execpath;
+      // Without npm_execpath the script finds npm on the PATH, whatever runs this test.
+      const env: NodeJS.ProcessEnv = { ...process.env, npm_command: npmCommand, npm_execpath: undefined };
       return spawnSync(process.execPath, [path.join(ROOT, 'scripts/prepare.mjs')], { cwd: dir, env, encoding: 'utf8' });
     };
     expect(prepare('exec').status).toBe(0);
