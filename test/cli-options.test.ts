@@ -209,10 +209,10 @@ describe('parseCliArgs: every flag', () => {
 
   it.each([
     ['[::1]:8443', { host: '::1', port: 8443 }, { host: '::1', port: 8080 }],
-    ['[::]:443', { host: '::', port: 443 }, { host: '::', port: 8080 }],
+    ['[::]:443', { host: '::', port: 443 }, { host: '::', port: 80 }],
     ['localhost:8443', { host: 'localhost', port: 8443 }, { host: 'localhost', port: 8080 }],
     [':8443', { host: '0.0.0.0', port: 8443 }, { host: '0.0.0.0', port: 8080 }],
-    ['0', { host: '0.0.0.0', port: 0 }, { host: '0.0.0.0', port: 8080 }],
+    ['0', { host: '0.0.0.0', port: 0 }, { host: '0.0.0.0', port: 0 }],
   ])('--listen %s', (value, listen, httpListen) => {
     const { config } = parse([...UPSTREAM, '--listen', value]);
     expect(config.listen).toEqual(listen);

@@ -13,6 +13,7 @@ import {
   CLIENT_KINDS,
   CLIENT_SKETCH_PRECISION,
   FAILURE_REASONS,
+  UPSTREAM_ERROR_STATUSES,
   FALLBACK_ACTIONS,
   HOURLY_SKETCH_HOURS,
   HOUR_MS,
@@ -335,6 +336,7 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
       os: full(systems),
       handshakes: full(handshakeKeys),
       failures: full(FAILURE_REASONS),
+      upstreamErrors: full(UPSTREAM_ERROR_STATUSES),
       visitors: sketched ? new Map(visitorKeys.map((key) => [key, visitorsSketch])) : null,
       clientVisitors: sketched ? new Map(clients.map((key) => [key, clientSketch])) : null,
     });

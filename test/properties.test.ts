@@ -39,6 +39,7 @@ import {
   recordHandshake,
   recordHandshakeFailure,
   recordRequest,
+  recordUpstreamError,
   type ProtocolLabel,
   type RequestLabels,
   type StatsState,
@@ -543,7 +544,7 @@ type Event =
     }
   | { type: 'handshake'; time: number; protocol: ProtocolLabel; resumed: boolean }
   | { type: 'failure'; time: number; reason: HandshakeFailureReason }
-  | { type: 'upstream'; status: '502' | '504' };
+  | { type: 'upstream'; time: number; status: 502 | 504 };
 
 type RequestEvent = Extract<Event, { type: 'request' }>;
 
@@ -595,7 +596,7 @@ function eventArb(now: number): fc.Arbitrary<Event> {
       arbitrary: fc.record({ type: fc.constant('handshake' as const), time, protocol: fc.constantFrom(...PROTOCOL_LABELS), resumed: fc.boolean() }),
     },
     { weight: 1, arbitrary: fc.record({ type: fc.constant('failure' as const), time, reason: fc.constantFrom(...FAILURE_REASONS) }) },
-    { weight: 1, arbitrary: fc.record({ type: fc.constant('upstream' as const), status: fc.constantFrom('502' as const, '504' as const) }) },
+    { weight: 1, arbitrary: fc.record({ type: fc.constant('upstream' as const), time, status: fc.constantFrom(502 as const, 504 as const) }) },
   );
 }
 
@@ -624,7 +625,7 @@ function buildState(events: readonly Event[]): StatsState {
       }, VISITORS[e.visitor] ?? Buffer.alloc(32));
     } else if (e.type === 'handshake') recordHandshake(state, e.time, e.protocol, e.resumed);
     else if (e.type === 'failure') recordHandshakeFailure(state, e.time, e.reason);
-    else addTo(state.totals.upstreamErrors, e.status);
+    else recordUpstreamError(state, e.time, e.status);
   }
   return state;
 }
@@ -694,6 +695,10 @@ function checkReport(report: ReportDocument, events: readonly Event[], now: numb
     expect(w.handshakes.total, where).toBe(handshakes.length);
     expect(w.handshakes.resumed, where).toBe(countWhere(handshakes, (e) => e.type === 'handshake' && e.resumed));
     expect(w.handshakeFailures.total, where).toBe(countWhere(events, (e) => e.type === 'failure' && inWindow(e.time)));
+    for (const status of [502, 504] as const) {
+      expect(w.upstreamErrors.byStatus[String(status) as '502' | '504'], where).toBe(countWhere(events, (e) => e.type === 'upstream' && e.status === status && inWindow(e.time)));
+    }
+    expect(w.upstreamErrors.total, where).toBe(w.upstreamErrors.byStatus['502'] + w.upstreamErrors.byStatus['504']);
 
     // Top clients.
     expect(w.topLegacyClients.length, where).toBeLessThanOrEqual(10);

@@ -6,11 +6,13 @@ import { LegacyTlsError } from '../errors.js';
 import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
+import { checkUpstream } from '../proxy/upstream-check.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
 import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
-import { helpText, parseCliArgs, PROGRAM, UsageError } from './options.js';
+import { helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
 import { prepareState, type PreparedState } from './state.js';
+import { contactWarning, shellWord } from './warnings.js';
 
 export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -91,8 +93,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const pretty = format === 'pretty';
   if (!worker) {
     announce(running, state, pretty, io, logger);
-    if (parsed.command === 'demo') announceDemo(running, state, pretty, io, logger);
+    if (parsed.command === 'demo') announceDemo(running, state, pretty, io, logger, io.env);
     else announceToken(running, state, pretty, io, logger);
+    const contact = contactWarning(state.config);
+    if (contact) logger.warn(contact);
+    running = withUpstreamCheck(running, state.config, logger);
   }
   return untilStopped(running, state.config, demo, io, worker ? quietLogger(logger) : logger);
 }
@@ -165,13 +170,51 @@ function announce(running: RunningProxy, state: PreparedState, pretty: boolean, 
   );
 }
 
-/** The generated report token, once: it is in the state dir for later, but nobody would know where to look. */
+/**
+ * Warns, without holding up the start, when the upstream does not answer: otherwise the first sign is
+ * a visitor's 502. The check is abandoned when the proxy stops.
+ */
+function withUpstreamCheck(running: RunningProxy, config: ProxyConfig, logger: ProxyLogger): RunningProxy {
+  const abort = new AbortController();
+  const upstream = config.upstream.href;
+  void checkUpstream(config.upstream, { insecure: config.upstreamInsecure, signal: abort.signal }).then((result) => {
+    if (abort.signal.aborted) return;
+    if (!result.ok) {
+      logger.warn(
+        `the upstream ${upstream} does not answer (${result.code}: ${result.error})${result.hint ? `; ${result.hint}` : ''}. Serving anyway: legacy clients get the fallback page, the others 502 until it answers`,
+        { upstream, code: result.code },
+      );
+    } else if (result.status >= 500) {
+      logger.warn(`the upstream ${upstream} answers HEAD ${config.upstream.pathname} with ${result.status}`, { upstream, status: result.status });
+    } else {
+      logger.info('the upstream answers', { upstream, status: result.status });
+    }
+  });
+  return {
+    ...running,
+    close(graceMs) {
+      abort.abort();
+      return running.close(graceMs);
+    },
+  };
+}
+
+/**
+ * The generated report token, once, on a terminal. Never in a JSON log: logs are collected, shipped and
+ * kept where the token must not be, so they say where it is stored instead.
+ */
 function announceToken(running: RunningProxy, state: PreparedState, pretty: boolean, io: CliIo, logger: ProxyLogger): void {
   if (state.token !== 'generated') return;
   const dashboard = running.urls.report;
   const token = state.config.reportToken;
   if (!pretty) {
-    logger.info('report token generated (shown only this once)', { token, tokenFile: state.tokenFile, dashboard });
+    const tokenFile = state.tokenFile ?? '';
+    logger.info('report token generated and stored in the token file (it is never logged); read it with the command in readToken', {
+      tokenFile,
+      readToken: `cat ${shellWord(tokenFile)}`,
+      dashboard,
+      example: `curl -k -H "Authorization: Bearer $(cat ${shellWord(tokenFile)})" ${dashboard}report.json`,
+    });
     return;
   }
   io.stdout.write(
@@ -186,8 +229,11 @@ function announceToken(running: RunningProxy, state: PreparedState, pretty: bool
   );
 }
 
-/** Copy-paste commands for the demo; the token is shown here whether generated or not (it is a demo). */
-function announceDemo(running: RunningProxy, state: PreparedState, pretty: boolean, io: CliIo, logger: ProxyLogger): void {
+/**
+ * Copy-paste commands for the demo. On a terminal the token is shown whether generated or not (it is a
+ * demo); a JSON log gets a command that reads it instead.
+ */
+function announceDemo(running: RunningProxy, state: PreparedState, pretty: boolean, io: CliIo, logger: ProxyLogger, env: CliIo['env']): void {
   const { urls } = running;
   const port = new URL(urls.https).port;
   const base = `https://${clientHost(urls.https)}${port === '' ? '' : `:${port}`}/`;
@@ -199,7 +245,15 @@ function announceDemo(running: RunningProxy, state: PreparedState, pretty: boole
     report: `curl -k -H 'Authorization: Bearer ${token}' ${urls.report}report.json`,
   };
   if (!pretty) {
-    logger.info('demo: try these', { ...commands, dashboard: urls.report, token, ...(state.tokenFile !== undefined && { tokenFile: state.tokenFile }) });
+    // Where the token comes from, as a shell expression: the token file, the variable, or the flag's value.
+    const tokenExpression =
+      state.tokenFile !== undefined ? `$(cat ${shellWord(state.tokenFile)})` : env[REPORT_TOKEN_ENV] === token ? `$${REPORT_TOKEN_ENV}` : '<the --report-token you gave>';
+    logger.info('demo: try these (the report token is never logged)', {
+      ...commands,
+      report: `curl -k -H "Authorization: Bearer ${tokenExpression}" ${urls.report}report.json`,
+      dashboard: urls.report,
+      ...(state.tokenFile !== undefined && { tokenFile: state.tokenFile }),
+    });
     return;
   }
   io.stdout.write(

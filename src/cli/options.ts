@@ -14,6 +14,7 @@ import type { ListenAddress, ProxyConfig } from '../proxy/config.js';
 import { DEFAULT_CLIENT_HELLO_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES_PER_ADDRESS } from '../tls/connection-guard.js';
 import { MIN_TLS_VERSIONS } from '../tls/profiles.js';
 import { closest } from '../validate.js';
+import { locateJsonError } from './json-error.js';
 
 /**
  * Command-line parsing, pure: argv, environment and a file reader in; settings or a `UsageError` out.
@@ -123,7 +124,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'change-origin', type: 'boolean', group: 'Upstream', defaultText: 'off', description: "Send the upstream's host name as Host instead of the client's." },
 
   { name: 'listen', type: 'string', arg: '[HOST:]PORT', group: 'Listening', defaultText: `${DEFAULTS.listenHost}:${DEFAULTS.listenPort}`, description: 'HTTPS listener. IPv6 goes in brackets: [::]:8443, [::1]:8443.' },
-  { name: 'http-listen', type: 'string', arg: '[HOST:]PORT|off', group: 'Listening', defaultText: `the --listen host, port ${DEFAULTS.httpPort}`, description: 'Plain-HTTP listener: redirects to HTTPS, serves ACME challenges and the fallback page to clients that cannot do TLS at all. "off" for none.' },
+  { name: 'http-listen', type: 'string', arg: '[HOST:]PORT|off', group: 'Listening', defaultText: `the --listen host; port 80 for --listen 443, 8080 for 8443 (N443 gives N080), 0 for 0, else ${DEFAULTS.httpPort}`, description: 'Plain-HTTP listener: redirects to HTTPS, serves ACME challenges and the fallback page to clients that cannot do TLS at all. "off" for none.' },
 
   { name: 'cert', type: 'string', multiple: true, arg: 'FILE', group: 'TLS', isPath: true, defaultText: 'self-signed, kept in the state dir', description: 'PEM certificate chain. Repeat with --key to serve RSA and ECDSA side by side (pairs in order). Keep an RSA one for old clients.' },
   { name: 'key', type: 'string', multiple: true, arg: 'FILE', group: 'TLS', isPath: true, description: 'PEM private key of the --cert at the same position. SIGHUP re-reads both.' },
@@ -183,6 +184,10 @@ const PARSE_OPTIONS = Object.fromEntries(
 type ReportStats = Parameters<typeof resolveReportOptions>[0]['stats'];
 
 const PAGE_FLAGS = ['organisation', 'email', 'phone', 'address', 'hours', 'message', 'lang'] as const;
+/** The page flags through which a visitor can reach someone. */
+export const CONTACT_FLAGS = ['email', 'phone', 'address'] as const;
+/** What `demo` puts on its fallback page when no contact detail is given. */
+export const DEMO_PAGE = { organisation: 'Example Ltd (demo)', email: 'help@example.com', phone: '+44 20 7946 0000' } as const;
 
 const NUMBER_LIMITS: Record<string, { min: number; max: number; unit: string }> = {
   'headers-timeout': { min: 100, max: 600_000, unit: 'milliseconds' },
@@ -284,13 +289,18 @@ function readConfigFile(file: string, readFile: (path: string) => string): Map<s
   try {
     text = readFile(file);
   } catch (error) {
-    throw new UsageError(`${PROGRAM}: --config ${JSON.stringify(file)} cannot be read (${errorText(error)}); give the path of a JSON file.`, '--config');
+    throw unreadable('--config', file, error, 'a JSON file');
   }
+  const json = text.replace(/^\uFEFF/, '');
   let data: unknown;
   try {
-    data = JSON.parse(text.replace(/^\uFEFF/, ''));
+    data = JSON.parse(json);
   } catch (error) {
-    throw new UsageError(`${PROGRAM}: --config ${JSON.stringify(file)} is not valid JSON (${errorText(error)}).`, '--config');
+    // Not V8's message itself: on Node 20 it has a position for some mistakes, nothing for others, and
+    // it may quote the file's text, report token included.
+    const where = locateJsonError(json);
+    const detail = where ? `line ${where.line}, column ${where.column}: ${where.reason}` : errorText(error);
+    throw new UsageError(`${PROGRAM}: --config ${JSON.stringify(file)} is not valid JSON: ${detail}.`, '--config');
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new UsageError(`${PROGRAM}: --config ${JSON.stringify(file)} must hold a JSON object such as {"upstream": "http://127.0.0.1:3000"}.`, '--config');
@@ -378,8 +388,14 @@ function resolveSettings(
   const listenRaw = get('listen');
   const listen = listenRaw ? parseListen(listenRaw, DEFAULTS.listenHost) : { host: DEFAULTS.listenHost, port: DEFAULTS.listenPort };
   const httpRaw = get('http-listen');
-  let httpListen: ListenAddress | null = { host: listen.host, port: DEFAULTS.httpPort };
+  let httpListen: ListenAddress | null = { host: listen.host, port: defaultHttpPort(listen.port) };
   if (httpRaw) httpListen = String(httpRaw.value).toLowerCase() === 'off' ? null : parseListen(httpRaw, listen.host, ' or off');
+  else if (httpListen.port === listen.port && listen.port !== 0) {
+    throw new UsageError(
+      `${PROGRAM}: ${label('listen')} ${formatAddress(listen)} takes port ${listen.port}, which is also the default of the plain-HTTP listener; give --http-listen another port (such as ${listen.port + 1}), or --http-listen off.`,
+      label('listen'),
+    );
+  }
   if (httpListen && httpListen.port !== 0 && httpListen.port === listen.port && hostsOverlap(httpListen.host, listen.host)) {
     throw new UsageError(
       `${PROGRAM}: ${label('http-listen')} ${formatAddress(httpListen)} is the same port as ${label('listen')} ${formatAddress(listen)}; give the plain-HTTP listener another port, or off.`,
@@ -446,6 +462,10 @@ function resolveSettings(
     );
   }
   if (fallbackPageFile !== undefined) checkFallbackPage(fallbackPageFile, label('fallback-page'), readFile);
+  if (command === 'demo' && replacedBy === undefined && !CONTACT_FLAGS.some((name) => page[name] !== undefined)) {
+    // The demo's page should read like a configured one; example.com and an Ofcom drama number reach nobody.
+    Object.assign(page, { organisation: page.organisation ?? DEMO_PAGE.organisation, email: DEMO_PAGE.email, phone: DEMO_PAGE.phone });
+  }
 
   // Stats and report
   const stateDirRaw = get('state-dir');
@@ -478,7 +498,8 @@ function resolveSettings(
   if (workersRaw && String(workersRaw.value).toLowerCase() === 'auto') {
     workers = Math.max(1, (context.availableParallelism ?? os.availableParallelism)());
   } else if (workersRaw) {
-    workers = integer('workers', DEFAULTS.workers);
+    const { min, max, unit } = NUMBER_LIMITS.workers!;
+    workers = parseInteger(workersRaw, min, max, unit, ', or auto for one per available CPU');
   }
   const timeouts = {
     headers: integer('headers-timeout', DEFAULTS.headersTimeout),
@@ -600,16 +621,27 @@ function hostsOverlap(a: string, b: string): boolean {
   return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
 }
 
+/**
+ * The plain-HTTP port that goes with an HTTPS port when --http-listen is not given: the usual pairs
+ * (443 and 80, 8443 and 8080, 9443 and 9080: N443 and N080), any free port for any free port (tests,
+ * several instances), and 8080 for anything else. Two instances on 8443 and 9443 thus never collide.
+ */
+export function defaultHttpPort(httpsPort: number): number {
+  if (httpsPort === 0) return 0;
+  if (httpsPort % 1000 === 443) return httpsPort - 363;
+  return DEFAULTS.httpPort;
+}
+
 export function formatAddress(address: ListenAddress): string {
   return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }
 
-function parseInteger(raw: Raw, min: number, max: number, unit: string): number {
+function parseInteger(raw: Raw, min: number, max: number, unit: string, alternatives = ''): number {
   const text = String(raw.value).trim();
   const number = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(number) || number < min || number > max) {
     const hint = /^\d+(\.\d+)?\s*[a-z]+$/i.test(text) ? ' (a plain number, without a unit)' : '';
-    throw bad(raw.label, raw.value, `expected a whole number of ${unit} from ${min} to ${max}${hint}`);
+    throw bad(raw.label, raw.value, `expected a whole number of ${unit} from ${min} to ${max}${hint}${alternatives}`);
   }
   return number;
 }
@@ -626,7 +658,7 @@ function checkFallbackPage(file: string, label: string, readFile: (path: string)
   try {
     html = readFile(file);
   } catch (error) {
-    throw new UsageError(`${PROGRAM}: ${label} ${JSON.stringify(file)} cannot be read (${errorText(error)}); give the path of an HTML file.`, label);
+    throw unreadable(label, file, error, 'an HTML file');
   }
   const bytes = Buffer.byteLength(html, 'utf8');
   if (bytes > MAX_FALLBACK_PAGE_BYTES) {
@@ -667,6 +699,44 @@ function fromLibrary(error: unknown, label: (flag: string) => string): unknown {
       return other === undefined ? match : `--${other}`;
     });
   return new UsageError(message, name);
+}
+
+/**
+ * A file the user named that cannot be read, with the fix for the actual cause: a permission problem is
+ * not solved by giving "the path of a PEM file" again.
+ */
+export function unreadable(label: string, file: string, error: unknown, what: string): UsageError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const shown = `${label} ${JSON.stringify(file)}`;
+  let message: string;
+  if (code === 'EACCES' || code === 'EPERM') {
+    const user = processUser();
+    message =
+      `${shown} cannot be read: permission denied (${code}) for ${user.description}, which this process runs as. ` +
+      `Give that user read access to the file and search (x) access to each directory above it (for example setfacl -m u:${user.name}:r on the file), ` +
+      `or copy it where that user may read it, or run ${PROGRAM} as a user who can read it.`;
+  } else if (code === 'ENOENT') {
+    message = `${shown} cannot be read (${errorText(error)}); give the path of ${what}.`;
+  } else if (code === 'EISDIR') {
+    message = `${shown} is a directory; give the path of ${what}.`;
+  } else {
+    message = `${shown} cannot be read (${errorText(error)}); give the path of ${what}.`;
+  }
+  return new UsageError(`${PROGRAM}: ${message}`, label);
+}
+
+/** `user "www-data" (uid 33)`; the uid alone where there is no passwd entry (containers). */
+function processUser(): { name: string; description: string } {
+  const uid = process.getuid?.();
+  let name: string | undefined;
+  try {
+    name = os.userInfo().username;
+  } catch {
+    name = undefined;
+  }
+  const shownName = name ?? (uid === undefined ? 'this user' : String(uid));
+  const description = name === undefined ? (uid === undefined ? 'the current user' : `uid ${uid}`) : `user ${JSON.stringify(name)}${uid === undefined ? '' : ` (uid ${uid})`}`;
+  return { name: shownName, description };
 }
 
 function bad(label: string, value: unknown, expected: string): UsageError {

@@ -5,7 +5,7 @@ import { CertificateError, InvalidOptionError } from '../errors.js';
 import { MIN_REPORT_TOKEN_LENGTH, resolveServerOptions } from '../options.js';
 import type { ProxyConfig } from '../proxy/config.js';
 import { generateSelfSignedCertificate } from '../tls/self-signed.js';
-import { PROGRAM, UsageError, type CliSettings } from './options.js';
+import { PROGRAM, UsageError, unreadable, type CliSettings } from './options.js';
 
 /** What `prepareState` needs from the outside world: paths in the settings are relative to `cwd`. */
 export interface StateIo {
@@ -112,7 +112,7 @@ async function readConfigured(file: string, flag: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`${PROGRAM}: ${flag} ${JSON.stringify(file)} cannot be read (${(error as Error).message}); give the path of a PEM file.`, flag);
+    throw unreadable(flag, file, error, 'a PEM file');
   }
 }
 

@@ -18,6 +18,7 @@ import type { Verdict } from '../types.js';
 import { Forwarder } from './forward.js';
 import { ClosedConnectionLog } from './handshake-log.js';
 import { originForm, type ForwardContext } from './headers.js';
+import { UpstreamFailureLog } from './upstream-failures.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 
 /** Hooks a cluster worker uses to share the primary's stats and keys; absent in a single process. */
@@ -80,13 +81,17 @@ async function startWithStats(
   const report = createReportResponder({ stats: reportSource, token: config.reportToken, prefix: config.reportPrefix, logger: toLibraryLogger(logger) });
   // The report token is a secret of this proxy: whoever sends it, it never travels on to the site.
   const isReportCredential = createTokenCheck(config.reportToken);
+  const upstreamFailures = new UpstreamFailureLog(logger, config.upstream.href);
   const forwarder = new Forwarder({
     upstream: config.upstream,
     insecure: config.upstreamInsecure,
     changeOrigin: config.changeOrigin,
     upstreamHeadersTimeout: config.timeouts.upstreamHeaders,
     upstreamBodyTimeout: config.timeouts.upstreamBody,
-    onUpstreamError: (status) => stats.recordUpstreamError(status),
+    onUpstreamError: (status, code) => {
+      stats.recordUpstreamError(status);
+      upstreamFailures.count(status, code);
+    },
   });
 
   const forwardContext = (req: IncomingMessage, verdict: Verdict, proto: 'https' | 'http'): ForwardContext => ({
@@ -210,6 +215,7 @@ async function startWithStats(
         await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
         closedConnections.flush();
         await forwarder.close().catch(() => undefined);
+        upstreamFailures.close();
         if (ownsStats) await stats.close();
       })();
       return closing;

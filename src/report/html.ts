@@ -48,6 +48,13 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
     .map(([reason, n]) => `<tr><th scope="row">${escapeHtml(reason)}</th><td>${figure(`handshakeFailures.byReason.${reason}`, n)}</td></tr>`)
     .join('\n');
 
+  const failed = w.upstreamErrors;
+  // Only the proxy has an upstream, and a healthy one has no failures: the box appears when it matters.
+  const upstream =
+    failed.total > 0
+      ? `<p class="warn">The upstream failed: ${figure('upstreamErrors.total', failed.total)} ${failed.total === 1 ? 'request was' : 'requests were'} answered by the proxy itself in this period, ${figure('upstreamErrors.byStatus.502', failed.byStatus['502'])} with 502 Bad Gateway (the site could not be reached, or answered badly) and ${figure('upstreamErrors.byStatus.504', failed.byStatus['504'])} with 504 Gateway Timeout (no answer in time). The proxy's log has a line a minute with the error codes.</p>`
+      : '';
+
   const storage = report.storage.error
     ? `<p class="warn">The stats file cannot be written (${escapeHtml(report.storage.error)}): counts are kept in memory and will be saved when writing works again.</p>`
     : '';
@@ -87,6 +94,7 @@ section > h2:first-child { margin-top: 0; }
 <p>${tabs}</p>
 <p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
 ${storage}
+${upstream}
 <div class="cards">
 <div>Requests<span class="big">${figure('requests.total', w.requests.total)}</span></div>
 <div>Legacy share<span class="big">${figure('legacyShare', percent(w.legacyShare))}</span>${figure('requests.legacy', w.requests.legacy)} requests</div>

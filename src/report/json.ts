@@ -8,6 +8,7 @@ import {
   HOUR_MS,
   OTHER,
   PROTOCOL_LABELS,
+  UPSTREAM_ERROR_STATUSES,
   dayStart,
   hourStart,
   parseRequestKey,
@@ -15,6 +16,7 @@ import {
   type HourBucket,
   type ProtocolLabel,
   type StatsState,
+  type UpstreamErrorStatus,
 } from '../stats/model.js';
 import type { StorageStatus } from '../stats/traffic-stats.js';
 import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
@@ -74,6 +76,11 @@ export interface WindowReport {
   topLegacyClients: LegacyClientRow[];
   handshakes: { total: number; resumed: number; byProtocol: Record<ProtocolLabel, number> };
   handshakeFailures: { total: number; byReason: Record<HandshakeFailureReason, number> };
+  /**
+   * Requests the standalone proxy answered itself because the upstream failed: 502 (unreachable, or a
+   * broken answer) and 504 (no answer in time). Always 0 with the middleware, which has no upstream.
+   */
+  upstreamErrors: { total: number; byStatus: Record<UpstreamErrorStatus, number> };
   whatIf: WhatIfRow[];
   /** Hourly points for 24h, daily points for 7d and 30d, oldest first. */
   series: SeriesPoint[];
@@ -119,6 +126,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
   const byReason = { 'tls-version': 0, 'user-agent': 0 };
   const handshakesByProtocol = zero(PROTOCOL_LABELS);
   const failures = zero(FAILURE_REASONS);
+  const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
   const whatIfRequests = { 'TLSv1.2': 0, 'TLSv1.3': 0 };
   let total = 0;
   let legacy = 0;
@@ -152,6 +160,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
       if (wasResumed === 'true') resumed += n;
     }
     for (const [reason, n] of bucket.failures) failures[reason] += n;
+    for (const [status, n] of bucket.upstreamErrors) upstreamErrors[status] += n;
   }
 
   const sketches = visitorSketches(state, now, name);
@@ -190,6 +199,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, now, name)),
     handshakes: { total: sum(Object.values(handshakesByProtocol)), resumed, byProtocol: handshakesByProtocol },
     handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
+    upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
     series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),
   };

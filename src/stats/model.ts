@@ -13,6 +13,8 @@ export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'T
 export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
 export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
 export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other', 'timeout', 'evicted', 'connection-limit'];
+export type UpstreamErrorStatus = '502' | '504';
+export const UPSTREAM_ERROR_STATUSES: readonly UpstreamErrorStatus[] = ['502', '504'];
 
 /** Distinct legacy clients (family, version, OS) tracked per bucket; the lightest are folded into `other`. */
 export const MAX_CLIENTS_PER_BUCKET = 32;
@@ -68,6 +70,8 @@ export interface HourBucket {
   os: Map<string, number>;
   handshakes: Map<string, number>;
   failures: Map<HandshakeFailureReason, number>;
+  /** Responses the proxy made itself because the upstream failed, by status (`502`, `504`). */
+  upstreamErrors: Map<UpstreamErrorStatus, number>;
   /** Visitor sketches; dropped once the hour is older than HOURLY_SKETCH_HOURS. */
   visitors: Map<string, HyperLogLog> | null;
   clientVisitors: Map<string, HyperLogLog> | null;
@@ -118,6 +122,7 @@ function emptyHour(): HourBucket {
     os: new Map(),
     handshakes: new Map(),
     failures: new Map(),
+    upstreamErrors: new Map(),
     visitors: new Map(),
     clientVisitors: new Map(),
   };
@@ -352,6 +357,12 @@ export function recordHandshakeFailure(state: StatsState, time: number, reason: 
   addTo(state.totals.failures, reason);
 }
 
+export function recordUpstreamError(state: StatsState, time: number, status: 502 | 504): void {
+  const key: UpstreamErrorStatus = status === 502 ? '502' : '504';
+  addTo(hourBucket(state, time).upstreamErrors, key);
+  addTo(state.totals.upstreamErrors, key);
+}
+
 /** Drops what is older than the retention, and hourly sketches older than HOURLY_SKETCH_HOURS. */
 export function prune(state: StatsState, now: number, retentionDays: number): void {
   const oldestHour = hourStart(now) - retentionDays * DAY_MS;
@@ -384,6 +395,7 @@ export function mergeState(target: StatsState, other: StatsState): void {
     mergeBounded(into.os, bucket.os, MAX_OS_PER_HOUR, null, null);
     mergeCounts(into.handshakes, bucket.handshakes);
     mergeCounts(into.failures, bucket.failures);
+    mergeCounts(into.upstreamErrors, bucket.upstreamErrors);
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
   }
   for (const [start, bucket] of other.days) {

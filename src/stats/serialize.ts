@@ -6,6 +6,7 @@ import {
   FALLBACK_ACTIONS,
   type ClientCounts,
   type DayBucket,
+  UPSTREAM_ERROR_STATUSES,
   type HourBucket,
   type StatsState,
 } from './model.js';
@@ -41,6 +42,8 @@ interface HourDocument {
   os: Counts;
   handshakes: Counts;
   failures: Counts;
+  /** Absent in files written before it was counted per hour, and when there were none. */
+  upstreamErrors?: Counts;
   visitors: Record<string, string> | null;
   clientVisitors: Record<string, string> | null;
 }
@@ -83,6 +86,7 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       os: Object.fromEntries(h.os),
       handshakes: Object.fromEntries(h.handshakes),
       failures: Object.fromEntries(h.failures),
+      ...(h.upstreamErrors.size > 0 && { upstreamErrors: Object.fromEntries(h.upstreamErrors) }),
       visitors: h.visitors && sketchesToObject(h.visitors),
       clientVisitors: h.clientVisitors && sketchesToObject(h.clientVisitors),
     })),
@@ -114,7 +118,7 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
   state.totals.requests = counts(totals.requests, 'totals.requests');
   state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes');
   state.totals.failures = counts(totals.failures, 'totals.failures', FAILURE_REASONS);
-  if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', ['502', '504'] as const);
+  if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', UPSTREAM_ERROR_STATUSES);
   for (const [i, raw] of array(doc.hours, 'hours').entries()) {
     const h = object(raw, `hours[${i}]`);
     const bucket: HourBucket = {
@@ -125,6 +129,7 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       os: counts(h.os, 'os'),
       handshakes: counts(h.handshakes, 'handshakes'),
       failures: counts(h.failures, 'failures', FAILURE_REASONS),
+      upstreamErrors: h.upstreamErrors === undefined ? new Map() : counts(h.upstreamErrors, 'upstreamErrors', UPSTREAM_ERROR_STATUSES),
       visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
       clientVisitors: h.clientVisitors === null ? null : sketches(h.clientVisitors, 'clientVisitors', CLIENT_SKETCH_PRECISION),
     };

@@ -5,7 +5,6 @@ import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } fro
 import { FileTooLargeError, loadJsonFile, writeFileAtomic } from './atomic-file.js';
 import { acquireLock, type FileLock, type LockHolder } from './lock-file.js';
 import {
-  addTo,
   emptyState,
   mergeState,
   hourStart,
@@ -13,6 +12,7 @@ import {
   recordHandshake,
   recordHandshakeFailure,
   recordRequest,
+  recordUpstreamError,
   sampleKeys,
   type RequestLabels,
   type StatsState,
@@ -201,7 +201,7 @@ export class TrafficStats implements StatsSource {
 
   /** A 502/504 the proxy answered because the upstream failed or was too slow. */
   recordUpstreamError(status: 502 | 504): void {
-    addTo(this.state.totals.upstreamErrors, String(status));
+    recordUpstreamError(this.state, this.options.now(), status);
     this.dirty = true;
   }
 
