@@ -8,6 +8,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { decodeBackslashEscapes, decodeByteEscapes } from './escapes.js';
+import { handshakeReasonOf } from './nginx-error.js';
 import type { LineParser } from './parser.js';
 import { normaliseLogProtocol } from './protocol.js';
 import { detach, makeRecord, parseStatus, pathOfRequestLine, pathOfTarget, present, RecentStrings } from './record.js';
@@ -312,6 +313,23 @@ export class HaproxyParser implements LineParser {
     this.hasUserAgent = best !== null;
   }
 
+  /**
+   * A failed handshake (`SSL handshake failure`) is a client that already cannot connect; HAProxy 2.6
+   * does not say why (newer versions may add the OpenSSL reason in parentheses). A connection closed by
+   * the client mid-handshake (a port probe, a client that gave up on the certificate) and the other
+   * connection errors are valid lines with no record.
+   */
+  #connectionError(line: string): LogRecord | null | undefined {
+    const error = CONNECTION_ERROR.exec(line) ?? CONNECTION_ERROR.exec(stripSyslogPrefix(line) ?? '');
+    if (!error) return undefined;
+    const message = error[3] as string;
+    if (!message.startsWith('SSL handshake failure')) return null;
+    const time = this.#parseTime(error[2] as string);
+    if (Number.isNaN(time)) return undefined;
+    const address = error[1] as string;
+    return makeRecord('handshake-failure', time, null, null, null, present(address) ? address : null, null, null, null, handshakeReasonOf(message));
+  }
+
   #match(line: string): RegExpExecArray | null {
     const match = this.#template.regex.exec(line);
     if (match) return match;
@@ -337,9 +355,12 @@ export class HaproxyParser implements LineParser {
     return how === 'hash' ? decodeByteEscapes(value, '#') : how === 'backslash' ? decodeBackslashEscapes(value) : value;
   }
 
-  parse(line: string): LogRecord | string {
+  parse(line: string): LogRecord | string | null {
     const match = this.#match(line);
-    if (!match) return 'does not match the log-format';
+    if (!match) {
+      const error = this.#connectionError(line);
+      return error === undefined ? 'does not match the log-format' : error;
+    }
     const roles = this.#template.roles;
     let time = Number.NaN;
     let millis = 0;
@@ -399,6 +420,10 @@ export class HaproxyParser implements LineParser {
     return makeRecord('request', time + millis, protocol, cipher, userAgent, address, host, path, status);
   }
 }
+
+// A connection that never became a request is logged in HAProxy's error format instead of the
+// log-format: `127.0.0.1:40230 [28/Nov/2026:16:06:35.549] frontend/bind: SSL handshake failure`.
+const CONNECTION_ERROR = /^(\S+):\d+ \[(\d\d\/[A-Za-z]{3}\/\d{4}:\d\d:\d\d:\d\d(?:\.\d{1,6})?)\] \S+: (.{1,200})$/;
 
 /** `%{+Q}hr` keeps its braces inside the quotes. */
 function unbrace(value: string): string {
