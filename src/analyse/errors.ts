@@ -38,10 +38,14 @@ export class LogFormatError extends LogReadError {
  * bidirectional overrides (which could rewrite what the reader sees) are shown as `\xHH` / `\u{…}`.
  */
 export function printable(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
   // eslint-disable-next-line no-control-regex
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
+  const safe = text.slice(0, max * 2).replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/g, (c) => {
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
   });
+  if (safe.length <= max && text.length <= max * 2) return safe;
+  // Cut before an escape sequence rather than through it.
+  const cut = safe.slice(0, max);
+  const escape = cut.lastIndexOf('\\');
+  return `${escape > max - 10 ? cut.slice(0, escape) : cut}…`;
 }

@@ -29,6 +29,9 @@ const VARIABLES = [
   'B', 'H', 'T', 'U', 'b', 'f', 'r', 's', 't',
 ];
 
+// Variables HAProxy writes as (signed) integers; `+` prefixes %Tt under `option logasap`.
+const NUMERIC = new Set(['cp', 'fp', 'bp', 'sp', 'ST', 'B', 'U', 'TR', 'Tw', 'Tc', 'Tr', 'Ta', 'Tt', 'Th', 'Ti', 'Tq', 'Td', 'Tu', 'ac', 'fc', 'bc', 'sc', 'rc', 'sq', 'bq', 'ms', 'pid', 'rt', 'lc']);
+
 // What HAProxy writes with `#XX` escapes (its http_encode_map and hdr_encode_map).
 const ENCODED = new Set(['r', 'hr', 'hs', 'hrl', 'hsl', 'HU', 'HP', 'HPO', 'HQ']);
 
@@ -58,7 +61,7 @@ interface Token {
   /** A sample fetch's raw value, which HAProxy only escapes with the `E` flag. */
   raw: boolean;
   escapedE: boolean;
-  pattern?: string;
+  numeric: boolean;
 }
 
 export interface HaproxyTemplate {
@@ -125,6 +128,7 @@ export function compileHaproxyFormat(input: string, option = 'logFormat'): Hapro
       optional: name === 'hr' || name === 'hs' || name === 'hrl' || name === 'hsl',
       raw,
       escapedE: /(?:^|,)\+E(?:,|$)/.test(flags),
+      numeric: !raw && NUMERIC.has(name),
     });
     i = j;
   }
@@ -201,6 +205,8 @@ function buildRegex(format: string, parts: (string | Token)[], input: string, op
       pattern = '\\{([^}]*)\\}';
     } else if (part.role === 'time') {
       pattern = '(\\d\\d/[A-Za-z]{3}/\\d{4}:\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,6})?(?: [+-]\\d{4})?)';
+    } else if (part.numeric) {
+      pattern = '([+-]?\\d*)';
     } else if (part.role === 'request') {
       pattern = '(\\S+(?: \\S+){0,2})';
     } else if (part.role === 'address' && following.startsWith(':')) {

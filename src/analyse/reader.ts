@@ -191,7 +191,8 @@ export class LogReader implements AsyncIterable<LogRecord[]> {
     } finally {
       stream.destroy();
     }
-    if (lines.length === 0) return null;
+    // An empty file (or one of blank lines) has no format to tell and nothing to read.
+    if (!lines.some((line) => line.trim() !== '')) return null;
     return detect(lines, this.#options.candidates, stats.input);
   }
 
@@ -299,6 +300,12 @@ class InputLines {
   }
 
   #emit(bytes: Buffer, start: number, end: number, ascii: boolean): void {
+    if (end - start > MAX_LINE_LENGTH) {
+      this.#overlong(bytes.subarray(start, end));
+      this.#skipping = false;
+      this.#stats.lines++;
+      return;
+    }
     const stop = end > start && bytes[end - 1] === 13 ? end - 1 : end;
     const fast = bytes as Buffer & FastSlices;
     this.#line(ascii ? fast.latin1Slice(start, stop) : fast.utf8Slice(start, stop));
@@ -326,6 +333,8 @@ class InputLines {
   }
 
   #overlong(head: Buffer): void {
+    // Lines held for detection are not numbered yet: read them first, so this one gets its number.
+    if (this.#pending !== null) this.#settle();
     this.#carry = null;
     this.#skipping = true;
     this.#unreadable(this.#stats.lines + 1, `longer than ${MAX_LINE_LENGTH / 1024} KiB`, head.subarray(0, SAMPLE_TEXT_LENGTH * 4).toString('utf8'));
@@ -381,11 +390,14 @@ class InputLines {
       else if (nonBlank) detection = detect(pending, candidates, stats.input);
     }
     if (detection === null) {
-      // Nothing but blank lines and no format given: there is nothing to detect and nothing to read.
+      // Nothing but blank lines so far, and no format given: count them, and tell the format by the
+      // first lines that are not blank.
       for (const _ of pending) {
         stats.lines++;
         stats.ignored++;
       }
+      this.#pending = [];
+      this.#pendingBytes = 0;
       return;
     }
     if (detection.syslog === false && candidates.length === 1 && nonBlank) {

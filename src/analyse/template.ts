@@ -420,6 +420,8 @@ export class TemplateParser implements LineParser {
     let address: string | null = null;
     if (this.#address !== -1) {
       const value = line.slice(starts[this.#address] as number, ends[this.#address] as number);
+      // An address has no space: one here is a prefix the format does not have (syslog's, another server's).
+      if (value.includes(' ')) return `${this.template.names[this.#address]} is not an address`;
       if (present(value)) address = value;
     }
 
