@@ -5,12 +5,14 @@
  */
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { LogFormatError, LogReadError, MAX_LINE_LENGTH, readLogRecords } from '../src/analyse/index.js';
 import { logFile, readAll, scratch } from './helpers/analyse.js';
+import { hasTool } from './helpers/tools.js';
 
 const IE8 = 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)';
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
@@ -84,6 +86,15 @@ describe('compressed and several inputs', () => {
       [2, false],
       [4, true],
     ]);
+  });
+
+  it.runIf(hasTool('mkfifo'))('reads a named pipe (`<(zcat …)`) once: its format is told while reading it', async () => {
+    const fifo = path.join(await scratch(), 'pipe.log');
+    execFileSync('mkfifo', [fifo]);
+    const writing = writeFile(fifo, gzipSync(text(lines(30))));
+    const { stats } = await readAll([fifo]);
+    await writing;
+    expect(stats).toMatchObject({ records: 30, unreadable: 0, compressed: true, bytesTotal: null, format: 'nginx', formatSource: 'detected' });
   });
 
   it('hands out batches, and progress reaches the total', async () => {

@@ -9,7 +9,7 @@
 import { decodeBackslashEscapes } from './escapes.js';
 import type { LineParser } from './parser.js';
 import { normaliseLogProtocol } from './protocol.js';
-import { detach, hostOfHostPort, makeRecord, parseStatus, pathOfRequestLine, present, RecentStrings } from './record.js';
+import { hostOfHostPort, makeRecord, parseStatus, pathOfRequestLine, present, RecentStrings } from './record.js';
 import { cachedTimeParser, parseIsoTime } from './time.js';
 import type { LogRecord } from './types.js';
 
@@ -42,7 +42,7 @@ export class AlbParser implements LineParser {
       time,
       normaliseLogProtocol(protocol),
       present(cipher) ? this.#recent.get(cipher) : null,
-      present(agent) ? detach(decodeBackslashEscapes(agent)) : null,
+      present(agent) ? decodeBackslashEscapes(agent) : null,
       present(client) ? hostOfHostPort(client) : null,
       host === null ? null : this.#recent.get(host),
       present(request) ? pathOfRequestLine(request) : null,

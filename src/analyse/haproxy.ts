@@ -11,7 +11,7 @@ import { decodeBackslashEscapes, decodeByteEscapes } from './escapes.js';
 import { handshakeReasonOf } from './nginx-error.js';
 import type { LineParser } from './parser.js';
 import { normaliseLogProtocol } from './protocol.js';
-import { detach, makeRecord, parseStatus, pathOfRequestLine, pathOfTarget, present, RecentStrings } from './record.js';
+import { makeRecord, parseStatus, pathOfRequestLine, pathOfTarget, present, RecentStrings } from './record.js';
 import { cachedTimeParser, parseClfTime } from './time.js';
 import type { LogProtocol, LogRecord } from './types.js';
 
@@ -415,11 +415,11 @@ export class HaproxyParser implements LineParser {
         case 'captures':
           if (this.#userAgentSlot !== null) {
             const slot = unbrace(value).split('|')[this.#userAgentSlot];
-            if (slot !== undefined && present(slot)) userAgent = detach(decodeByteEscapes(slot, '#'));
+            if (slot !== undefined && present(slot)) userAgent = decodeByteEscapes(slot, '#');
           }
           break;
         default:
-          if (role.capture === this.#userAgentSlot && present(value)) userAgent = detach(this.#decode(value, index));
+          if (role.capture === this.#userAgentSlot && present(value)) userAgent = this.#decode(value, index);
       }
     }
     if (Number.isNaN(time)) return 'the time is not readable';

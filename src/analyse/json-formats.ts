@@ -4,7 +4,7 @@
  */
 import type { LineParser } from './parser.js';
 import { cipherSuiteName, normaliseLogProtocol } from './protocol.js';
-import { detach, makeRecord, pathOfTarget, present, RecentStrings } from './record.js';
+import { makeRecord, pathOfTarget, present, RecentStrings } from './record.js';
 import { epochToMillis, parseIsoTime } from './time.js';
 import type { LogRecord } from './types.js';
 
@@ -76,7 +76,7 @@ export class CaddyParser implements LineParser {
       time,
       typeof tls?.version === 'number' ? normaliseLogProtocol(String(tls.version)) : null,
       cipherSuiteName(tls?.cipher_suite),
-      agent === null ? null : detach(agent),
+      agent,
       text(request.client_ip) ?? text(request.remote_ip) ?? text(request.remote_addr),
       host === null ? null : this.#recent.get(host),
       uri === null ? null : pathOfTarget(uri),
@@ -124,7 +124,7 @@ export class TraefikParser implements LineParser {
       time,
       normaliseLogProtocol(text(entry.TLSVersion)),
       cipher === null ? null : this.#recent.get(cipher),
-      agent === null ? null : detach(agent),
+      agent,
       text(entry.ClientHost),
       host === null ? null : this.#recent.get(host),
       path === null ? null : pathOfTarget(path),
@@ -165,7 +165,7 @@ export class CloudflareParser implements LineParser {
       time,
       normaliseLogProtocol(text(entry.ClientSSLProtocol)),
       cipher === null || cipher === 'NONE' ? null : this.#recent.get(cipher),
-      agent === null ? null : detach(agent),
+      agent,
       text(entry.ClientIP),
       host === null ? null : this.#recent.get(host),
       target === null ? null : pathOfTarget(target),

@@ -162,35 +162,37 @@ export class LogReader implements AsyncIterable<LogRecord[]> {
         detections.push(null);
         continue;
       }
+      let regular: boolean;
       try {
         const info = await stat(stats.input);
         if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-        stats.bytesTotal = info.isFile() ? info.size : null;
+        regular = info.isFile();
+        stats.bytesTotal = regular ? info.size : null;
       } catch (error) {
         throw inputError(stats.input, error);
       }
-      detections.push(this.#options.candidates.length > 1 ? await this.#sniff(stats) : null);
+      // A pipe (`<(zcat …)`, a FIFO) can be read once: its format is told while it is read, as stdin's is.
+      detections.push(regular && this.#options.candidates.length > 1 ? await this.#sniff(stats) : null);
     }
     return detections;
   }
 
   async #sniff(stats: LogInputStats): Promise<Detection | null> {
     const stream = createReadStream(stats.input, { highWaterMark: 64 * 1024 });
-    const lines: string[] = [];
+    const decoder = new StringDecoder('utf8');
+    let text = '';
     try {
-      const decoder = new StringDecoder('utf8');
-      let text = '';
       for await (const chunk of decompress(stream, () => undefined, () => undefined)) {
         text += decoder.write(chunk);
         if (countLines(text) >= SAMPLE_LINES || text.length >= SAMPLE_BYTES) break;
       }
-      lines.push(...sampleOf(text));
     } catch (error) {
-      // A corrupt gzip is reported when the input is read for real; detection uses what came out.
-      if (lines.length === 0 && !isGzipError(error)) throw inputError(stats.input, error);
+      // A damaged gzip is reported when the input is read for real; detection uses what came out of it.
+      if (!isGzipError(error)) throw inputError(stats.input, error);
     } finally {
       stream.destroy();
     }
+    const lines = sampleOf(text);
     // An empty file (or one of blank lines) has no format to tell and nothing to read.
     if (!lines.some((line) => line.trim() !== '')) return null;
     return detect(lines, this.#options.candidates, stats.input);

@@ -18,12 +18,10 @@ export function makeRecord(
 }
 
 /**
- * A string of its own with the same text.
- *
- * V8 keeps a substring as a view of its parent, so a user agent kept as a cache key by the consumer
- * would keep the whole chunk it was cut from alive: a million distinct user agents would pin much of
- * the log in memory. Concatenating and slicing again makes V8 flatten the value into a new string
- * (short strings are copied anyway). Every string a record carries goes through here.
+ * A string of its own with the same text. V8 keeps a substring as a view of its parent; concatenating
+ * and slicing again makes it flatten the value into a new string (short strings are copied anyway).
+ * Values in records are cut from their line, which is a string of its own (see InputLines), so they
+ * keep at most that line alive; cached values are detached, since a cache outlives its lines.
  */
 export function detach(value: string): string {
   return value.length < 13 ? value : ` ${value}`.slice(1);

@@ -7,7 +7,9 @@ export type LogRecordKind = 'request' | 'connection' | 'handshake-failure';
 
 /**
  * One line of a log, reduced to what the analysis needs. Every record has every key (one object shape),
- * `null` where the log does not say.
+ * `null` where the log does not say. Its strings share memory with their own line at most (never with
+ * the chunk the line was read in), so keeping one, as a cache key say, keeps at most that line alive;
+ * copy a short cut of a long value before caching it.
  */
 export interface LogRecord {
   kind: LogRecordKind;

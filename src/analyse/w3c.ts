@@ -15,7 +15,7 @@
 import { decodeByteEscapes } from './escapes.js';
 import type { LineParser } from './parser.js';
 import { iisCipherName, normaliseIisCryptProtocol, normaliseLogProtocol } from './protocol.js';
-import { detach, makeRecord, parseStatus, pathOfTarget, present, RecentStrings } from './record.js';
+import { makeRecord, parseStatus, pathOfTarget, present, RecentStrings } from './record.js';
 import { parseW3cTime } from './time.js';
 import type { LogProtocol, LogRecord } from './types.js';
 
@@ -114,7 +114,7 @@ export class W3cParser implements LineParser {
   }
 
   #userAgent(value: string | undefined): string | null {
-    return value !== undefined && present(value) ? detach(this.#decode(value)) : null;
+    return value !== undefined && present(value) ? this.#decode(value) : null;
   }
 
   /** Kept as logged (still percent-encoded), as the other formats keep it. */
