@@ -6,6 +6,25 @@
 import { describe, expect, it } from 'vitest';
 import { readLines } from './helpers/analyse.js';
 
+describe('Caddy time formats', () => {
+  // https://caddyserver.com/docs/caddyfile/directives/log#format-modifiers: `time_format` changes `ts`
+  // from seconds since the epoch (the default, tested against a real Caddy in analyse-servers) to others.
+  const entry = (ts: unknown) =>
+    JSON.stringify({ level: 'info', ts, logger: 'http.log.access.log0', msg: 'handled request', request: { remote_ip: '192.0.2.1', proto: 'HTTP/1.1', method: 'GET', host: 'example.com', uri: '/x', headers: { 'User-Agent': ['curl/8.5.0'] }, tls: { version: 769, cipher_suite: 49171 } }, status: 200 });
+
+  it.each([
+    [1709283600.25, Date.UTC(2024, 2, 1, 9, 0, 0, 250)],
+    [1709283600250, Date.UTC(2024, 2, 1, 9, 0, 0, 250)],
+    ['2024-03-01T09:00:00.250Z', Date.UTC(2024, 2, 1, 9, 0, 0, 250)],
+    ['01/Mar/2024:09:00:00 +0000', Date.UTC(2024, 2, 1, 9)],
+    ['2024/03/01 09:00:00.250', new Date(2024, 2, 1, 9).getTime()],
+  ])('reads ts %j', async (ts, time) => {
+    const { records, stats } = await readLines([entry(ts)], { format: 'caddy' });
+    expect(stats.unreadable).toBe(0);
+    expect(records[0]).toMatchObject({ time, protocol: 'TLSv1', cipher: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', userAgent: 'curl/8.5.0' });
+  });
+});
+
 describe('AWS Application Load Balancer access logs', () => {
   // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html
   // "Access log entries" (field order) and "Example log entries" (the HTTP, HTTPS and HTTP/2 entries).

@@ -5,7 +5,7 @@
 import type { LineParser } from './parser.js';
 import { cipherSuiteName, normaliseLogProtocol } from './protocol.js';
 import { makeRecord, pathOfTarget, present, RecentStrings } from './record.js';
-import { epochToMillis, parseIsoTime } from './time.js';
+import { epochToMillis, parseClfTime, parseIsoTime, parseNginxErrorTime } from './time.js';
 import type { LogRecord } from './types.js';
 
 type Json = Record<string, unknown>;
@@ -28,11 +28,15 @@ function object(value: unknown): Json | null {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
 }
 
+/** Epoch numbers in any unit, ISO 8601, and Caddy's other `time_format`s (`wall`, `common_log`). */
 function timeOf(value: unknown): number {
   if (typeof value === 'number') return epochToMillis(value);
   if (typeof value !== 'string') return Number.NaN;
   if (/^\d+(\.\d+)?$/.test(value)) return epochToMillis(Number(value));
-  return parseIsoTime(value);
+  const iso = parseIsoTime(value);
+  if (!Number.isNaN(iso)) return iso;
+  const wall = parseNginxErrorTime(value.length > 19 ? value.slice(0, 19) : value);
+  return Number.isNaN(wall) ? parseClfTime(value) : wall;
 }
 
 function statusOf(value: unknown): number | null {
