@@ -105,9 +105,10 @@ export async function generateLog(file: string, lines: number, seed = 13): Promi
   // at 1 M about 150 000.
   const distinct = Math.max(1, Math.floor(lines / 40));
   const seen = new Set<string>();
-  // 30 days of traffic, ending at a fixed date: windows (24 h, 7 d, 30 d) all have something in them.
+  // A steady 1 M lines per 3 days (about 4 a second), ending at a fixed date: a bigger log is a longer
+  // one, not a denser one, so 1 M and 10 M lines compare (10 M spans 30 days: every report window).
   const end = Date.UTC(2026, 10, 1);
-  const step = (30 * 24 * 3600 * 1000) / lines;
+  const step = (3 * 24 * 3600 * 1000) / 1_000_000;
   let bytes = 0;
   let buffer = '';
   for (let i = 0; i < lines; i++) {
