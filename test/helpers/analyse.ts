@@ -26,14 +26,16 @@ export async function readAll(inputs: readonly string[], options: ReadLogOptions
 
 let dir: Promise<string> | undefined;
 
+// Registered when a test file imports this helper (hooks must be declared while the file is collected,
+// not from inside a test, where the scratch directory is first asked for).
+afterAll(async () => {
+  if (dir !== undefined) await rm(await dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
 /** A temporary directory for this test file, removed after it. */
 export function scratch(): Promise<string> {
-  if (dir === undefined) {
-    dir = mkdtemp(path.join(os.tmpdir(), 'ltf-analyse-'));
-    afterAll(async () => {
-      if (dir !== undefined) await rm(await dir, { recursive: true, force: true });
-    });
-  }
+  dir ??= mkdtemp(path.join(os.tmpdir(), 'ltf-analyse-'));
   return dir;
 }
 
