@@ -5,18 +5,17 @@
  * nginx's proxy configuration is generated in nginx.ts (`nginxProxyConfig`).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import httpProxy from 'http-proxy';
 import { Pool } from 'undici';
 import { createLegacyTlsServer } from '../src/index.js';
-import type { ProxyConfig, ProxyLogger, RunningProxy } from '../src/proxy/config.js';
+import { resolveProxyConfig, type ProxyLogger, type RunningProxy } from '../src/proxy/config.js';
 import { startProxy } from '../src/proxy/app.js';
 import { startCluster } from '../src/proxy/cluster.js';
-import { parseCliArgs } from '../src/cli/options.js';
 
 /** Size of the upstream's response body. */
 export const UPSTREAM_BODY_BYTES = 1024;
@@ -81,19 +80,24 @@ export function createUndiciMinimal(options: { cert: string; key: string; upstre
 
 /**
  * Starts the package's proxy (one process, or `workers` node:cluster workers) and returns its port.
- * The configuration comes from the CLI's own parser, so it is the CLI's defaults except for what the
- * flags below say: loopback, port 0, no plain-HTTP listener, the given certificate and state directory,
- * a long keep-alive (the load generators hold connections open) and a short shutdown.
+ * The configuration comes from `resolveProxyConfig`, so it has the proxy's own defaults except for what
+ * is given here: loopback, port 0, no plain-HTTP listener, the given certificate and stats file, a long
+ * keep-alive (the load generators hold connections open) and a short shutdown.
  */
 export async function startOurProxy(options: { certFile: string; keyFile: string; upstream: string; stateDir: string; workers: number }): Promise<{ port: number; close: () => Promise<void> }> {
-  const argv = [
-    '--upstream', options.upstream, '--listen', '127.0.0.1:0', '--http-listen', 'off', '--cert', options.certFile, '--key', options.keyFile,
-    '--state-dir', options.stateDir, '--workers', String(options.workers), '--keep-alive-timeout', '60000', '--shutdown-grace', '1000', '--log-format', 'json',
-  ];
-  const { config: settings } = parseCliArgs(argv, {}, (file) => readFileSync(file, 'utf8'));
-  if (settings.upstream === undefined) throw new Error('the CLI parser gave no upstream');
-  // The same token in every cluster worker: they each build this config.
-  const config: ProxyConfig = { ...settings, upstream: settings.upstream, reportToken: process.env.BENCH_REPORT_TOKEN ?? randomBytes(24).toString('hex') };
+  const config = resolveProxyConfig({
+    upstream: options.upstream,
+    listen: '127.0.0.1:0',
+    httpListen: 'off',
+    cert: [options.certFile],
+    key: [options.keyFile],
+    statsFile: path.join(options.stateDir, 'stats.json'),
+    workers: options.workers,
+    keepAliveTimeout: 60_000,
+    shutdownGrace: 1000,
+    // The same token in every cluster worker: they each build this config.
+    reportToken: process.env.BENCH_REPORT_TOKEN ?? randomBytes(24).toString('hex'),
+  });
   const quiet: ProxyLogger = { info: () => undefined, warn: () => undefined, error: (message, fields) => console.error(message, fields ?? '') };
   const running: RunningProxy = options.workers > 1 ? await startCluster(config, quiet, options.workers) : await startProxy(config, quiet);
   return { port: Number(new URL(running.urls.https).port), close: () => running.close(1000) };

@@ -12,22 +12,42 @@ export class LegacyTlsError extends Error {
 }
 
 /**
- * A bad option. The message names the option, shows the value it got and says what would be valid,
- * because the person reading it is usually looking at a config file, not at our source.
+ * A bad option. It carries the option, the value it got and what would be valid, so that each caller
+ * can say it in its own terms: the library names `fallbackUrl`, the command line `--fallback-url` or
+ * `"fallback-url" in ltf.json`. `expected` may name other options as `{{name}}`.
  */
 export class InvalidOptionError extends LegacyTlsError {
+  /** The option as the library names it; nested ones dotted (`page.email`, `exclude[2]`). */
   readonly option: string;
+  /** The value given (`'<hidden>'` for secrets), `undefined` for an option name that does not exist. */
+  readonly value: unknown;
+  /** What would be valid, completing "expected …" or a reason; other options appear as `{{name}}`. */
+  readonly expected: string;
+  /** True when the option name itself is unknown (a typo): the value is never shown. */
+  readonly unknownOption: boolean;
 
-  constructor(option: string, value: unknown, expected: string) {
-    super('ERR_LEGACY_TLS_OPTION', `legacy-tls-fallback: option \`${option}\` is ${describe(value)}; ${expected}.`);
+  constructor(option: string, value: unknown, expected: string, unknownOption = false) {
+    super('ERR_LEGACY_TLS_OPTION', '');
     this.option = option;
+    this.value = value;
+    this.expected = expected;
+    this.unknownOption = unknownOption;
+    this.message = `legacy-tls-fallback: ${this.describe((name) => `\`${name}\``, unknownOption ? `\`${option}\`` : `option \`${option}\``)}`;
   }
 
   /** An option name we do not know. Its value is not shown: a misspelt `token` would print the secret. */
   static unknown(option: string, hint: string): InvalidOptionError {
-    const error = new InvalidOptionError(option, undefined, hint);
-    error.message = `legacy-tls-fallback: \`${option}\` is not an option here; ${hint}`;
-    return error;
+    return new InvalidOptionError(option, undefined, hint, true);
+  }
+
+  /**
+   * The message without the package prefix, naming options with `name` (the CLI passes its flag
+   * labels) and this option as `label`.
+   */
+  describe(name: (option: string) => string, label = name(this.option)): string {
+    const expected = this.expected.replace(/\{\{([\w.[\]-]+)\}\}/g, (_, other: string) => name(other));
+    if (this.unknownOption) return `${label} is not an option here; ${expected}`;
+    return `${label} is ${describe(this.value)}; ${expected}.`;
   }
 }
 
@@ -75,7 +95,7 @@ export class StatsFileLockedError extends LegacyTlsError {
 }
 
 function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
+  if (value === undefined) return 'missing';
   if (typeof value === 'function') return 'a function';
   if (value instanceof RegExp) return String(value);
   try {

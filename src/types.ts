@@ -56,3 +56,9 @@ export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' 
  * connection limit (`evicted`), or refused at the limit (`connection-limit`).
  */
 export type HandshakeFailureReason = 'protocol-too-old' | 'no-shared-cipher' | 'not-tls' | 'other' | 'timeout' | 'evicted' | 'connection-limit';
+
+/** What the package logs through: any pino-compatible logger, or `console`. */
+export interface Logger {
+  warn(message: string): void;
+  info?(message: string): void;
+}

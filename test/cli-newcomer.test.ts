@@ -9,7 +9,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { locateJsonError } from '../src/cli/json-error.js';
-import { defaultHttpPort, DEMO_PAGE, helpText, parseCliArgs, UsageError, unreadable } from '../src/cli/options.js';
+import { defaultHttpPort } from '../src/proxy/config.js';
+import { DEMO_PAGE, helpText, parseCliArgs, UsageError, unreadable } from '../src/cli/options.js';
 import { runCli } from '../src/cli/main.js';
 import { prepareState } from '../src/cli/state.js';
 import { contactWarning, shellWord } from '../src/cli/warnings.js';
@@ -79,8 +80,8 @@ describe('the plain-HTTP port follows --listen', () => {
   it('--help states the rule', () => {
     const line = helpText().split('\n').find((l) => l.trimStart().startsWith('--http-listen ')) ?? '';
     expect(line).toContain('port 80 for --listen 443');
-    expect(line).toContain('8080 for 8443 (N443 gives N080)');
-    expect(line).toContain('0 for 0');
+    expect(line).toContain('N080 for N443 (8443 gives 8080)');
+    expect(line).toContain('any free port for 0');
   });
 });
 
@@ -208,7 +209,7 @@ describe('contact details on the fallback page', () => {
   it('the demo page carries a contact detail (example.com) unless the user gives their own', () => {
     const demo = parse(['demo']).config;
     expect(demo.page).toMatchObject({ email: 'help@example.com', phone: DEMO_PAGE.phone });
-    expect(demo.page.email).toMatch(/@example\.com$/);
+    expect((demo.page as { email?: string }).email).toMatch(/@example\.com$/);
     expect(contactWarning({ ...demo, fallbackUrl: undefined, fallbackPageFile: undefined })).toBeUndefined();
     expect(parse(['demo', '--email', 'me@example.org']).config.page).toEqual({ email: 'me@example.org' });
     expect(parse(['demo', '--organisation', 'Mine']).config.page).toEqual({ organisation: 'Mine', email: DEMO_PAGE.email, phone: DEMO_PAGE.phone });

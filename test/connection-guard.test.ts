@@ -11,9 +11,9 @@ import { InvalidOptionError } from '../src/errors.js';
 import { buildReport } from '../src/report/json.js';
 import { emptyState, recordHandshakeFailure } from '../src/stats/model.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
-import type { LegacyTlsServerOptions } from '../src/options.js';
+import type { LegacyTlsServerOptions } from '../src/tls/options.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
-import { EVICT_AFTER_MS } from '../src/tls/connection-guard.js';
+import { EVICT_AFTER_MS } from '../src/tls/options.js';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/tls/server.js';
 import type { HandshakeFailure } from '../src/tls/handshake-failure.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
@@ -264,9 +264,9 @@ describe('options', () => {
       [{ handshakeTimeout: 0 }, /`handshakeTimeout` is 0; expected a whole number of milliseconds from 100 to 600000/],
       [{ handshakeTimeout: '10s' as never }, /`handshakeTimeout` is "10s"/],
       [{ clientHelloTimeout: 1.5 }, /`clientHelloTimeout` is 1\.5/],
-      [{ handshakeTimeout: 2000, clientHelloTimeout: 3000 }, /`clientHelloTimeout` is 3000; the ClientHello is part of the handshake, so make it at most handshakeTimeout \(2000 ms\)/],
+      [{ handshakeTimeout: 2000, clientHelloTimeout: 3000 }, /`clientHelloTimeout` is 3000; the ClientHello is part of the handshake, so make it at most `handshakeTimeout` \(2000 ms\)/],
       [{ maxConnections: 0 }, /`maxConnections` is 0; expected a whole number of connections from 1/],
-      [{ maxConnections: 10, maxHandshakesPerAddress: -1 }, /`maxHandshakesPerAddress` is -1; expected a whole number of handshakes, or 0 for no per-address cap/],
+      [{ maxConnections: 10, maxHandshakesPerAddress: -1 }, /`maxHandshakesPerAddress` is -1; expected a whole number of handshakes from 0 to 1000000, or 0 for no per-address cap/],
     ];
     for (const [options, message] of bad) {
       expect(() => createLegacyTlsServer({ ...options, logger: { warn: () => undefined } })).toThrow(InvalidOptionError);

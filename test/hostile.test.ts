@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy } from '../src/proxy/app.js';
 import type { ProxyConfig, RunningProxy } from '../src/proxy/config.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
-import { captureLogger, proxyConfig, REPORT_TOKEN } from './helpers/proxy.js';
+import { captureLogger, proxyConfig, type ProxyOverrides, REPORT_TOKEN } from './helpers/proxy.js';
 import { handshake } from './helpers/tls-client.js';
 import {
   openSocketCount,
@@ -39,7 +39,7 @@ const XSS = '<script>alert("ua")</script>"><img src=x onerror=alert(1)>';
 /** Node's default `--max-http-header-size`. */
 const MAX_HEADER_SIZE = 16 * 1024;
 
-const FAST_TIMEOUTS: ProxyConfig['timeouts'] = { headers: 3000, request: 10_000, keepAlive: 2000, upstreamHeaders: 1500, upstreamBody: 3000, shutdownGrace: 200 };
+const FAST_TIMEOUTS: Partial<ProxyConfig['timeouts']> = { headers: 3000, request: 10_000, keepAlive: 2000, upstreamHeaders: 1500, upstreamBody: 3000, shutdownGrace: 200 };
 
 type HeaderList = [string, string][];
 
@@ -75,7 +75,7 @@ async function upstreamFor(seen: SeenRequest[]): Promise<{ server: http.Server; 
   return { server, port };
 }
 
-async function proxyFor(upstream: string, overrides: Partial<ProxyConfig> = {}): Promise<{ proxy: RunningProxy; httpsPort: number; httpPort: number | null }> {
+async function proxyFor(upstream: string, overrides: ProxyOverrides = {}): Promise<{ proxy: RunningProxy; httpsPort: number; httpPort: number | null }> {
   const proxy = await startProxy(await proxyConfig(upstream, { timeouts: FAST_TIMEOUTS, ...overrides }), captureLogger());
   cleanups.push(() => proxy.close(50));
   return { proxy, httpsPort: Number(new URL(proxy.urls.https).port), httpPort: proxy.urls.http ? Number(new URL(proxy.urls.http).port) : null };

@@ -653,7 +653,7 @@ describe('option validation', () => {
   it('shows the option, the bad value and the valid ones', () => {
     const error = optionError({ mode: 'redirekt' });
     expect(error.option).toBe('mode');
-    expect(error.message).toBe("legacy-tls-fallback: option `mode` is \"redirekt\"; expected one of 'redirect', 'render', 'observe'.");
+    expect(error.message).toBe("legacy-tls-fallback: option `mode` is \"redirekt\"; expected one of 'redirect', 'render', 'observe' (did you mean 'redirect'?).");
   });
 
   it.each([
@@ -731,7 +731,7 @@ describe('option validation', () => {
       const error = optionError({ trustedHeader: 'x-tls-protocol', ...(trustedProxies && { trustedProxies }) });
       expect(error.option).toBe('trustedProxies');
       expect(error.message).toContain('`trustedHeader`');
-      expect(error.message).toContain(trustedProxies ? 'is []' : 'is undefined');
+      expect(error.message).toContain(trustedProxies ? 'is []' : 'is missing');
     }
   });
 

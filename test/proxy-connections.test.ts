@@ -5,14 +5,14 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy } from '../src/proxy/app.js';
-import { EVICT_AFTER_MS } from '../src/tls/connection-guard.js';
+import { EVICT_AFTER_MS } from '../src/tls/options.js';
 import type { ProxyConfig } from '../src/proxy/config.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { captureLogger, proxyConfig } from './helpers/proxy.js';
 import { openSilent, type SilentSocket } from './helpers/raw-sockets.js';
 import { tlsRequest } from './helpers/tls-client.js';
 
-const TIMEOUTS: ProxyConfig['timeouts'] = { headers: 2000, request: 10_000, keepAlive: 2000, upstreamHeaders: 2000, upstreamBody: 2000, shutdownGrace: 500, handshake: 3000, clientHello: 2000 };
+const TIMEOUTS: Partial<ProxyConfig['timeouts']> = { headers: 2000, request: 10_000, keepAlive: 2000, upstreamHeaders: 2000, upstreamBody: 2000, shutdownGrace: 500, handshake: 3000, clientHello: 2000 };
 
 describe('the proxy with --max-connections full of silent sockets', () => {
   let upstream: http.Server;

@@ -20,12 +20,12 @@ import { createKoaExample } from '../examples/koa-app.js';
 import { createExpressExample } from '../examples/express-app.js';
 import { normalisePath, isWithin, normalisePrefix, touches } from '../src/http/request-path.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
-import { captureLogger, proxyConfig, REPORT_TOKEN } from './helpers/proxy.js';
+import { captureLogger, proxyConfig, type ProxyOverrides, REPORT_TOKEN } from './helpers/proxy.js';
 import { parseResponses, rawTcp, rawTls, type ParsedResponse, type RawExchange } from './helpers/hostile-raw.js';
 
 const MODERN = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const PRIVATE = 'PRIVATE ADMIN PAGE';
-const FAST_TIMEOUTS: ProxyConfig['timeouts'] = { headers: 3000, request: 10_000, keepAlive: 2000, upstreamHeaders: 1500, upstreamBody: 3000, shutdownGrace: 200 };
+const FAST_TIMEOUTS: Partial<ProxyConfig['timeouts']> = { headers: 3000, request: 10_000, keepAlive: 2000, upstreamHeaders: 1500, upstreamBody: 3000, shutdownGrace: 200 };
 
 /** Paths that start with an allowed prefix and that a lenient server reads as `/admin`. */
 const TRAVERSALS = [
@@ -135,7 +135,7 @@ async function site(): Promise<{ seen: Seen[]; url: string; server: http.Server 
   return { seen, url: `http://127.0.0.1:${port}`, server };
 }
 
-async function proxy(upstream: string, overrides: Partial<ProxyConfig> = {}): Promise<{ proxy: RunningProxy; https: number; http: number }> {
+async function proxy(upstream: string, overrides: ProxyOverrides = {}): Promise<{ proxy: RunningProxy; https: number; http: number }> {
   const running = await startProxy(await proxyConfig(upstream, { timeouts: FAST_TIMEOUTS, ...overrides }), captureLogger());
   cleanups.push(() => running.close(50));
   return { proxy: running, https: Number(new URL(running.urls.https).port), http: Number(new URL(running.urls.http!).port) };

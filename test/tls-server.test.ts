@@ -7,7 +7,7 @@ import { generate } from 'selfsigned';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/tls/server.js';
 import { tlsFacts } from '../src/tls/facts.js';
 import { cipherListFor, SIGNATURE_ALGORITHMS } from '../src/tls/profiles.js';
-import { resolveServerOptions } from '../src/options.js';
+import { resolveServerOptions } from '../src/tls/options.js';
 import type { HandshakeFailure } from '../src/tls/handshake-failure.js';
 import { CertificateError, InvalidOptionError } from '../src/errors.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
@@ -257,7 +257,7 @@ describe('certificates', () => {
   it('refuses a cert without a key, a key of another certificate, and text that is not PEM', async () => {
     const a = await testCertificate();
     const b = await generate([{ name: 'commonName', value: 'other' }], { keySize: 2048 });
-    expect(() => createLegacyTlsServer({ cert: a.cert, logger: quiet })).toThrow(/`key` is undefined; `cert` and `key` go together/);
+    expect(() => createLegacyTlsServer({ cert: a.cert, logger: quiet })).toThrow(/`key` is missing; `cert` and `key` go together/);
     expect(() => createLegacyTlsServer({ cert: a.cert, key: b.private })).toThrow(CertificateError);
     expect(() => createLegacyTlsServer({ cert: a.cert, key: b.private })).toThrow(/key\[0\] does not belong to cert\[0\]/);
     expect(() => createLegacyTlsServer({ cert: '/etc/ssl/cert.pem', key: a.key })).toThrow(/cert\[0\] is not a PEM certificate .*not its path/);

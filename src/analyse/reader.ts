@@ -14,7 +14,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { isAscii } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { InvalidOptionError } from '../errors.js';
-import { assertKnownKeys, assertPlainObject, oneOf } from '../validate.js';
+import { assertKnownKeys, assertPlainObject, oneOf } from '../schema/checks.js';
 import { LogReadError, printable } from './errors.js';
 import { candidatesFor, type Candidate, detect, type Detection } from './formats.js';
 import { stripSyslogPrefix } from './haproxy.js';

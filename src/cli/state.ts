@@ -2,8 +2,8 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CertificateError, InvalidOptionError } from '../errors.js';
-import { MIN_REPORT_TOKEN_LENGTH, resolveServerOptions } from '../options.js';
-import type { ProxyConfig } from '../proxy/config.js';
+import { MIN_REPORT_TOKEN_LENGTH } from '../report/options.js';
+import { resolveServerOptions } from '../tls/options.js';
 import { generateSelfSignedCertificate } from '../tls/self-signed.js';
 import { PROGRAM, UsageError, unreadable, type CliSettings } from './options.js';
 
@@ -19,8 +19,8 @@ export interface StateIo {
 }
 
 export interface PreparedState {
-  /** Final, absolute-path configuration for `startProxy`/`startCluster`. */
-  config: ProxyConfig;
+  /** Final, absolute-path configuration for `startProxy`/`startCluster`, with the token and stats file filled in. */
+  config: CliSettings & { reportToken: string; statsFile: string };
   /** `generated` and `renewed` mean a new self-signed certificate was written to the state dir. */
   certificate: 'given' | 'loaded' | 'generated' | 'renewed';
   /** `generated`: the token is new and should be shown once; it is stored in `tokenFile`. */
@@ -75,7 +75,7 @@ export async function prepareState(settings: CliSettings, io: StateIo): Promise<
       upstream: settings.upstream,
       certificates,
       stateDir,
-      statsFile: resolve(settings.statsFile),
+      statsFile: resolve(settings.statsFile ?? path.join(stateDir, 'stats.json')),
       fallbackPageFile: settings.fallbackPageFile === undefined ? undefined : resolve(settings.fallbackPageFile),
       reportToken,
     },

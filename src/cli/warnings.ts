@@ -8,7 +8,8 @@ import { CONTACT_FLAGS } from './options.js';
  */
 export function contactWarning(config: Pick<ProxyConfig, 'page' | 'fallbackUrl' | 'fallbackPageFile'>): string | undefined {
   if (config.fallbackUrl !== undefined || config.fallbackPageFile !== undefined) return undefined;
-  if (CONTACT_FLAGS.some((name) => config.page[name] !== undefined)) return undefined;
+  const { page } = config;
+  if (typeof page === 'function' || CONTACT_FLAGS.some((name) => page[name] !== undefined)) return undefined;
   const flags = CONTACT_FLAGS.map((name) => `--${name}`).join(', ');
   return `the fallback page gives legacy visitors no way to reach you: set at least one of ${flags} (or serve your own page with --fallback-page, or send them elsewhere with --fallback-url)`;
 }

@@ -1,11 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { FallbackEngine } from '../fallback/engine.js';
-import { resolveFallbackOptions, type FallbackCoreOptions, type LegacyTlsReportOptions } from '../options.js';
+import { resolveFallbackOptions, type FallbackOptions } from '../fallback/options.js';
+import type { LegacyTlsReportOptions } from '../report/options.js';
 import { legacyTlsReportHandler } from '../report/handler.js';
 import type { Verdict } from '../types.js';
 
 /** Express flavour of the options: `skip` and `onLegacy` receive the request (`req.res` is the response). */
-export type LegacyTlsFallbackExpressOptions = FallbackCoreOptions<Request>;
+export type LegacyTlsFallbackExpressOptions = FallbackOptions<Request>;
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { classifyClient } from '../classify/classify.js';
-import type { ResolvedFallbackOptions } from '../options.js';
+import type { ResolvedFallbackOptions } from './options.js';
 import { createTlsFactsReader } from '../tls/facts.js';
 import type { FallbackAction, Verdict } from '../types.js';
 import { escapeHtml } from '../html.js';

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../html.js';
-import { hasControlCharacters } from '../validate.js';
+import { hasControlCharacters } from '../schema/checks.js';
 import { contactItems, reachable, fillHtml, fillText, organisationLine, organisationValues, paragraph, renderDocument, subheading } from './layout.js';
 import { placeholdersIn, type ResolvedLanguage, type ResolvedPageContent } from './page-options.js';
 

@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
-import { assertKnownKeys, assertPlainObject, closest, hasControlCharacters, optionalString } from '../validate.js';
+import { assertKnownKeys, assertPlainObject, hasControlCharacters, optionalString } from '../schema/checks.js';
+import { closest } from '../schema/typo.js';
 import { createNegotiator } from './negotiate.js';
 import { longDate } from './texts/dates.js';
 import { BUILT_IN_LANGUAGES } from './texts/index.js';

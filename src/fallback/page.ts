@@ -1,6 +1,6 @@
 import { escapeHtml } from '../html.js';
 import { InvalidOptionError } from '../errors.js';
-import { assertKnownKeys, assertPlainObject } from '../validate.js';
+import { assertKnownKeys, assertPlainObject } from '../schema/checks.js';
 import { prepareInterstitial } from './interstitial.js';
 import { contactItems, reachable, fillHtml, fillText, lines, organisationLine, organisationValues, paragraph, renderDocument, subheading } from './layout.js';
 import { createNegotiator } from './negotiate.js';

@@ -1,9 +1,9 @@
 import type { Context, Middleware, Next } from 'koa';
 import { FallbackEngine, type Decision, type FallbackResponse } from '../fallback/engine.js';
-import { resolveFallbackOptions, type FallbackCoreOptions } from '../options.js';
+import { resolveFallbackOptions, type FallbackOptions } from '../fallback/options.js';
 import type { Verdict } from '../types.js';
 
-export type LegacyTlsFallbackOptions = FallbackCoreOptions<Context>;
+export type LegacyTlsFallbackOptions = FallbackOptions<Context>;
 
 declare module 'koa' {
   interface DefaultState {

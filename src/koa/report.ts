@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import type { LegacyTlsReportOptions } from '../options.js';
+import type { LegacyTlsReportOptions } from '../report/options.js';
 import { createReportResponder } from '../report/handler.js';
 
 /** Koa middleware serving the legacy-TLS report under `prefix` (default `/_legacy-tls`). */

@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { FallbackEngine, isAcmeChallenge, type Decision, type FallbackResponse } from '../fallback/engine.js';
 import { normalisePath, normalisePrefix, touches, type NormalisedPath } from '../http/request-path.js';
-import { resolveFallbackOptions, resolveServerOptions, type FallbackCoreOptions } from '../options.js';
+import { resolveFallbackOptions, type FallbackOptions } from '../fallback/options.js';
+import { resolveServerOptions } from '../tls/options.js';
 import { splitTarget } from '../request-target.js';
 import { createTokenCheck } from '../report/auth.js';
 import { createReportResponder } from '../report/handler.js';
@@ -67,7 +68,7 @@ async function startWithStats(
   const fallbackPage = config.fallbackPageFile ? await readFile(config.fallbackPageFile, 'utf8') : undefined;
 
   const certificates = await readCertificates();
-  const fallbackOptions: FallbackCoreOptions<IncomingMessage> = {
+  const fallbackOptions: FallbackOptions<IncomingMessage> = {
     mode: config.mode,
     exclude: config.exclude,
     page: fallbackPage === undefined ? config.page : () => fallbackPage,
@@ -80,7 +81,7 @@ async function startWithStats(
   const trustedPeers = compileTrustedProxies(config.trustedProxies);
   const report = createReportResponder({ stats: reportSource, token: config.reportToken, prefix: config.reportPrefix, logger: toLibraryLogger(logger) });
   // The report token is a secret of this proxy: whoever sends it, it never travels on to the site.
-  const isReportCredential = createTokenCheck(config.reportToken);
+  const isReportCredential = config.reportToken === undefined ? () => false : createTokenCheck(config.reportToken);
   const upstreamFailures = new UpstreamFailureLog(logger, config.upstream.href);
   const forwarder = new Forwarder({
     upstream: config.upstream,

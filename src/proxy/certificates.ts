@@ -1,6 +1,6 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolveServerOptions } from '../options.js';
+import { resolveServerOptions } from '../tls/options.js';
 import type { ProxyConfig } from './config.js';
 
 /** The PEM text of the configured certificate pairs, in order; empty lists when none is configured. */

@@ -1,4 +1,13 @@
-import type { FallbackPageContent } from '../options.js';
+import net from 'node:net';
+import os from 'node:os';
+import { InvalidOptionError } from '../errors.js';
+import { FALLBACK_OPTIONS, type ExcludeRule, type FallbackPageContent, type FallbackPageRenderer } from '../fallback/options.js';
+import { hasControlCharacters } from '../schema/common.js';
+import { defineOptions, type Resolved } from '../schema/define.js';
+import { boolean, custom, integer, list, string, withDefault } from '../schema/option.js';
+import { REPORT_OPTIONS } from '../report/options.js';
+import { STATS_OPTIONS } from '../stats/options.js';
+import { TLS_OPTIONS } from '../tls/options.js';
 import type { MinTlsVersion } from '../tls/profiles.js';
 import type { FallbackMode } from '../types.js';
 
@@ -7,68 +16,316 @@ export interface ListenAddress {
   port: number;
 }
 
-/** Everything the standalone proxy needs, fully resolved and validated (by the CLI) before start. */
+const LISTEN_EXAMPLE = 'such as 8443, 127.0.0.1:8443, localhost:8443 or [::1]:8443';
+const UPSTREAM_EXAMPLE = 'such as http://127.0.0.1:3000 or https://app.internal/base';
+const DEFAULT_LISTEN: ListenAddress = Object.freeze({ host: '0.0.0.0', port: 8443 });
+
+/**
+ * The standalone proxy's options: its own, and those of the features it is made of (their descriptions,
+ * defaults and validation are the features' own). Keys are the library names; each flag and config-file
+ * key is derived from them (`upstreamInsecure` is `--upstream-insecure`).
+ */
+export const PROXY_OPTIONS = defineOptions({
+  upstream: custom<URL>({
+    type: 'string | URL',
+    defaultText: 'required',
+    required: true,
+    help: 'The site behind the proxy: an http:// or https:// origin, optionally with a base path (http://127.0.0.1:3000/app).',
+    validate: upstreamUrl,
+    cli: { group: 'Upstream', arg: 'URL' },
+  }),
+  upstreamInsecure: boolean({ default: false, help: "Do not verify an https upstream's certificate (a self-signed upstream on the same host).", cli: { group: 'Upstream' } }),
+  changeOrigin: boolean({ default: false, help: "Send the upstream's host name as Host instead of the client's.", cli: { group: 'Upstream' } }),
+  listen: custom<ListenAddress>({
+    type: 'string | { host, port }',
+    default: DEFAULT_LISTEN,
+    defaultText: `${DEFAULT_LISTEN.host}:${DEFAULT_LISTEN.port}`,
+    help: 'HTTPS listener. IPv6 goes in brackets: [::]:8443, [::1]:8443.',
+    validate: (value, name) => listenAddress(value, name, DEFAULT_LISTEN.host),
+    cli: { group: 'Listening', arg: '[HOST:]PORT' },
+  }),
+  httpListen: custom<ListenAddress | null | string>({
+    type: "string | { host, port } | 'off'",
+    defaultText: 'the `listen` host; port 80 for `listen` 443, N080 for N443 (8443 gives 8080), any free port for 0, else 8080',
+    help: 'Plain-HTTP listener: redirects to HTTPS, serves ACME challenges and the fallback page to clients that cannot do TLS at all. `off` (or `false`) for none.',
+    // Resolved against `listen` below: its host is the default host.
+    validate: (value, name) => (value === false || (typeof value === 'string' && value.trim().toLowerCase() === 'off') ? null : typeof value === 'string' ? value : listenAddress(value, name, '')),
+    cli: { group: 'Listening', arg: '[HOST:]PORT|off' },
+  }),
+  cert: list<string>({
+    type: 'string[]',
+    default: [],
+    defaultText: 'a self-signed certificate for localhost (the command keeps it in its state dir)',
+    help: 'PEM certificate chain file. Repeat with `key` to serve RSA and ECDSA side by side (pairs in order); keep an RSA one for old clients.',
+    item: filePath,
+    cli: { group: 'TLS', arg: 'FILE', path: true },
+  }),
+  key: list<string>({
+    type: 'string[]',
+    default: [],
+    help: 'PEM private key file of the `cert` at the same position. SIGHUP (or a change of the files) reads both again.',
+    item: filePath,
+    cli: { group: 'TLS', arg: 'FILE', path: true },
+  }),
+  minTls: TLS_OPTIONS.specs.minVersion,
+  mode: FALLBACK_OPTIONS.specs.mode,
+  fallbackUrl: FALLBACK_OPTIONS.specs.fallbackUrl,
+  serverNames: withDefault(FALLBACK_OPTIONS.specs.serverNames, { defaultText: "the certificates' DNS names" }),
+  fallbackPage: string({
+    help: 'Your own HTML page (at most 256 KiB) served instead of the built-in one.',
+    maxLength: 4096,
+    check: (file) => (file.trim() === '' ? 'expected the path of an HTML file' : undefined),
+    cli: { group: 'Fallback page', arg: 'FILE', path: true },
+  }),
+  page: FALLBACK_OPTIONS.specs.page,
+  exclude: FALLBACK_OPTIONS.specs.exclude,
+  statsFile: withDefault(STATS_OPTIONS.specs.statsFile, { defaultText: 'none: in memory (the command: `<state-dir>/stats.json`)' }),
+  reportToken: withDefault(REPORT_OPTIONS.specs.token, { defaultText: 'none: loopback only (the command: generated once into `<state-dir>/report-token`)' }),
+  reportPrefix: REPORT_OPTIONS.specs.prefix,
+  trustedHeader: FALLBACK_OPTIONS.specs.trustedHeader,
+  trustedProxies: FALLBACK_OPTIONS.specs.trustedProxies,
+  headersTimeout: integer({ default: 10_000, min: 100, max: 600_000, unit: 'milliseconds', help: 'A client must send all its request headers within this (slowloris).', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  requestTimeout: integer({ default: 60_000, min: 100, max: 86_400_000, unit: 'milliseconds', help: 'A client must send its whole request within this.', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  keepAliveTimeout: integer({ default: 5_000, min: 100, max: 600_000, unit: 'milliseconds', help: 'Idle keep-alive connections are closed after this.', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  upstreamTimeout: integer({ default: 30_000, min: 100, max: 3_600_000, unit: 'milliseconds', help: 'The upstream must start its response (headers) within this, or the client gets 504.', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  upstreamBodyTimeout: integer({ default: 60_000, min: 100, max: 3_600_000, unit: 'milliseconds', help: 'The upstream may pause inside a response body at most this long.', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  shutdownGrace: integer({ default: 10_000, min: 0, max: 600_000, unit: 'milliseconds', help: 'On SIGTERM/SIGINT, requests in flight get this long to finish (0: stop at once).', cli: { group: 'Limits and timeouts', arg: 'MS' } }),
+  handshakeTimeout: TLS_OPTIONS.specs.handshakeTimeout,
+  clientHelloTimeout: TLS_OPTIONS.specs.clientHelloTimeout,
+  maxConnections: withDefault(TLS_OPTIONS.specs.maxConnections, { default: 10_000 }),
+  maxHandshakesPerAddress: TLS_OPTIONS.specs.maxHandshakesPerAddress,
+  workers: custom<number>({
+    type: "number | 'auto'",
+    default: 1,
+    help: 'Worker processes; `auto`: one per available CPU. 1 runs everything in this process.',
+    validate: (value, name) => {
+      if (value === 'auto') return Math.max(1, os.availableParallelism());
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 256) return value;
+      throw new InvalidOptionError(name, value, 'expected a whole number of worker processes from 1 to 256, or auto for one per available CPU');
+    },
+    arg: 'N|auto',
+    parse: (text) => (text.trim().toLowerCase() === 'auto' ? 'auto' : /^\d{1,10}$/.test(text.trim()) ? Number(text.trim()) : text),
+    cli: { group: 'Process' },
+  }),
+});
+
+/** What `resolveProxyConfig` takes: every option by its library name; all but `upstream` have a default. */
+export type ProxyOptions = { [K in keyof typeof PROXY_OPTIONS.specs]?: unknown } & { upstream: string | URL };
+
+/** Everything the standalone proxy needs, validated and with every default filled in. */
 export interface ProxyConfig {
-  /** The site behind the proxy: `http:` or `https:` origin, optionally with a base path. */
   upstream: URL;
-  /** Skip verification of an https upstream's certificate. */
   upstreamInsecure: boolean;
-  /** Send the upstream's host as Host instead of the client's. */
   changeOrigin: boolean;
   listen: ListenAddress;
   /** Plain-HTTP listener (redirects to HTTPS, ACME, XP fallback), or null for none. */
   httpListen: ListenAddress | null;
-  /** PEM files; several pairs allowed (RSA + ECDSA). Empty: a self-signed certificate kept in `stateDir`. */
+  /** PEM files; several pairs allowed (RSA + ECDSA). Empty: a generated self-signed certificate. */
   certificates: { certFile: string; keyFile: string }[];
-  /** Directory for the generated certificate, token and default stats file. */
-  stateDir: string;
   minTls: MinTlsVersion;
   mode: FallbackMode;
   fallbackUrl: string | undefined;
-  /**
-   * Host names this proxy answers for; decide whether `fallbackUrl` is on this site (never a request's
-   * Host header). Empty: the DNS names in the certificates.
-   */
+  /** Host names this proxy answers for; empty: the certificates' DNS names. */
   serverNames: string[];
   /** HTML file served as the fallback page instead of the built-in one. */
   fallbackPageFile: string | undefined;
-  page: FallbackPageContent;
-  exclude: string[];
-  statsFile: string;
-  /** Report token; the CLI generates and stores one when none is given. */
-  reportToken: string;
+  page: FallbackPageContent | FallbackPageRenderer;
+  exclude: ExcludeRule[];
+  /** Without it, counts live in memory only. */
+  statsFile: string | undefined;
+  /** Without it the report answers loopback clients only. */
+  reportToken: string | undefined;
   reportPrefix: string;
   trustedHeader: string | undefined;
   trustedProxies: string[];
   /** Worker processes; 1 runs everything in this process. */
   workers: number;
   timeouts: {
-    /** Client must send all request headers within this (slowloris). */
     headers: number;
-    /** Client must send the whole request within this. */
     request: number;
-    /** Idle keep-alive connections are closed after this. */
     keepAlive: number;
-    /** Upstream must start its response within this, or the client gets 504. */
     upstreamHeaders: number;
-    /** Upstream may pause a response body at most this long. */
     upstreamBody: number;
-    /** Requests in flight get this long to finish on SIGTERM/SIGINT. */
     shutdownGrace: number;
-    /** From accept to a finished TLS handshake; the library's default (10 s) when absent. */
-    handshake?: number;
-    /** From accept to the first byte of the ClientHello; the library's default (5 s) when absent. */
-    clientHello?: number;
+    handshake: number;
+    clientHello: number;
   };
-  /**
-   * Most client connections open at once, per process and listener. On the HTTPS listener a full
-   * process closes its oldest handshake stuck for over a second to let a new client in, and refuses
-   * the new client only when there is none.
-   */
   maxConnections: number;
-  /** Most unfinished TLS handshakes from one address (IPv6: /64); 0 for no cap. The library's default (32) when absent. */
-  maxHandshakesPerAddress?: number;
-  logFormat: 'json' | 'pretty';
+  maxHandshakesPerAddress: number;
+}
+
+type ResolvedProxyOptions = Resolved<typeof PROXY_OPTIONS.specs>;
+
+/**
+ * Validates a proxy configuration and fills in every default: the command line, the tests and the
+ * benchmark all build their configuration here. Errors are `InvalidOptionError`s naming the option.
+ */
+export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
+  const o: ResolvedProxyOptions = PROXY_OPTIONS.resolve(options);
+  const given = options as Record<string, unknown>;
+  const httpListen = resolveHttpListen(o.httpListen, o.listen, given.httpListen !== undefined);
+
+  if (o.cert.length !== o.key.length) {
+    const missing = o.cert.length < o.key.length ? 'cert' : 'key';
+    const times = (n: number) => (n === 1 ? 'once' : `${n} times`);
+    throw new InvalidOptionError(
+      missing,
+      undefined,
+      `{{cert}} is given ${times(o.cert.length)} and {{key}} ${times(o.key.length)}; give one {{key}} per {{cert}}, in the same order (or neither, for a self-signed certificate)`,
+    );
+  }
+  if (o.fallbackUrl !== undefined && o.fallbackPage !== undefined) {
+    throw new InvalidOptionError('fallbackPage', o.fallbackPage, '{{fallbackPage}} and {{fallbackUrl}} exclude each other: the page is served here, the URL sends legacy clients elsewhere; keep one');
+  }
+  const replacedBy = o.fallbackPage !== undefined ? 'fallbackPage' : o.fallbackUrl !== undefined ? 'fallbackUrl' : undefined;
+  const pageFieldGiven = typeof o.page === 'object' ? Object.keys(o.page)[0] : undefined;
+  if (replacedBy !== undefined && pageFieldGiven !== undefined) {
+    throw new InvalidOptionError(`page.${pageFieldGiven}`, (o.page as Record<string, unknown>)[pageFieldGiven], `it fills in the built-in page, which {{${replacedBy}}} replaces, so it would be ignored; put the details in your own page, or drop {{${replacedBy}}}`);
+  }
+  if (o.headersTimeout > o.requestTimeout) {
+    // Node refuses a server whose headers timeout is longer than its request timeout.
+    throw new InvalidOptionError('headersTimeout', o.headersTimeout, `the headers are part of the request, so make it at most {{requestTimeout}} (${o.requestTimeout} ms)`);
+  }
+  // The ClientHello is part of the handshake: its default follows a shorter handshake timeout.
+  const clientHello = given.clientHelloTimeout === undefined ? Math.min(o.clientHelloTimeout, o.handshakeTimeout) : o.clientHelloTimeout;
+  if (clientHello > o.handshakeTimeout) {
+    throw new InvalidOptionError('clientHelloTimeout', clientHello, `the ClientHello is part of the handshake, so make it at most {{handshakeTimeout}} (${o.handshakeTimeout} ms)`);
+  }
+  if (o.trustedHeader !== undefined && o.trustedProxies.length === 0) {
+    throw new InvalidOptionError('trustedProxies', given.trustedProxies, 'set it to the addresses of the proxy that sets {{trustedHeader}}; a header believed from anyone can be forged by anyone');
+  }
+
+  return {
+    upstream: o.upstream,
+    upstreamInsecure: o.upstreamInsecure,
+    changeOrigin: o.changeOrigin,
+    listen: o.listen,
+    httpListen,
+    certificates: o.cert.map((certFile, i) => ({ certFile, keyFile: o.key[i] as string })),
+    minTls: o.minTls,
+    mode: o.mode,
+    fallbackUrl: o.fallbackUrl,
+    serverNames: o.serverNames,
+    fallbackPageFile: o.fallbackPage,
+    page: o.page,
+    exclude: o.exclude,
+    statsFile: o.statsFile,
+    reportToken: o.reportToken,
+    reportPrefix: o.reportPrefix,
+    trustedHeader: o.trustedHeader,
+    trustedProxies: o.trustedProxies,
+    workers: o.workers,
+    timeouts: {
+      headers: o.headersTimeout,
+      request: o.requestTimeout,
+      keepAlive: o.keepAliveTimeout,
+      upstreamHeaders: o.upstreamTimeout,
+      upstreamBody: o.upstreamBodyTimeout,
+      shutdownGrace: o.shutdownGrace,
+      handshake: o.handshakeTimeout,
+      clientHello,
+    },
+    maxConnections: o.maxConnections ?? 10_000,
+    maxHandshakesPerAddress: o.maxHandshakesPerAddress,
+  };
+}
+
+/**
+ * The plain-HTTP port that goes with an HTTPS port when `httpListen` is not given: the usual pairs
+ * (443 and 80, 8443 and 8080, 9443 and 9080: N443 and N080), any free port for any free port (tests,
+ * several instances), and 8080 for anything else. Two instances on 8443 and 9443 thus never collide.
+ */
+export function defaultHttpPort(httpsPort: number): number {
+  if (httpsPort === 0) return 0;
+  if (httpsPort % 1000 === 443) return httpsPort - 363;
+  return 8080;
+}
+
+export function formatAddress(address: ListenAddress): string {
+  return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
+function resolveHttpListen(value: ListenAddress | null | string | undefined, listen: ListenAddress, given: boolean): ListenAddress | null {
+  if (value === null) return null;
+  const http = value === undefined ? { host: listen.host, port: defaultHttpPort(listen.port) } : typeof value === 'string' ? listenAddress(value, 'httpListen', listen.host, ' or off') : value;
+  if (http.port === 0 || http.port !== listen.port || !hostsOverlap(http.host, listen.host)) return http;
+  if (!given) {
+    throw new InvalidOptionError('listen', formatAddress(listen), `port ${listen.port} is also the default of the plain-HTTP listener; give {{httpListen}} another port (such as ${listen.port + 1}), or {{httpListen}} off`);
+  }
+  throw new InvalidOptionError('httpListen', formatAddress(http), `it is the same port as {{listen}} ${formatAddress(listen)}; give the plain-HTTP listener another port, or off`);
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+function hostsOverlap(a: string, b: string): boolean {
+  return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
+}
+
+function listenAddress(value: unknown, name: string, defaultHost: string, alternatives = ''): ListenAddress {
+  const expected = `expected [host:]port ${LISTEN_EXAMPLE}${alternatives}`;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const { host, port } = value as Partial<ListenAddress>;
+    if (typeof host === 'string' && isHost(host) && typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535) return { host, port };
+    throw new InvalidOptionError(name, value, `expected { host, port } with an IP address or host name and a port from 0 to 65535, or a string ${LISTEN_EXAMPLE}`);
+  }
+  if (typeof value === 'number') return listenAddress(String(value), name, defaultHost, alternatives);
+  if (typeof value !== 'string') throw new InvalidOptionError(name, value, expected);
+  const text = value.trim();
+  let host = defaultHost;
+  let portText = text;
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    portText = bracketed[2] ?? '';
+    if (!net.isIPv6(host)) throw new InvalidOptionError(name, text, `${JSON.stringify(host)} is not an IPv6 address; ${expected}`);
+  } else if (text.includes(':')) {
+    const colon = text.lastIndexOf(':');
+    if (text.indexOf(':') !== colon) throw new InvalidOptionError(name, text, 'put an IPv6 address in brackets and add the port, such as [::1]:8443 or [::]:8443');
+    host = colon === 0 ? defaultHost : text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (!isHost(host)) throw new InvalidOptionError(name, text, `${JSON.stringify(host)} is not an IPv4 address or a host name; ${expected}`);
+  }
+  if (!/^\d{1,5}$/.test(portText)) throw new InvalidOptionError(name, text, expected);
+  const port = Number(portText);
+  if (port > 65535) throw new InvalidOptionError(name, text, `port ${port} is out of range; expected a port from 0 to 65535 (0: any free port)`);
+  return { host, port };
+}
+
+function isHost(host: string): boolean {
+  if (net.isIP(host) !== 0) return true;
+  if (/^[\d.]+$/.test(host)) return false; // looks like an IPv4 address but is not one: 999.1.1.1, 10.0.0
+  return host.length <= 253 && /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(host);
+}
+
+function upstreamUrl(value: unknown, name: string): URL {
+  const text = value instanceof URL ? value.href : value;
+  if (typeof text !== 'string') throw new InvalidOptionError(name, value, `expected an absolute http:// or https:// URL ${UPSTREAM_EXAMPLE}`);
+  // Never echo a password into a message that may end up in a log.
+  const shown = text.replace(/\/\/[^/?#]*@/, '//***@');
+  let url: URL | undefined;
+  if (!/[\u0000-\u001f\u007f\s]/.test(text)) { // eslint-disable-line no-control-regex
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+  }
+  if (!url) throw new InvalidOptionError(name, shown, `expected an absolute http:// or https:// URL ${UPSTREAM_EXAMPLE}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidOptionError(name, shown, `${url.protocol.slice(0, -1)} is not supported; expected an http:// or https:// URL ${UPSTREAM_EXAMPLE}`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidOptionError(name, shown, 'credentials in the URL are not supported; remove them (clients send their own Authorization header to the upstream)');
+  }
+  if (url.search || url.hash || text.includes('?') || text.includes('#')) {
+    throw new InvalidOptionError(name, shown, `expected only an origin and an optional base path, without query or fragment, ${UPSTREAM_EXAMPLE}`);
+  }
+  return url;
+}
+
+function filePath(value: unknown, name: string): string {
+  if (typeof value === 'string' && value.trim() !== '' && !hasControlCharacters(value)) return value;
+  throw new InvalidOptionError(name, value, 'expected the path of a PEM file');
 }
 
 /** Where the proxy logs: the CLI wires it to stdout/stderr; tests capture it. */

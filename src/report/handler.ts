@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normalisePath } from '../http/request-path.js';
 import { splitTarget } from '../request-target.js';
-import { resolveReportOptions, type LegacyTlsReportOptions } from '../options.js';
+import { resolveReportOptions, type LegacyTlsReportOptions } from './options.js';
 import { registerLegacyTlsMetrics } from '../stats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
 import { renderDashboard } from './html.js';

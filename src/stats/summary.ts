@@ -1,4 +1,4 @@
-import type { Logger } from '../options.js';
+import type { Logger } from '../types.js';
 
 const MAX_TRACKED = 64;
 

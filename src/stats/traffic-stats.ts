@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { StatsFileLockedError } from '../errors.js';
-import { resolveTrafficStatsOptions, type TrafficStatsOptions } from '../options.js';
+import { resolveTrafficStatsOptions, type ResolvedStatsOptions, type TrafficStatsOptions } from './options.js';
+import type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
 import { FileTooLargeError, loadJsonFile, writeFileAtomic } from './atomic-file.js';
 import { acquireLock, type FileLock, type LockHolder } from './lock-file.js';
@@ -21,36 +22,7 @@ import { fromDocument, maxStatsFileBytes, toDocument, type StatsDocument } from 
 import { SipHash24 } from './siphash.js';
 import { TrafficSummary } from './summary.js';
 
-export interface RequestRecord {
-  verdict: Verdict;
-  action: FallbackAction;
-  /** Peer address: hashed with the user agent for the visitor estimate, never stored. */
-  remoteAddress: string | undefined;
-  userAgent: string | undefined;
-  /** The request's connection (socket): its visitor hash is reused while address and user agent match. */
-  connection?: object;
-}
-
-/** Health of the stats file, shown in the report so a failing disk is visible where people look. */
-export interface StorageStatus {
-  file: string | null;
-  lastSavedAt: string | null;
-  error: string | null;
-}
-
-/** What the report reads. `TrafficStats` is one; a cluster worker's view of the primary's stats is another. */
-export interface StatsSource {
-  snapshot(): StatsState;
-  now(): number;
-  storageStatus(): StorageStatus;
-  /** Brings `snapshot()` up to date before a report is built, when the numbers live elsewhere. */
-  refresh?(): Promise<void>;
-  /**
-   * Settles when the stored numbers have been read: a report waits for it, so that it never shows an
-   * empty store for a moment after a restart. A rejection only means the numbers are in memory only.
-   */
-  ready?: PromiseLike<unknown>;
-}
+export type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
 const LABELS = Symbol('legacy-tls-fallback.labels');
 
@@ -75,7 +47,7 @@ const MAX_HASHED_USER_AGENT = 512;
  * memory, logs why once, shows it in `storageStatus().error`, and `ready` rejects with a
  * `StatsFileLockedError`.
  */
-export class TrafficStats implements StatsSource {
+export class TrafficStats implements StatsSource, StatsRecorder {
   /**
    * Settles once the stats file has been read (or found missing, or moved aside as corrupt). Rejects
    * with a `StatsFileLockedError` when another writer holds the file; not awaiting it is safe (the
@@ -87,7 +59,7 @@ export class TrafficStats implements StatsSource {
   private state: StatsState = emptyState();
   private salt: Buffer = randomBytes(32);
   private keyed = new SipHash24(this.salt);
-  private readonly options: ReturnType<typeof resolveTrafficStatsOptions>;
+  private readonly options: ResolvedStatsOptions;
   private readonly summary: TrafficSummary;
   private dirty = false;
   private closing: Promise<void> | undefined;

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
-import { InvalidOptionError } from '../errors.js';
 import type { HandshakeFailureReason } from '../types.js';
-import { ConnectionLimiter, type ConnectionLimits } from './connection-limiter.js';
+import { ConnectionLimiter } from './connection-limiter.js';
+import type { ConnectionGuardSettings } from './options.js';
 import type { HandshakeFailure } from './handshake-failure.js';
 
 /**
@@ -11,20 +11,6 @@ import type { HandshakeFailure } from './handshake-failure.js';
  * connection limit full of them locks every real client out.
  */
 
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
-export const DEFAULT_CLIENT_HELLO_TIMEOUT = 5_000;
-/**
- * A browser opens at most 6 connections to a site at once, and a real handshake lasts a few round trips:
- * 32 unfinished handshakes from one address leave room for several browsers behind one NAT starting
- * together, while one peer can hold only 32 descriptors in handshakes, each for at most `handshakeTimeout`.
- */
-export const DEFAULT_MAX_HANDSHAKES_PER_ADDRESS = 32;
-/**
- * A full server closes an unfinished handshake for a new connection only once it is this old: real
- * handshakes take a few round trips, so one still going after a second is most likely stalled or silent.
- */
-export const EVICT_AFTER_MS = 1_000;
-
 /** The `code` of the failures the guard causes itself (Node's own timeout is `ERR_TLS_HANDSHAKE_TIMEOUT`). */
 export const GUARD_CODES = {
   clientHelloTimeout: 'ERR_LEGACY_TLS_CLIENT_HELLO_TIMEOUT',
@@ -32,48 +18,6 @@ export const GUARD_CODES = {
   connectionLimit: 'ERR_LEGACY_TLS_CONNECTION_LIMIT',
   addressLimit: 'ERR_LEGACY_TLS_ADDRESS_LIMIT',
 } as const;
-
-export interface ConnectionGuardSettings {
-  /** Passed to Node as its own `handshakeTimeout`: from accept to a finished handshake. */
-  handshakeTimeout: number;
-  /** From accept to the first byte of the ClientHello. */
-  clientHelloTimeout: number;
-  /** `null` when no `maxConnections` was given: no limit. */
-  limits: ConnectionLimits | null;
-}
-
-export interface ConnectionGuardOptions {
-  handshakeTimeout?: number;
-  clientHelloTimeout?: number;
-  maxConnections?: number;
-  maxHandshakesPerAddress?: number;
-}
-
-export function resolveConnectionGuardOptions(options: ConnectionGuardOptions): ConnectionGuardSettings {
-  const handshakeTimeout = wholeNumber(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, 'handshakeTimeout', 100, 600_000, 'milliseconds');
-  const clientHelloTimeout = wholeNumber(options.clientHelloTimeout ?? Math.min(DEFAULT_CLIENT_HELLO_TIMEOUT, handshakeTimeout), 'clientHelloTimeout', 100, 600_000, 'milliseconds');
-  if (clientHelloTimeout > handshakeTimeout) {
-    throw new InvalidOptionError('clientHelloTimeout', clientHelloTimeout, `the ClientHello is part of the handshake, so make it at most handshakeTimeout (${handshakeTimeout} ms)`);
-  }
-  const { maxConnections, maxHandshakesPerAddress } = options;
-  if (maxConnections === undefined && maxHandshakesPerAddress === undefined) return { handshakeTimeout, clientHelloTimeout, limits: null };
-  return {
-    handshakeTimeout,
-    clientHelloTimeout,
-    limits: {
-      maxConnections: maxConnections === undefined ? Infinity : wholeNumber(maxConnections, 'maxConnections', 1, 1_000_000, 'connections'),
-      maxHandshakesPerAddress: wholeNumber(maxHandshakesPerAddress ?? DEFAULT_MAX_HANDSHAKES_PER_ADDRESS, 'maxHandshakesPerAddress', 0, 1_000_000, 'handshakes, or 0 for no per-address cap'),
-      evictAfterMs: EVICT_AFTER_MS,
-    },
-  };
-}
-
-function wholeNumber(value: unknown, name: string, min: number, max: number, unit: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidOptionError(name, value, `expected a whole number of ${unit} from ${min} to ${max}`);
-  }
-  return value;
-}
 
 export interface ConnectionGuard {
   /** Whether the guard closed this TLS socket's connection itself (and has reported it already). */

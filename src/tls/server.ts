@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { resolveServerOptions, type LegacyTlsServerOptions } from '../options.js';
+import { resolveServerOptions, type LegacyTlsServerOptions } from './options.js';
 import { guardConnections, parentOf } from './connection-guard.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
 import { defaultSelfSignedCertificate } from './self-signed.js';

@@ -1,6 +1,9 @@
-import { InvalidOptionError } from './errors.js';
+import { InvalidOptionError } from '../errors.js';
+import { closest } from './typo.js';
 
-/** Small validation helpers shared by every options resolver. They throw `InvalidOptionError`. */
+export { hasControlCharacters } from './common.js';
+
+/** Small checks for nested option objects that a schema does not describe key by key. They throw `InvalidOptionError`. */
 
 export function assertPlainObject(value: unknown, name: string): asserts value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -40,33 +43,4 @@ export function stringArray(value: unknown, name: string): string[] {
     throw new InvalidOptionError(name, value, 'expected an array of strings');
   }
   return value as string[];
-}
-
-/** Control characters in anything that may end up in a header or a URL are an injection, not a typo. */
-export function hasControlCharacters(value: string): boolean {
-  return /[\u0000-\u001f\u007f]/.test(value); // eslint-disable-line no-control-regex
-}
-
-/** The candidate a likely typo of `key` was meant to be, if any is close enough. */
-export function closest(key: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = distance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [candidate, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
