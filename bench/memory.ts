@@ -15,7 +15,8 @@ import path from 'node:path';
 import { runAsChild } from './processes.js';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Koa from 'koa';
-import { buildPolicy, classifyClient, legacyTlsFallback, TrafficStats, type TlsFacts } from '../src/index.js';
+import { buildPolicy, classifyClient, TrafficStats, type TlsFacts } from '../src/index.js';
+import { legacyTlsFallback } from '../src/koa/index.js';
 import { userAgentCacheSize } from '../src/classify/user-agent.js';
 
 export interface MemorySpec {

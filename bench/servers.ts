@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo, Server } from 'node:net';
 import Koa from 'koa';
-import { createLegacyTlsServer, generateSelfSignedCertificate, legacyTlsFallback, TrafficStats } from '../src/index.js';
+import { createLegacyTlsServer, generateSelfSignedCertificate, TrafficStats } from '../src/index.js';
+import { legacyTlsFallback } from '../src/koa/index.js';
 import cluster from 'node:cluster';
 import { createHttpProxyMinimal, createUndiciMinimal, createUpstream, startOurProxy } from './proxy.js';
 

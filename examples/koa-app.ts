@@ -5,14 +5,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import Koa from 'koa';
-import {
-  createLegacyTlsServer,
-  legacyTlsFallback,
-  legacyTlsReport,
-  TrafficStats,
-  type LegacyTlsServer,
-  type LegacyTlsServerOptions,
-} from '../src/index.js';
+import { createLegacyTlsServer, TrafficStats, type LegacyTlsServer, type LegacyTlsServerOptions } from '../src/index.js';
+import { legacyTlsFallback, legacyTlsReport } from '../src/koa/index.js';
 
 export function createKoaExample(serverOptions: LegacyTlsServerOptions = {}, stats = new TrafficStats()) {
   const app = new Koa();

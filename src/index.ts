@@ -1,9 +1,12 @@
+/**
+ * `legacy-tls-fallback`: the framework-neutral core. Koa's middleware is `legacy-tls-fallback/koa`,
+ * Express's `legacy-tls-fallback/express`, the standalone proxy `legacy-tls-fallback/proxy`.
+ */
 export { createLegacyTlsServer, HANDSHAKE_FAILURE_EVENT, type LegacyTlsServer, type RequestHandler } from './tls/server.js';
 export { tlsFacts, normaliseTlsVersion, parseTrustedTlsHeader } from './tls/facts.js';
 export { cipherListFor, type MinTlsVersion } from './tls/profiles.js';
 export { generateSelfSignedCertificate, type PemPair } from './tls/self-signed.js';
 export type { HandshakeFailure } from './tls/handshake-failure.js';
-export { legacyTlsFallback, type LegacyTlsFallbackOptions } from './koa/middleware.js';
 export { renderFallbackPage, createPageRenderer, type PageRenderer, type PageRendererOptions, type SwitchOffPhase } from './fallback/page.js';
 export { negotiateLanguage } from './fallback/negotiate.js';
 export type { Localised } from './fallback/page-options.js';
@@ -18,7 +21,6 @@ export type { Logger } from './types.js';
 export type { TlsFacts, TlsProtocol, ClientInfo, ClientKind, Verdict, LegacyReason, FallbackMode, FallbackAction, HandshakeFailureReason } from './types.js';
 export { TrafficStats, type RequestRecord, type StorageStatus } from './stats/traffic-stats.js';
 export { registerLegacyTlsMetrics } from './stats/prometheus.js';
-export { legacyTlsReport } from './koa/report.js';
 export { legacyTlsReportHandler } from './report/handler.js';
 export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/json.js';
 export type { TrafficStatsOptions } from './stats/options.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { legacyTlsFallback, renderFallbackPage } from '../src/index.js';
+import { renderFallbackPage } from '../src/index.js';
+import { legacyTlsFallback } from '../src/koa/index.js';
 import { createPageRenderer } from '../src/fallback/page.js';
 import { checkPageContent, hasContactDetails, resolvePageContent, resolveSwitchOffDate, type FallbackPageContent } from '../src/fallback/page-options.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';

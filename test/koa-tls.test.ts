@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLegacyTlsServer, legacyTlsFallback, type FallbackMode, type LegacyTlsServer, type Verdict } from '../src/index.js';
+import { createLegacyTlsServer, type FallbackMode, type LegacyTlsServer, type Verdict } from '../src/index.js';
+import { legacyTlsFallback } from '../src/koa/index.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { LEGACY_VERSIONS, TLS_VERSIONS, tlsRequest } from './helpers/tls-client.js';
 

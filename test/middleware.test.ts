@@ -4,14 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import Koa, { type Context } from 'koa';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  InvalidOptionError,
-  legacyTlsFallback,
-  renderFallbackPage,
-  type FallbackMode,
-  type LegacyTlsFallbackOptions,
-  type Verdict,
-} from '../src/index.js';
+import { InvalidOptionError, renderFallbackPage, type FallbackMode, type Verdict } from '../src/index.js';
+import { legacyTlsFallback, type LegacyTlsFallbackOptions } from '../src/koa/index.js';
 import { closeServer, listenOn } from './helpers/servers.js';
 import { CHROME, expectAppResponse, expectRedirect, HTML, IE8, NO_STORE, PAGE_TEXT } from './helpers/fallback.js';
 

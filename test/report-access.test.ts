@@ -2,20 +2,8 @@ import http from 'node:http';
 import Koa from 'koa';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  buildPolicy,
-  classifyClient,
-  InvalidOptionError,
-  legacyTlsReport,
-  legacyTlsReportHandler,
-  REPORT_SCHEMA,
-  REPORT_VERSION,
-  TrafficStats,
-  type LegacyTlsReportOptions,
-  type Logger,
-  type ReportDocument,
-  type Verdict,
-} from '../src/index.js';
+import { buildPolicy, classifyClient, InvalidOptionError, legacyTlsReportHandler, REPORT_SCHEMA, REPORT_VERSION, TrafficStats, type LegacyTlsReportOptions, type Logger, type ReportDocument, type Verdict } from '../src/index.js';
+import { legacyTlsReport } from '../src/koa/index.js';
 import { createTokenCheck, isLoopback } from '../src/report/auth.js';
 import { createReportResponder, type ReportRequest } from '../src/report/handler.js';
 import { closeServer, listenOn } from './helpers/servers.js';

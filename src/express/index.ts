@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { FallbackEngine } from '../fallback/engine.js';
+import { FallbackEngine, type Outcome } from '../fallback/engine.js';
 import { resolveFallbackOptions, type FallbackOptions } from '../fallback/options.js';
 import type { LegacyTlsReportOptions } from '../report/options.js';
 import { legacyTlsReportHandler } from '../report/handler.js';
@@ -20,26 +20,35 @@ declare global {
 
 /** Express middleware over the same core as the Koa one: same options, same decisions. */
 export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {}): RequestHandler {
-  const engine = new FallbackEngine(resolveFallbackOptions(options));
+  const engine = new FallbackEngine(resolveFallbackOptions(options), {
+    attach: (req: Request, verdict) => {
+      (req.res as Response).locals.legacyTls = verdict;
+    },
+  });
+
+  const apply = (req: Request, res: Response, next: NextFunction, outcome: Outcome): void => {
+    const { response } = outcome;
+    if (response) {
+      res.status(response.status).set(response.headers).send(response.body);
+      return;
+    }
+    // A legacy request let through was decided on its normalised path: the app must route that one.
+    if (outcome.verdict.legacy && outcome.path !== undefined && outcome.path !== req.path) {
+      const query = req.url.indexOf('?');
+      req.url = outcome.path + (query < 0 ? '' : req.url.slice(query));
+    }
+    next();
+  };
 
   return function legacyTlsFallbackMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const verdict = engine.classify(req);
-    res.locals.legacyTls = verdict;
-    const path = req.path;
-    Promise.resolve(engine.decide({ method: req.method, path, accept: req.get('accept') }, verdict, req))
-      .then((decision) => {
-        engine.record(req, verdict, decision.action);
-        if (!decision.response) {
-          // A legacy request let through was decided on its normalised path: the app must route that one.
-          if (verdict.legacy && decision.path !== undefined && decision.path !== path) {
-            const query = req.url.indexOf('?');
-            req.url = decision.path + (query < 0 ? '' : req.url.slice(query));
-          }
-          return next();
-        }
-        const { status, headers, body } = decision.response;
-        res.status(status).set(headers).send(body);
-      }, next);
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = engine.handle(req, req.path, req);
+    } catch (error) {
+      return next(error);
+    }
+    if (outcome instanceof Promise) outcome.then((settled) => apply(req, res, next, settled), next);
+    else apply(req, res, next, outcome);
   };
 }
 

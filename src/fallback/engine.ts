@@ -6,6 +6,7 @@ import type { FallbackAction, Verdict } from '../types.js';
 import { escapeHtml } from '../html.js';
 import { renderFallbackPage } from './page.js';
 import { isExactly, isWithin, normalisePath, normalisePrefix, type NormalisedPath } from '../http/request-path.js';
+import { isHandshakeImpossible } from './xp-clients.js';
 
 /** The parts of a request the decision needs, whatever the framework. */
 export interface RequestView {
@@ -34,12 +35,21 @@ export interface Decision {
   path?: string;
 }
 
-export interface EngineSettings {
+/** What the engine did with a request: the verdict, the action counted, and what the adapter does next. */
+export interface Outcome extends Decision {
+  verdict: Verdict;
+}
+
+export interface EngineSettings<Context> {
   /**
    * Answer 400 to every request whose path cannot be normalised, not only legacy ones: the proxy must
    * forward the path it decided on and has none to forward. Middleware leaves modern requests to the app.
    */
   rejectUnreadablePaths?: boolean;
+  /** Puts the verdict where the framework keeps request state (`ctx.state`, `res.locals`), before any hook runs. */
+  attach?: (context: Context, verdict: Verdict) => void;
+  /** The plain-HTTP listener's HTTPS port, for its redirects (the proxy only). */
+  httpsPort?: () => number;
 }
 
 // RFC 8555 §8.3: the token is base64url. Only GET/HEAD of exactly one such segment is a challenge.
@@ -78,7 +88,10 @@ export class FallbackEngine<Context> {
   private readonly fallbackPage: NormalisedPath;
   private readonly verdicts = new WeakMap<object, { userAgent: string | undefined; header: unknown; verdict: Verdict }>();
 
-  constructor(options: ResolvedFallbackOptions<Context>, settings: EngineSettings = {}) {
+  private readonly attach: ((context: Context, verdict: Verdict) => void) | undefined;
+  private readonly httpsPort: (() => number) | undefined;
+
+  constructor(options: ResolvedFallbackOptions<Context>, settings: EngineSettings<Context> = {}) {
     this.options = options;
     let warned = false;
     this.readFacts = createTlsFactsReader({
@@ -94,8 +107,49 @@ export class FallbackEngine<Context> {
     });
     this.staticPage = typeof options.page === 'function' ? undefined : renderFallbackPage(options.page);
     this.rejectUnreadablePaths = settings.rejectUnreadablePaths ?? false;
+    this.attach = settings.attach;
+    this.httpsPort = settings.httpsPort;
     // Validated as a path by the options; never null.
     this.fallbackPage = normalisePrefix(options.fallbackPath) as NormalisedPath;
+  }
+
+  /**
+   * The one call per request: classifies it, decides what happens to it, counts the outcome, and
+   * returns what the adapter does next (write `response`, or pass the request on, at `path`).
+   * Synchronous unless an `onLegacy` hook has to be awaited. `path` is the path as the framework sees
+   * it (Koa's `ctx.path`, Express's `req.path`); `normalised` saves normalising it again.
+   */
+  handle(req: IncomingMessage, path: string, context: Context, normalised?: NormalisedPath | null): Outcome | Promise<Outcome> {
+    const verdict = this.classify(req);
+    this.attach?.(context, verdict);
+    const view: RequestView = { method: req.method ?? 'GET', path, accept: req.headers.accept, ...(normalised !== undefined && { normalised }) };
+    const decision = this.decide(view, verdict, context);
+    if (decision instanceof Promise) return decision.then((settled) => this.done(req, verdict, settled));
+    return this.done(req, verdict, decision);
+  }
+
+  /** The same for an HTTP upgrade (WebSocket): legacy clients are refused whatever the path. */
+  handleUpgrade(req: IncomingMessage, path: string, normalised?: NormalisedPath | null): Outcome {
+    const verdict = this.classify(req);
+    return this.done(req, verdict, this.decideUpgrade({ method: req.method ?? 'GET', path, accept: req.headers.accept, ...(normalised !== undefined && { normalised }) }, verdict));
+  }
+
+  /**
+   * The plain-HTTP listener (the proxy's): `GET`/`HEAD` of one ACME challenge token is passed on (certbot's
+   * webroot lives on the site); clients that can never finish a handshake here (IE on Windows XP: RC4 and
+   * 3DES only) get the fallback page in clear text rather than a redirect into a certain TLS error; everyone
+   * else is redirected to HTTPS, and counted when they arrive there.
+   */
+  handlePlainHttp(req: IncomingMessage, target: { path: string; originForm: string }): Outcome {
+    const verdict = this.classify(req);
+    if (isAcmeChallenge(req.method ?? 'GET', target.path)) return this.done(req, verdict, { action: 'excluded', path: target.path });
+    if (isHandshakeImpossible(verdict.client)) return this.done(req, verdict, { action: 'rendered', response: this.pageResponse(200, verdict) });
+    return { verdict, action: 'passed', response: this.httpsRedirect(req, target.originForm) };
+  }
+
+  private done(req: IncomingMessage, verdict: Verdict, decision: Decision): Outcome {
+    this.options.stats?.recordRequest({ verdict, action: decision.action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'], connection: req.socket });
+    return { verdict, action: decision.action, ...(decision.response && { response: decision.response }), ...(decision.path !== undefined && { path: decision.path }) };
   }
 
   /**
@@ -103,7 +157,7 @@ export class FallbackEngine<Context> {
    * rarely does, so the verdict is kept per connection and reused while the user agent (and trusted
    * header) stay the same: most requests then cost a WeakMap lookup instead of a classification.
    */
-  classify(req: IncomingMessage): Verdict {
+  private classify(req: IncomingMessage): Verdict {
     const userAgent = req.headers['user-agent'];
     const header = this.options.trustedHeader === undefined ? undefined : req.headers[this.options.trustedHeader];
     const cached = this.verdicts.get(req.socket);
@@ -113,13 +167,19 @@ export class FallbackEngine<Context> {
     return verdict;
   }
 
-  /** Counts the request, when the options carry a `TrafficStats`. */
-  record(req: IncomingMessage, verdict: Verdict, action: FallbackAction): void {
-    this.options.stats?.recordRequest({ verdict, action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'], connection: req.socket });
+  private httpsRedirect(req: IncomingMessage, originForm: string): FallbackResponse {
+    const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.exec(req.headers.host ?? '');
+    if (!match) return { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'A Host header is needed to redirect you to HTTPS.\n' };
+    const port = this.httpsPort?.() ?? 443;
+    // Never `https://host:port` + `http://other/…`: only a path may follow the host.
+    const location = `https://${match[1]}${port === 443 ? '' : `:${port}`}${originForm.startsWith('/') ? originForm : '/'}`;
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    // 301 is what every client understands for http→https; 308 keeps the method and body of the rest.
+    return { status: readOnly ? 301 : 308, headers: { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'max-age=3600' }, body: `Moved to ${location}\n` };
   }
 
   /** What to do with a request. Synchronous unless an `onLegacy` hook has to be awaited. */
-  decide(view: RequestView, verdict: Verdict, context: Context): Decision | Promise<Decision> {
+  private decide(view: RequestView, verdict: Verdict, context: Context): Decision | Promise<Decision> {
     const { options } = this;
     const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
     if (normalised === null) {
@@ -146,8 +206,7 @@ export class FallbackEngine<Context> {
     })();
   }
 
-  /** What an HTTP upgrade (WebSocket) gets: legacy clients are refused whatever the path. */
-  decideUpgrade(view: RequestView, verdict: Verdict): Decision {
+  private decideUpgrade(view: RequestView, verdict: Verdict): Decision {
     const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
     if (normalised === null) return { action: 'rejected', response: BAD_PATH };
     if (!verdict.legacy) return { action: 'passed', path: normalised.path };
