@@ -123,6 +123,8 @@ const NOT_FAST = {
   'Safari on macOS with a Mobile token':
     'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile Safari/605.1.15',
   'Version/ after Safari/': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15 Version/17.4.1',
+  'a word as the iOS build number':
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/baiduboxapp Safari/604.1',
   'a model that names another OS': 'Mozilla/5.0 (Linux; Android 10; HarmonyOS) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
   'a comment after the browser': `${CHROME} (Ecosia android@124.0.6367.82)`,
   'two spaces': CHROME.replace(') AppleWebKit', ')  AppleWebKit'),

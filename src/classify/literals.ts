@@ -11,10 +11,10 @@
 export class LiteralScanner {
   /** Character code (< 128) → column of `next`; 0 for characters no literal contains. */
   private readonly columns = new Uint8Array(128);
-  private readonly width: number;
   /**
-   * Deterministic automaton: `next[state * width + column]`, -1 where a literal ends (the scan stops
-   * at the first one, so those states need no transitions of their own).
+   * Deterministic automaton, rows of `width` entries: from the row starting at `offset`, a character
+   * of column `column` leads to the row starting at `next[offset + column]`; -1 where a literal ends
+   * (the scan stops at the first one, so those states need no transitions of their own).
    */
   private readonly next: Int32Array;
 
@@ -29,7 +29,6 @@ export class LiteralScanner {
         if (this.columns[code] === 0) this.columns[code] = width++;
       }
     }
-    this.width = width;
 
     // The trie of the literals.
     const children: number[][] = [[]];
@@ -72,9 +71,12 @@ export class LiteralScanner {
         }
       }
     }
-    // Breadth-first order built every row from rows of shallower states, which must keep their
-    // targets; only now can transitions into accepting states become the stop mark.
-    for (let i = 0; i < next.length; i++) if (accepting[next[i] as number] === 1) next[i] = -1;
+    // Rows were built from the rows of shallower states, which had to keep their plain targets until
+    // now: from here on they become row offsets, and transitions into accepting states the stop mark.
+    for (let i = 0; i < next.length; i++) {
+      const target = next[i] as number;
+      next[i] = accepting[target] === 1 ? -1 : target * width;
+    }
     this.next = next;
   }
 
@@ -83,12 +85,12 @@ export class LiteralScanner {
    * outside ASCII never take part in a match.
    */
   find(text: string, start = 0, end = text.length): boolean {
-    const { columns, next, width } = this;
-    let state = 0;
+    const { columns, next } = this;
+    let row = 0;
     for (let i = start; i < end; i++) {
       const code = text.charCodeAt(i);
-      state = next[state * width + (code < 128 ? (columns[code] as number) : 0)] as number;
-      if (state < 0) return true;
+      row = next[row + (code < 128 ? (columns[code] as number) : 0)] as number;
+      if (row < 0) return true;
     }
     return false;
   }

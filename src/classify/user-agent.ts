@@ -120,7 +120,7 @@ const FULL_PARSER_WORDS: readonly string[] = [
   'aix', 'beos', 'os/2', 'amigaos', 'morphos', 'openvms', 'fuchsia', 'hp-ux', 'serenityos', 'unix', 'aiohttp',
 ];
 const fullParserWords = new LiteralScanner(FULL_PARSER_WORDS);
-// ua-parser-js's Baidu pattern has no fixed word; it is anchored at a `b` starting a word, so cheap.
+// ua-parser-js's Baidu pattern has no fixed word; it starts with a `b` that starts a word, so it is cheap.
 const BAIDU = /\bb[ai]*d(?:uhd|[ub]*[aekoprswx]{5,6})/;
 
 const PREFIX = 'mozilla/5.0 (';
@@ -131,7 +131,8 @@ const CLOSE_PARENTHESIS = 0x29;
 /** A free token: a name, optionally `/` and a value, from characters no pattern treats specially. */
 const TOKEN = /^[\w.+-]+(?:\/[\w.+-]+)?$/;
 const VERSION = /^\d{1,10}(?:\.\d{1,10}){0,5}$/;
-const IOS_BUILD = /^\w{1,12}$/;
+// iOS build numbers: `15E148`, `21E236`, `9B206`, `8J2`.
+const IOS_BUILD = /^\d{1,2}[a-z]\d{1,5}[a-z]?$/;
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 const WINDOWS_PLATFORM = /^windows nt (\d{1,2}\.\d)(?:; win64; x64|; wow64)?$/;
@@ -203,7 +204,7 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   if (close < 0 || lower.charCodeAt(close + 1) !== SPACE) return null;
   const platform = readPlatform(lower, PREFIX.length, close);
   if (platform === null) return null;
-  if (platform.modelEnd > platform.modelStart && fullParserWords.find(lower, platform.modelStart, platform.modelEnd)) return null;
+  if (platform.modelEnd > platform.modelStart && namesAnother(lower, platform.modelStart, platform.modelEnd)) return null;
 
   const tokens: Tokens = {
     webkit: null,
@@ -242,21 +243,29 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
     // would have another value there, so only what lies before the cut can decide anything.
     if (read && end > UA_PARSER_MAX_LENGTH) return null;
     if (read) {
-      if (freeStart >= 0 && fullParserWords.find(lower, freeStart, at - 1)) return null;
+      if (freeStart >= 0 && namesAnother(lower, freeStart, at - 1)) return null;
       freeStart = -1;
     } else if (freeStart < 0) {
       freeStart = at;
     }
     at = end + 1;
   }
-  if (freeStart >= 0 && fullParserWords.find(lower, freeStart, length)) return null;
-  if (BAIDU.test(lower)) return null;
+  if (freeStart >= 0 && namesAnother(lower, freeStart, length)) return null;
 
   const answer = decide(platform, tokens);
   if (answer === null) return null;
   const bot = isBot(userAgent, lower);
   return { browser: answer.family, version: limit(answer.version), os: platform.os, bot, kind: bot ? 'bot' : 'browser' };
 }
+/**
+ * Whether free text (between `start` and `end`, a run of whole tokens or the model name) could make
+ * the full parser name another browser or OS, or a library.
+ */
+function namesAnother(lower: string, start: number, end: number): boolean {
+  // The Baidu pattern matches letters only, so never across the spaces that bound free text.
+  return fullParserWords.find(lower, start, end) || BAIDU.test(lower.slice(start, end));
+}
+
 const READ = 0;
 const FREE = 1;
 const REFUSED = 2;
@@ -348,7 +357,7 @@ function closingParenthesis(text: string, start: number): number {
 /** The platform comment between `start` and `end`, or null unless it is one of the known shapes. */
 function readPlatform(lower: string, start: number, end: number): Platform | null {
   let comment = lower.slice(start, end);
-  const rv = FIREFOX_RV.exec(comment);
+  const rv = comment.includes('; rv:') ? FIREFOX_RV.exec(comment) : null;
   if (rv !== null) comment = comment.slice(0, rv.index);
   const gecko = rv !== null;
   let match = WINDOWS_PLATFORM.exec(comment);
