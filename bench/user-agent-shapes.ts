@@ -90,7 +90,7 @@ const REAL_WORLD: readonly ((rnd: Random) => string)[] = [
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 // Names apps and extensions put in their user agents: none of them names a browser, an OS or a bot.
-const APP_TOKENS = ['build', 'MyApp', 'Mattermost', 'AppVersion', 'NetType', 'Language', 'Channel', 'Theme', 'Locale', 'Device', 'Model', 'Process', 'Plugin', 'Release', 'Region', 'Profile', 'Trace'];
+const APP_TOKENS = ['build', 'MyApp', 'Mattermost', 'AppId', 'NetType', 'Language', 'Channel', 'Theme', 'Locale', 'Device', 'Model', 'Process', 'Plugin', 'Release', 'Region', 'Profile', 'Trace'];
 
 function templates(count: number, seed: number, make: (rnd: Random, i: number) => string): string[] {
   const rnd = random(seed);
@@ -159,6 +159,15 @@ export function userAgentShapes(): UserAgentShape[] {
       title: 'real-world browsers padded with app tokens to 490-512 characters',
       modern: true,
       templates: templates(256, 5, (r, i) => padded(r, (REAL_WORLD[i % REAL_WORLD.length] as (rnd: Random) => string)(r), 490, 512)),
+    },
+    {
+      id: 'full-parser',
+      title: 'real-world browsers + a token that sends them to ua-parser-js (Version/N, Electron/N…): the full parser, a cache miss every time',
+      modern: false,
+      templates: templates(512, 6, (r, i) => {
+        const userAgent = (REAL_WORLD[i % REAL_WORLD.length] as (rnd: Random) => string)(r).replace('%d', String(int(r, 1, 9999)));
+        return `${userAgent} ${pick(r, ['Version', 'Electron', 'Instagram', 'Windows', 'Chromium', 'YaBrowser'])}/%d`;
+      }),
     },
     {
       id: 'unknown',
