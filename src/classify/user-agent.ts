@@ -120,6 +120,11 @@ const FULL_PARSER_WORDS: readonly string[] = [
   'aix', 'beos', 'os/2', 'amigaos', 'morphos', 'openvms', 'fuchsia', 'hp-ux', 'serenityos', 'unix', 'aiohttp',
 ];
 const fullParserWords = new LiteralScanner(FULL_PARSER_WORDS);
+// Tokens are `name[/value]` from `\w`, `.`, `+`, `-`: other characters (brackets, `;`, `@`, `|`…) are
+// what many patterns of ua-parser-js and isbot key on. The scan of free tokens stops at them as at a
+// word; the Android model name, checked by ANDROID_MODEL, may hold parentheses.
+const NOT_IN_TOKENS = Array.from({ length: 0x7f - 0x21 }, (_, i) => String.fromCharCode(0x21 + i)).filter((char) => !/[\w.+/-]/.test(char));
+const freeTokenWords = new LiteralScanner([...FULL_PARSER_WORDS, ...NOT_IN_TOKENS]);
 // ua-parser-js's Baidu pattern has no fixed word; it starts with a `b` that starts a word, so it is cheap.
 const BAIDU = /\bb[ai]*d(?:uhd|[ub]*[aekoprswx]{5,6})/;
 
@@ -128,8 +133,6 @@ const KHTML = '(khtml, like gecko)';
 const SPACE = 0x20;
 const OPEN_PARENTHESIS = 0x28;
 const CLOSE_PARENTHESIS = 0x29;
-/** A free token: a name, optionally `/` and a value, from characters no pattern treats specially. */
-const TOKEN = /^[\w.+-]+(?:\/[\w.+-]+)?$/;
 const VERSION = /^\d{1,10}(?:\.\d{1,10}){0,5}$/;
 // iOS build numbers: `15E148`, `21E236`, `9B206`, `8J2`.
 const IOS_BUILD = /^\d{1,2}[a-z]\d{1,5}[a-z]?$/;
@@ -204,7 +207,7 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   if (close < 0 || lower.charCodeAt(close + 1) !== SPACE) return null;
   const platform = readPlatform(lower, PREFIX.length, close);
   if (platform === null) return null;
-  if (platform.modelEnd > platform.modelStart && namesAnother(lower, platform.modelStart, platform.modelEnd)) return null;
+  if (platform.modelEnd > platform.modelStart && namesAnother(lower, platform.modelStart, platform.modelEnd, fullParserWords)) return null;
 
   const tokens: Tokens = {
     webkit: null,
@@ -234,7 +237,7 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
     } else {
       end = lower.indexOf(' ', at);
       if (end < 0) end = length;
-      token = readToken(tokens, lower.slice(at, end), at);
+      token = readToken(tokens, lower, at, end);
       if (token === REFUSED) return null;
     }
     const read = token === READ;
@@ -243,14 +246,14 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
     // would have another value there, so only what lies before the cut can decide anything.
     if (read && end > UA_PARSER_MAX_LENGTH) return null;
     if (read) {
-      if (freeStart >= 0 && namesAnother(lower, freeStart, at - 1)) return null;
+      if (freeStart >= 0 && namesAnother(lower, freeStart, at - 1, freeTokenWords)) return null;
       freeStart = -1;
     } else if (freeStart < 0) {
       freeStart = at;
     }
     at = end + 1;
   }
-  if (freeStart >= 0 && namesAnother(lower, freeStart, length)) return null;
+  if (freeStart >= 0 && namesAnother(lower, freeStart, length, freeTokenWords)) return null;
 
   const answer = decide(platform, tokens);
   if (answer === null) return null;
@@ -258,12 +261,12 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   return { browser: answer.family, version: limit(answer.version), os: platform.os, bot, kind: bot ? 'bot' : 'browser' };
 }
 /**
- * Whether free text (between `start` and `end`, a run of whole tokens or the model name) could make
- * the full parser name another browser or OS, or a library.
+ * Whether free text between `start` and `end` (a run of whole tokens, or the model name) could make
+ * the full parser name another browser or OS, or a library, or is not made of plain tokens.
  */
-function namesAnother(lower: string, start: number, end: number): boolean {
+function namesAnother(lower: string, start: number, end: number, words: LiteralScanner): boolean {
   // The Baidu pattern matches letters only, so never across the spaces that bound free text.
-  return fullParserWords.find(lower, start, end) || BAIDU.test(lower.slice(start, end));
+  return words.find(lower, start, end) || BAIDU.test(lower.slice(start, end));
 }
 
 const READ = 0;
@@ -271,11 +274,52 @@ const FREE = 1;
 const REFUSED = 2;
 type TokenKind = typeof READ | typeof FREE | typeof REFUSED;
 
-/** Notes a token the fast path reads (once each, plain version), or says it is free text, or refuses it. */
-function readToken(tokens: Tokens, token: string, at: number): TokenKind {
-  const slash = token.indexOf('/');
-  const name = slash < 0 ? token : token.slice(0, slash);
-  const value = slash < 0 ? null : token.slice(slash + 1);
+/** Names of the tokens the fast path reads. */
+const READ_NAMES = [
+  'applewebkit',
+  'chrome',
+  'safari',
+  'mobile',
+  'version',
+  'gecko',
+  'firefox',
+  'edg',
+  'edga',
+  'edge',
+  'edgios',
+  'opr',
+  'samsungbrowser',
+  'crios',
+  'fxios',
+] as const;
+
+type ReadName = (typeof READ_NAMES)[number];
+// By first character and length, so that the name of a free token is ruled out without a copy.
+const READ_NAMES_BY_KEY = new Map<number, ReadName[]>();
+for (const name of READ_NAMES) {
+  const key = nameKey(name.charCodeAt(0), name.length);
+  READ_NAMES_BY_KEY.set(key, [...(READ_NAMES_BY_KEY.get(key) ?? []), name]);
+}
+
+function nameKey(firstCode: number, length: number): number {
+  return firstCode * 1024 + length;
+}
+
+/**
+ * Notes the token between `at` and `end` if the fast path reads it (once each, plain version), or
+ * says it is free text (checked by the caller with the other free tokens), or refuses it. Free text
+ * is never copied.
+ */
+function readToken(tokens: Tokens, lower: string, at: number, end: number): TokenKind {
+  if (at === end) return REFUSED;
+  let slash = lower.indexOf('/', at);
+  if (slash >= end) slash = -1;
+  const candidates = READ_NAMES_BY_KEY.get(nameKey(lower.charCodeAt(at), (slash < 0 ? end : slash) - at));
+  if (candidates === undefined) return FREE;
+  let name: ReadName | undefined;
+  for (const candidate of candidates) if (lower.startsWith(candidate, at)) name = candidate;
+  if (name === undefined) return FREE;
+  const value = slash < 0 ? null : lower.slice(slash + 1, end);
   let brand: Tokens['brand'] = null;
   switch (name) {
     case 'applewebkit':
@@ -331,8 +375,6 @@ function readToken(tokens: Tokens, token: string, at: number): TokenKind {
     case 'fxios':
       brand = 'fxios';
       break;
-    default:
-      return TOKEN.test(token) ? FREE : REFUSED;
   }
   if (value === null || !VERSION.test(value)) return REFUSED;
   if (brand !== null) {
