@@ -103,7 +103,7 @@ function padded(rnd: Random, base: string, min: number, max: number): string {
   let userAgent = base;
   for (;;) {
     const token = ` ${pick(rnd, APP_TOKENS)}/${int(rnd, 1, 99)}.${int(rnd, 0, 9)}`;
-    if (userAgent.length + token.length > target) break;
+    if (userAgent.length + token.length + 4 > target) break;
     userAgent += token;
   }
   const rest = target - userAgent.length;
