@@ -120,9 +120,9 @@ const FULL_PARSER_WORDS: readonly string[] = [
   'aix', 'beos', 'os/2', 'amigaos', 'morphos', 'openvms', 'fuchsia', 'hp-ux', 'serenityos', 'unix', 'aiohttp',
 ];
 const fullParserWords = new LiteralScanner(FULL_PARSER_WORDS);
-// Tokens are `name[/value]` from `\w`, `.`, `+`, `-`: other characters (brackets, `;`, `@`, `|`…) are
-// what many patterns of ua-parser-js and isbot key on. The scan of free tokens stops at them as at a
-// word; the Android model name, checked by ANDROID_MODEL, may hold parentheses.
+// Free tokens may hold `\w`, `.`, `+`, `-` and `/`: other characters (brackets, `;`, `,`, `@`, `|`…)
+// are what many patterns of ua-parser-js and isbot key on, so the scan of free tokens stops at them as
+// at a word. The Android model name, checked by ANDROID_MODEL, may hold parentheses.
 const NOT_IN_TOKENS = Array.from({ length: 0x7f - 0x21 }, (_, i) => String.fromCharCode(0x21 + i)).filter((char) => !/[\w.+/-]/.test(char));
 const freeTokenWords = new LiteralScanner([...FULL_PARSER_WORDS, ...NOT_IN_TOKENS]);
 // ua-parser-js's Baidu pattern has no fixed word; it starts with a `b` that starts a word, so it is cheap.
@@ -201,7 +201,8 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   const length = userAgent.length;
   if (length <= PREFIX.length || length > MAX_USER_AGENT_LENGTH) return null;
   const lower = userAgent.toLowerCase();
-  // Outside printable ASCII, lower-casing can change lengths and offsets; no browser sends it.
+  // Outside printable ASCII, lower-casing can change lengths, or make a letter the full parser does
+  // not see (the Kelvin sign becomes `k`); no browser sends it.
   if (!lower.startsWith(PREFIX) || NOT_PRINTABLE_ASCII.test(lower)) return null;
   const close = closingParenthesis(lower, PREFIX.length);
   if (close < 0 || lower.charCodeAt(close + 1) !== SPACE) return null;
@@ -260,6 +261,7 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   const bot = isBot(userAgent, lower);
   return { browser: answer.family, version: limit(answer.version), os: platform.os, bot, kind: bot ? 'bot' : 'browser' };
 }
+
 /**
  * Whether free text between `start` and `end` (a run of whole tokens, or the model name) could make
  * the full parser name another browser or OS, or a library, or is not made of plain tokens.
