@@ -129,6 +129,9 @@ const NOT_FAST = {
   'a comment after the browser': `${CHROME} (Ecosia android@124.0.6367.82)`,
   'two spaces': CHROME.replace(') AppleWebKit', ')  AppleWebKit'),
   'outside ASCII': `${CHROME} Caf\u00e9/1.0`,
+  // Lower-cased, the Kelvin sign is `k`; ua-parser-js does not read it as one, and calls this Mac OS.
+  'a Kelvin sign in "like"':
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 li\u212ae Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
   'the Chrome token cut by ua-parser-js at 500 characters': `${padTo('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Safari/537.36', 490)} Chrome/124.0.0.0`,
 };
 

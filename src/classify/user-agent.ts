@@ -203,7 +203,7 @@ export function parseModernBrowser(userAgent: string): ClientInfo | null {
   const lower = userAgent.toLowerCase();
   // Outside printable ASCII, lower-casing can change lengths, or make a letter the full parser does
   // not see (the Kelvin sign becomes `k`); no browser sends it.
-  if (!lower.startsWith(PREFIX) || NOT_PRINTABLE_ASCII.test(lower)) return null;
+  if (!lower.startsWith(PREFIX) || NOT_PRINTABLE_ASCII.test(userAgent)) return null;
   const close = closingParenthesis(lower, PREFIX.length);
   if (close < 0 || lower.charCodeAt(close + 1) !== SPACE) return null;
   const platform = readPlatform(lower, PREFIX.length, close);
