@@ -24,17 +24,18 @@ export interface LoadResult {
 export const CHROME_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /**
- * Which user agent each request carries: the same Chrome every time, or a different one per request.
- * `unique-chrome` stays on the parser's fast path (build number varies); `unique-unknown` has an
- * unknown product token, so every request needs the full parser and misses the LRU cache.
+ * Which user agent each request carries: the same Chrome every time, or a different one per request
+ * from a stream of user-agent-shapes.ts: its templates in turn, `%d` replaced by a number unique to
+ * the request (per run).
  */
-export type UserAgentMode = 'fixed' | 'unique-chrome' | 'unique-unknown';
+export type UserAgentMode = 'fixed' | UserAgentStream;
 
-/** `%d` is replaced by a number unique to the request (per run). */
-export const USER_AGENT_TEMPLATES: Record<Exclude<UserAgentMode, 'fixed'>, string> = {
-  'unique-chrome': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.%d.0 Safari/537.36',
-  'unique-unknown': 'Mozilla/5.0 (X11; Linux) Foo/%d',
-};
+export interface UserAgentStream {
+  /** Names the stream in file names and logs. */
+  id: string;
+  /** Each with exactly one `%d`. */
+  templates: readonly string[];
+}
 
 export interface LoadSpec {
   url: string;
@@ -86,14 +87,19 @@ async function opensslMaxTlsConfig(tmpDir: string, maxTls: 'TLSv1.2'): Promise<s
 }
 
 // Each wrk thread has its own Lua state: setup() numbers the threads so user agents never repeat.
-function wrkUniqueUserAgent(template: string): string {
-  const [before, after] = template.split('%d');
+function wrkUniqueUserAgent(stream: UserAgentStream): string {
+  const parts = stream.templates.map((template) => {
+    const [before, after] = template.split('%d');
+    return `{${luaString(before ?? '')}, ${luaString(after ?? '')}}`;
+  });
   return `
 local nextThread = 1
 setup = function(thread)
   thread:set("threadId", nextThread)
   nextThread = nextThread + 1
 end
+local templates = {${parts.join(',\n')}}
+local count = #templates
 local counter = 0
 local base = 0
 local headers = {}
@@ -102,11 +108,18 @@ init = function(args)
   headers["Accept"] = "*/*"
 end
 request = function()
+  local template = templates[(counter % count) + 1]
   counter = counter + 1
-  headers["User-Agent"] = ${JSON.stringify(before)} .. tostring(base + counter) .. ${JSON.stringify(after ?? '')}
+  headers["User-Agent"] = template[1] .. tostring(base + counter) .. template[2]
   return wrk.format(nil, nil, headers)
 end
 `;
+}
+
+/** A Lua string literal for printable ASCII (what the templates hold). */
+function luaString(text: string): string {
+  if (/[^\x20-\x7e]/.test(text)) throw new Error(`user-agent template outside printable ASCII: ${JSON.stringify(text)}`);
+  return `"${text.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
 }
 
 interface WrkJson {
@@ -122,8 +135,8 @@ interface WrkJson {
 }
 
 async function runWrk(spec: LoadSpec, tmpDir: string): Promise<LoadResult> {
-  const script = path.join(tmpDir, `wrk-${spec.userAgent}.lua`);
-  const body = spec.userAgent === 'fixed' ? WRK_REPORTER : wrkUniqueUserAgent(USER_AGENT_TEMPLATES[spec.userAgent]) + WRK_REPORTER;
+  const script = path.join(tmpDir, `wrk-${spec.userAgent === 'fixed' ? 'fixed' : spec.userAgent.id}.lua`);
+  const body = spec.userAgent === 'fixed' ? WRK_REPORTER : wrkUniqueUserAgent(spec.userAgent) + WRK_REPORTER;
   await writeFile(script, body);
   const args = ['-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, '--timeout', '10s', '-s', script];
   if (spec.userAgent === 'fixed') args.push('-H', `User-Agent: ${CHROME_UA}`, '-H', 'Accept: */*');
@@ -151,7 +164,7 @@ async function runWrk(spec: LoadSpec, tmpDir: string): Promise<LoadResult> {
 async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const { default: autocannon } = await import('autocannon');
   let counter = 0;
-  const template = spec.userAgent === 'fixed' ? undefined : USER_AGENT_TEMPLATES[spec.userAgent];
+  const templates = spec.userAgent === 'fixed' ? undefined : spec.userAgent.templates;
   const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
@@ -159,12 +172,15 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     timeout: 10,
     ...(spec.maxTls && { tlsOptions: { maxVersion: spec.maxTls } }),
     headers: { 'user-agent': CHROME_UA, accept: '*/*' },
-    ...(template !== undefined && {
+    ...(templates !== undefined && {
       requests: [
         {
           method: 'GET',
           path: '/',
-          setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'user-agent': template.replace('%d', String(++counter)) } }),
+          setupRequest: (request) => {
+            const template = templates[counter % templates.length] as string;
+            return { ...request, headers: { ...request.headers, 'user-agent': template.replace('%d', String(100_000_000 + ++counter)) } };
+          },
         },
       ],
     }),

@@ -14,6 +14,7 @@ import type { MemoryResult, MemorySpec } from './memory.js';
 import { nginxAvailable, nginxHelloConfig, nginxProxyConfig, startNginx, type RunningNginx } from './nginx.js';
 import type { NodeLoadResult, NodeLoadSpec } from './node-load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
+import { userAgentShapes } from './user-agent-shapes.js';
 import { hasCommand, runNodeJson, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { median, mib, type Row } from './report.js';
 import type { ServerInfo, ServerVariant } from './servers.js';
@@ -191,8 +192,9 @@ const middleware: ScenarioGroup = {
       const bare = await servers.start('bare', 'koa-bare');
       const noop = await servers.start('noop', 'koa-noop');
       const fallback = await servers.start('fallback', 'koa-fallback');
-      // A server of its own, so its LRU cache and profile are those of the cache-miss path only.
+      // A server of its own, so its LRU cache and profile are those of the new-user-agent streams only.
       const unique = await servers.start('fallback-unique-ua', 'koa-fallback');
+      const shapes = userAgentShapes();
       const c = ctx.config;
       const load = (server: ServerInfo, userAgent: UserAgentMode) =>
         withCpu([server.pid], (r: LoadResult) => r.requests, () =>
@@ -201,42 +203,46 @@ const middleware: ScenarioGroup = {
       await warm(ctx, url(bare.port));
       await warm(ctx, url(fallback.port));
       await warm(ctx, url(noop.port));
-      await warm(ctx, url(unique.port), 'unique-chrome');
-      await warm(ctx, url(unique.port), 'unique-unknown');
-      await warm(ctx, url(bare.port), 'unique-chrome');
-      const r = await interleaved(
-        ctx,
-        'middleware',
-        {
-          bare: load(bare, 'fixed'),
-          fallback: load(fallback, 'fixed'),
-          // Control: a middleware that only calls next(), to tell what any middleware costs here.
-          noop: load(noop, 'fixed'),
-          'unique-chrome': load(unique, 'unique-chrome'),
-          'unique-unknown': load(unique, 'unique-unknown'),
-          // Control: the same request stream against bare Koa, which never reads the user agent. What
-          // it loses against the fixed stream is the load pattern's cost (wrk's Lua, new header strings).
-          'bare-unique': load(bare, 'unique-chrome'),
-        },
-        describeLoad,
-      );
+      for (const shape of shapes) {
+        await warm(ctx, url(unique.port), shape);
+        await warm(ctx, url(bare.port), shape);
+      }
+      const measures: Record<string, Measure<WithCpu<LoadResult>>> = {
+        bare: load(bare, 'fixed'),
+        fallback: load(fallback, 'fixed'),
+        // Control: a middleware that only calls next(), to tell what any middleware costs here.
+        noop: load(noop, 'fixed'),
+      };
+      for (const shape of shapes) {
+        // Each stream against bare Koa too, which never reads the user agent: the package is measured
+        // against the same stream, and what bare Koa loses to the fixed user agent is the stream's
+        // own cost (wrk's Lua, new header strings, longer headers).
+        measures[`fallback ${shape.id}`] = load(unique, shape);
+        measures[`bare ${shape.id}`] = load(bare, shape);
+      }
+      const r = await interleaved(ctx, 'middleware', measures, describeLoad);
       const g = 'middleware';
-      return [
+      const rows = [
         loadRow('koa-bare', g, '1. Koa on createLegacyTlsServer, one Chrome UA (baseline)', r.bare ?? [], { baseline: 'koa-bare' }),
         loadRow('koa-fallback', g, '1. + legacyTlsFallback({ stats })', r.fallback ?? [], { baseline: 'koa-bare', target: 0.97 }),
         loadRow('koa-noop', g, '1. control: + a middleware that only calls next()', r.noop ?? [], { baseline: 'koa-bare' }),
-        loadRow('koa-fallback-unique-chrome', g, '2. + a different Chrome UA per request (Chrome/131.0.N.0)', r['unique-chrome'] ?? [], {
-          baseline: 'koa-bare',
-          target: 0.6,
-        }),
-        loadRow('koa-fallback-unique-unknown', g, '2. + a different unknown UA per request (Foo/N: full parse, cache miss)', r['unique-unknown'] ?? [], {
-          baseline: 'koa-bare',
-          target: 0.6,
-        }),
-        loadRow('koa-bare-unique-chrome', g, '2. control: bare Koa, a different Chrome UA per request (what the request stream costs without the package)', r['bare-unique'] ?? [], {
-          baseline: 'koa-bare',
-        }),
       ];
+      for (const shape of shapes) {
+        const bareId = `koa-bare-unique-${shape.id}`;
+        const stream = { shape: shape.id, modern: shape.modern };
+        rows.push(
+          loadRow(`koa-fallback-unique-${shape.id}`, g, `2. + a new UA per request: ${shape.title}`, r[`fallback ${shape.id}`] ?? [], {
+            baseline: bareId,
+            target: 0.6,
+            stream,
+            note: 'ratio to the next row: bare Koa under the same stream',
+          }),
+          loadRow(bareId, g, `2. control: bare Koa under the ${shape.id} stream (what the stream costs without the package)`, r[`bare ${shape.id}`] ?? [], {
+            baseline: 'koa-bare',
+          }),
+        );
+      }
+      return rows;
     }),
 };
 

@@ -196,6 +196,52 @@ describe('classifyClient by TLS version', () => {
   });
 });
 
+describe('classifyClient with tokens added to the user agent', () => {
+  it.each([
+    ['Chrome 124 + build/N', `${UA.chrome124} build/987654321`, false],
+    ['Chrome 124 + an app token before Chrome/', UA.chrome124.replace('Chrome/', 'MyApp/2.1 Chrome/'), false],
+    ['Chrome 124 in upper case', UA.chrome124.toUpperCase(), false],
+    ['Chrome 29 + build/N', `${UA.chrome29} build/987654321`, true],
+    ['Firefox 26 + build/N', `${UA.firefox26} build/1`, true],
+    ['IE 10 in compatibility view + a token', UA.ie10Compat.replace(')', '; MyApp 1.0)'), true],
+    ['Android 4.3 stock browser + a token', `${UA.android43Stock} MyApp/1.0`, true],
+    ['Opera 15 + a token', `${UA.opera15} MyApp/1.0`, true],
+  ] as const)('%s: legacy %s, as without the token', (_name, userAgent, legacy) => {
+    expect(verdict(userAgent).legacy).toBe(legacy);
+  });
+
+  it('a stock Android browser below 4.4 is legacy whatever its Chrome/ token says', () => {
+    const stock = 'Mozilla/5.0 (Linux; Android 4.3; SM-N900 Build/JSS15J) AppleWebKit/537.36 (KHTML, like Gecko) Version/1.5 Chrome/30.0.1599.103 Mobile Safari/537.36';
+    expect(verdict(stock).client).toMatchObject({ browser: 'Android Browser', version: '4.3' });
+    expect(verdict(`${stock} MyApp/1.0`).legacy).toBe(true);
+  });
+
+  it('two Chrome/ tokens: the first one is read, as ua-parser-js reads it', () => {
+    expect(verdict(UA.chrome124.replace('Safari/', 'Chrome/29.0.1547.57 Safari/')).client.version).toBe('124.0.0.0');
+    expect(verdict(UA.chrome29.replace('Safari/', 'Chrome/124.0.0.0 Safari/')).legacy).toBe(true);
+  });
+
+  it('a raised row applies to user agents with tokens added, in any case', () => {
+    const chrome125 = buildPolicy({ userAgents: { Chrome: '125' } });
+    expect(verdict(`${UA.chrome124} build/1`, 'TLSv1.2', chrome125).reasons).toEqual(['user-agent']);
+    expect(verdict(UA.chrome124.toUpperCase(), 'TLSv1.2', chrome125).reasons).toEqual(['user-agent']);
+    expect(verdict(`${UA.opera17} build/1`, 'TLSv1.2', buildPolicy({ userAgents: { Opera: '18' } })).legacy).toBe(true);
+  });
+
+  it('Edge and Samsung Internet stay off the Chrome row', () => {
+    const chrome200 = buildPolicy({ userAgents: { Chrome: '200' } });
+    expect(verdict(`${UA.edge} build/1`, 'TLSv1.2', chrome200).legacy).toBe(false);
+    expect(verdict(`${UA.samsung} build/1`, 'TLSv1.2', chrome200).legacy).toBe(false);
+    expect(verdict(`${UA.chrome124} build/1`, 'TLSv1.2', chrome200).legacy).toBe(true);
+  });
+
+  it('a bot with a modern browser token is a bot, and never legacy by user agent', () => {
+    const result = verdict(`${UA.chrome29.replace('Chrome/29', 'Chrome/124')} SiteAuditCrawler/1.0`, 'TLSv1.2', buildPolicy({ userAgents: { Chrome: '200' } }));
+    expect(result.client).toMatchObject({ browser: 'Chrome', kind: 'bot', bot: true });
+    expect(result.legacy).toBe(false);
+  });
+});
+
 describe('policy overrides', () => {
   it('raising Chrome to 40 makes Chrome 35 legacy', () => {
     expect(verdict(UA.chrome35).legacy).toBe(false);

@@ -1,6 +1,7 @@
 import UAParser from 'ua-parser-js';
-import { isbot } from 'isbot';
 import type { ClientInfo } from '../types.js';
+import { isBot } from './bots.js';
+import { LiteralScanner } from './literals.js';
 
 /** User agents are cut to this many characters before any regular expression sees them. */
 export const MAX_USER_AGENT_LENGTH = 512;
@@ -52,6 +53,11 @@ export function userAgentCacheSize(): number {
   return cache.size;
 }
 
+/** Whether the full parse of `userAgent` is cached (for tests and diagnostics). */
+export function isUserAgentCached(userAgent: string): boolean {
+  return cache.has(cutUserAgent(userAgent));
+}
+
 export function clearUserAgentCache(): void {
   cache.clear();
 }
@@ -62,25 +68,86 @@ function cutUserAgent(userAgent: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fast path: exact shapes of current mainstream browsers, matched whole (`^…$`) so that any extra
-// token (OPR/, YaBrowser/, SamsungBrowser/, "; wv", a bot URL…) sends the string to the full parser.
-// Every repeat is delimited by a character it cannot match, so matching stays linear, and the
-// input is already cut to MAX_USER_AGENT_LENGTH.
+// Fast path: user agents whose browser token proves them modern, read token by token.
+//
+// The full parser's answer comes from ua-parser-js (lists of browser and OS patterns: the first one
+// that matches anywhere wins), LIBRARIES and isbot. The fast path gives that same answer without
+// ua-parser-js when the user agent shows it plainly:
+// - the platform comment after `Mozilla/5.0 (` is one of a few exact shapes (Windows NT, macOS,
+//   X11 Linux, Android, iOS), which names the OS; only an Android model name is free text there;
+// - the space-separated tokens after it hold one browser's tokens (AppleWebKit/ + Chrome/ + Safari/,
+//   Gecko/ + Firefox/, Version/ + Safari/, plus Edg/, OPR/, CriOS/…), each at most once, with plain
+//   numeric versions, and the version that decides the family is modern by the policy table's
+//   defaults;
+// - every other token, wherever it stands, and the model name contain none of FULL_PARSER_WORDS;
+// - isbot is asked as always (bots keep their family and OS, as in the full parser).
+// Letter case does not matter, as it does not to ua-parser-js and isbot. The work is linear in the
+// length: one toLowerCase, one pass over the tokens, literal scans, and regular expressions without
+// nested repetition, each run once on the platform comment, on one token or on the whole string.
 
-const CHROME_SHAPE =
-  /^Mozilla\/5\.0 \(([^()]+)\) AppleWebKit\/537\.36 \(KHTML, like Gecko\) Chrome\/((\d+)(?:\.\d+){3}) (?:Mobile )?Safari\/537\.36(?: EdgA?\/(\d+(?:\.\d+){3}))?$/;
-const FIREFOX_SHAPE =
-  /^Mozilla\/5\.0 \(([^()]+); rv:\d+\.\d+\) Gecko\/(?:20100101|\d+\.\d+) Firefox\/((\d+)\.\d+)$/;
-const SAFARI_MAC_SHAPE =
-  /^Mozilla\/5\.0 \(Macintosh; Intel Mac OS X (\d{2})_(\d{1,2})(?:_\d{1,2})?\) AppleWebKit\/\d{3}(?:\.\d{1,3}){1,3} \(KHTML, like Gecko\) Version\/((\d{1,2})(?:\.\d{1,2}){0,2}) Safari\/\d{3}(?:\.\d{1,3}){1,3}$/;
-const SAFARI_IOS_SHAPE =
-  /^Mozilla\/5\.0 \((?:iPhone|iPad|iPod touch); CPU (?:iPhone )?OS (\d{1,2})_(\d{1,2})(?:_\d{1,2})? like Mac OS X\) AppleWebKit\/\d{3}(?:\.\d{1,3}){1,3} \(KHTML, like Gecko\) Version\/((\d{1,2})(?:\.\d{1,2}){0,2}) Mobile\/\w{1,12} Safari\/\d{3}(?:\.\d{1,3}){1,3}$/;
+/** First version of each family the fast path answers for: the policy table's defaults. */
+const MODERN_CHROME = 30;
+const MODERN_FIREFOX = 27;
+const MODERN_SAFARI = 7;
+const MODERN_OPERA = 17;
 
-const WINDOWS_PLATFORM = /^Windows NT (\d{1,2}\.\d)(?:; Win64; x64|; WOW64)?$/;
-const MAC_PLATFORM = /^Macintosh; Intel Mac OS X (\d{2})[._](\d{1,2})(?:[._]\d{1,2})?$/;
-// One plain model segment at most: anything richer (webview flag, locale, vendor tokens) goes slow.
-const ANDROID_PLATFORM = /^(?:Linux; )?Android (\d{1,2}(?:\.\d{1,2}){0,2})(?:; ([\w .+-]{1,40}(?: Build\/[\w.-]{1,30})?))?$/;
-const ANDROID_FIREFOX_PLATFORM = /^Android (\d{1,2}(?:\.\d{1,2}){0,2}); (?:Mobile|Tablet)$/;
+/**
+ * Words that send a user agent with them in its free text to the full parser. For every pattern of
+ * ua-parser-js 1.x that comes before the one naming the fast path's browser (its browser list) or OS
+ * (its OS list), and for the unanchored LIBRARIES patterns, one word that every match contains.
+ * Over-inclusive on purpose (`win`, `mac`, `browser`): a false alarm costs one full parse, a miss a
+ * wrong answer. test/user-agent.test.ts appends every word of ua-parser-js's lists to modern user
+ * agents and checks that the fast path then steps aside or agrees with the full parser.
+ */
+const FULL_PARSER_WORDS: readonly string[] = [
+  // The tokens the fast path reads: a second one, or one inside another word, reads otherwise.
+  'mozilla', 'webkit', 'khtml', 'gecko', 'chrome', 'chromium', 'crmo', 'ios', 'safari', 'mobile', 'version/', 'firefox', 'edg', 'opr/', 'opera',
+  // Browsers that ua-parser-js looks for before Chrome, Safari or Firefox.
+  'opx/', 'oprgx/', 'myie2', 'browser', 'kindle', 'lunascape', 'maxthon', 'netfront', 'jasmine', 'blazer', 'sleipnir', 'avant', 'slim',
+  'msie', '(ie', 'flock', 'rockmelt', 'midori', 'epiphany', 'silk', 'skyfire', 'bolt', 'iron', 'vivaldi', 'iridium', 'phantomjs', 'bowser',
+  'qupzilla', 'falkon', 'rekonq', 'puffin', 'brave', 'whale', 'duckduckgo', 'klar', 'helio', 'dragon', 'heytap', 'weibo', 'quark', 'ddg/',
+  'ucweb', 'qbcore', 'micromessenger', 'konqueror', 'trident', 'avast', 'avg/', 'focus/', 'opt/', 'coc_coc', 'dolfin', 'coast/', 'qihoo',
+  'qq/', 'metasr', 'sogou', 'electron', 'tesla', '2345explorer', 'linkedin', 'qihu', 'fban', 'fb_iab', 'fbav', 'kakao', 'naver', 'daum',
+  'line/', 'alipay', 'twitter', 'instagram', 'snapchat', 'gsa/', 'musical_ly', 'headless', 'droid', 'omniweb', 'arora', 'navigator',
+  'netscape', 'wolvic', 'librewolf', 'ekiohf', 'swiftfox', 'icedragon', 'iceweasel', 'camino', 'chimera', 'fennec', 'maemo', 'minimo',
+  'conkeror', 'seamonkey', 'k-meleon', 'icecat', 'iceape', 'firebird', 'phoenix', 'palemoon', 'basilisk', 'waterfox',
+  // Operating systems; `win` also stands for LIBRARIES' WinHttp, `cfnetwork` and `aiohttp` for theirs.
+  'win', 'xbox', 'darwin', 'cfnetwork', 'mac', 'haiku', 'harmony', 'ubuntu', 'bada', 'blackberry', 'bb10', 'kaios', 'meego',
+  'qnx', 'rim tablet', 'sailfish', 'series', 'symb', 's60', 'tizen', 'webos', 'web0s', 'wos', 'watch', 'crkey', 'cros', 'viera', 'netrange',
+  'nettv', 'nintendo', 'playstation', 'joli', 'palm', 'mint', 'mageia', 'vectorlinux', 'debian', 'suse', 'gentoo', 'arch', 'slackware',
+  'fedora', 'mandriva', 'centos', 'pclinuxos', 'red hat', 'redhat', 'zenwalk', 'linpus', 'raspbian', 'plan 9', 'minix', 'risc os',
+  'contiki', 'deepin', 'manjaro', 'elementary', 'sabayon', 'linspire', 'hurd', 'gnu', 'bsd', 'dragonfly', 'sunos', 'solaris',
+  'aix', 'beos', 'os/2', 'amigaos', 'morphos', 'openvms', 'fuchsia', 'hp-ux', 'serenityos', 'unix', 'aiohttp',
+];
+const fullParserWords = new LiteralScanner(FULL_PARSER_WORDS);
+// Free tokens may hold `\w`, `.`, `+`, `-` and `/`: other characters (brackets, `;`, `,`, `@`, `|`…)
+// are what many patterns of ua-parser-js and isbot key on, so the scan of free tokens stops at them as
+// at a word. The Android model name, checked by ANDROID_MODEL, may hold parentheses.
+const NOT_IN_TOKENS = Array.from({ length: 0x7f - 0x21 }, (_, i) => String.fromCharCode(0x21 + i)).filter((char) => !/[\w.+/-]/.test(char));
+const freeTokenWords = new LiteralScanner([...FULL_PARSER_WORDS, ...NOT_IN_TOKENS]);
+// ua-parser-js's Baidu pattern has no fixed word; it starts with a `b` that starts a word, so it is cheap.
+const BAIDU = /\bb[ai]*d(?:uhd|[ub]*[aekoprswx]{5,6})/;
+
+const PREFIX = 'mozilla/5.0 (';
+const KHTML = '(khtml, like gecko)';
+const SPACE = 0x20;
+const OPEN_PARENTHESIS = 0x28;
+const CLOSE_PARENTHESIS = 0x29;
+const VERSION = /^\d{1,10}(?:\.\d{1,10}){0,5}$/;
+// iOS build numbers: `15E148`, `21E236`, `9B206`, `8J2`.
+const IOS_BUILD = /^\d{1,2}[a-z]\d{1,5}[a-z]?$/;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+
+const WINDOWS_PLATFORM = /^windows nt (\d{1,2}\.\d)(?:; win64; x64|; wow64)?$/;
+const MAC_PLATFORM = /^macintosh; intel mac os x (\d{2})[._](\d{1,2})(?:[._]\d{1,2})?$/;
+const IOS_PLATFORM = /^(?:iphone; cpu iphone os|ipad; cpu os|ipod touch; cpu iphone os) (\d{1,2})_(\d{1,2})(?:_\d{1,2})? like mac os x$/;
+const ANDROID_PREFIX = 'linux; android ';
+const WEBVIEW_SUFFIX = '; wv';
+const ANDROID_VERSION = /^\d{1,2}(?:\.\d{1,2}){0,2}$/;
+// Models may carry a parenthesised year or variant: `moto g power (2022)`.
+const ANDROID_MODEL = /^[\w .+/()-]{1,64}$/;
+const ANDROID_FIREFOX_PLATFORM = /^android (\d{1,2}(?:\.\d{1,2}){0,2}); (?:mobile|tablet)$/;
+const FIREFOX_RV = /; rv:\d{1,4}\.\d{1,4}$/;
 
 // Same names ua-parser-js gives these NT versions.
 const WINDOWS_NAMES: Readonly<Record<string, string>> = {
@@ -94,60 +161,320 @@ const WINDOWS_NAMES: Readonly<Record<string, string>> = {
   '10.0': '10',
 };
 
-const MODERN_CHROME = 30;
-const MODERN_FIREFOX = 27;
-const MODERN_SAFARI = 7;
+interface Platform {
+  os: string;
+  device: 'desktop' | 'mac' | 'android' | 'ios';
+  /** Firefox's form: the comment ends with `; rv:…`. */
+  gecko: boolean;
+  /** Android WebView: the comment ends with `; wv`. */
+  webview: boolean;
+  /** Where the Android model name (free text) is in the user agent; equal when there is none. */
+  modelStart: number;
+  modelEnd: number;
+}
+
+/** The tokens after the platform comment that the fast path reads: each one's value, or null. */
+interface Tokens {
+  webkit: string | null;
+  khtml: boolean;
+  chrome: string | null;
+  safari: string | null;
+  safariAt: number;
+  /** `Mobile` alone (Chrome on Android) and `Mobile/15E148` (iOS). */
+  mobile: boolean;
+  mobileBuild: string | null;
+  version: string | null;
+  versionAt: number;
+  gecko: string | null;
+  firefox: string | null;
+  /** The one token that names a browser other than Chrome, Safari or Firefox. */
+  brand: 'edge' | 'opera' | 'samsung' | 'crios' | 'fxios' | null;
+  brandVersion: string | null;
+}
 
 /**
- * Recognises clearly modern mainstream browsers without ua-parser-js; `null` means "not sure, use
- * the full parser". When it answers, it answers exactly what {@link parseWithUaParser} would.
+ * Recognises clearly modern browsers without ua-parser-js; `null` means "not sure, use the full
+ * parser". When it answers, it answers exactly what {@link parseWithUaParser} would. `userAgent` is
+ * cut and trimmed already.
  */
 export function parseModernBrowser(userAgent: string): ClientInfo | null {
-  // ua-parser-js reads only the first UA_PARSER_MAX_LENGTH characters: past that it could answer otherwise.
-  if (userAgent.length > UA_PARSER_MAX_LENGTH || !userAgent.startsWith('Mozilla/5.0 (')) return null;
-  let match = CHROME_SHAPE.exec(userAgent);
-  if (match !== null) {
-    const os = platformOs(match[1] ?? '', false);
-    if (os === null || Number(match[3]) < MODERN_CHROME) return null;
-    const edge = match[4];
-    return browser(edge === undefined ? 'Chrome' : 'Edge', edge ?? match[2] ?? null, os);
+  const length = userAgent.length;
+  if (length <= PREFIX.length || length > MAX_USER_AGENT_LENGTH) return null;
+  const lower = userAgent.toLowerCase();
+  // Outside printable ASCII, lower-casing can change lengths, or make a letter the full parser does
+  // not see (the Kelvin sign becomes `k`); no browser sends it.
+  if (!lower.startsWith(PREFIX) || NOT_PRINTABLE_ASCII.test(userAgent)) return null;
+  const close = closingParenthesis(lower, PREFIX.length);
+  if (close < 0 || lower.charCodeAt(close + 1) !== SPACE) return null;
+  const platform = readPlatform(lower, PREFIX.length, close);
+  if (platform === null) return null;
+  if (platform.modelEnd > platform.modelStart && namesAnother(lower, platform.modelStart, platform.modelEnd, fullParserWords)) return null;
+
+  const tokens: Tokens = {
+    webkit: null,
+    khtml: false,
+    chrome: null,
+    safari: null,
+    safariAt: -1,
+    mobile: false,
+    mobileBuild: null,
+    version: null,
+    versionAt: -1,
+    gecko: null,
+    firefox: null,
+    brand: null,
+    brandVersion: null,
+  };
+  let freeStart = -1;
+  let at = close + 2;
+  while (at < length) {
+    let end: number;
+    let token: TokenKind;
+    if (lower.charCodeAt(at) === OPEN_PARENTHESIS) {
+      if (tokens.khtml || !lower.startsWith(KHTML, at)) return null;
+      end = at + KHTML.length;
+      tokens.khtml = true;
+      token = READ;
+    } else {
+      end = lower.indexOf(' ', at);
+      if (end < 0) end = length;
+      token = readToken(tokens, lower, at, end);
+      if (token === REFUSED) return null;
+    }
+    const read = token === READ;
+    if (end !== length && lower.charCodeAt(end) !== SPACE) return null;
+    // ua-parser-js reads only the first UA_PARSER_MAX_LENGTH characters: a token it sees cut short
+    // would have another value there, so only what lies before the cut can decide anything.
+    if (read && end > UA_PARSER_MAX_LENGTH) return null;
+    if (read) {
+      if (freeStart >= 0 && namesAnother(lower, freeStart, at - 1, freeTokenWords)) return null;
+      freeStart = -1;
+    } else if (freeStart < 0) {
+      freeStart = at;
+    }
+    at = end + 1;
   }
-  match = FIREFOX_SHAPE.exec(userAgent);
-  if (match !== null) {
-    const os = platformOs(match[1] ?? '', true);
-    if (os === null || Number(match[3]) < MODERN_FIREFOX) return null;
-    return browser('Firefox', match[2] ?? null, os);
-  }
-  match = SAFARI_MAC_SHAPE.exec(userAgent);
-  if (match !== null) {
-    if (Number(match[4]) < MODERN_SAFARI) return null;
-    return browser('Safari', match[3] ?? null, `Mac OS ${match[1]}.${match[2]}`);
-  }
-  match = SAFARI_IOS_SHAPE.exec(userAgent);
-  if (match !== null) {
-    if (Number(match[4]) < MODERN_SAFARI) return null;
-    return browser('Mobile Safari', match[3] ?? null, `iOS ${match[1]}.${match[2]}`);
-  }
-  return null;
+  if (freeStart >= 0 && namesAnother(lower, freeStart, length, freeTokenWords)) return null;
+
+  const answer = decide(platform, tokens);
+  if (answer === null) return null;
+  const bot = isBot(userAgent, lower);
+  return { browser: answer.family, version: limit(answer.version), os: platform.os, bot, kind: bot ? 'bot' : 'browser' };
 }
 
-function platformOs(platform: string, firefox: boolean): string | null {
-  let match = WINDOWS_PLATFORM.exec(platform);
-  if (match !== null) {
-    const name = WINDOWS_NAMES[match[1] ?? ''];
-    return name === undefined ? null : `Windows ${name}`;
-  }
-  match = MAC_PLATFORM.exec(platform);
-  if (match !== null) return `Mac OS ${match[1]}.${match[2]}`;
-  if (platform === 'X11; Linux x86_64') return 'Linux';
-  match = (firefox ? ANDROID_FIREFOX_PLATFORM : ANDROID_PLATFORM).exec(platform);
-  if (match !== null && match[2] !== 'wv') return formatOs('Android', match[1]);
-  return null;
+/**
+ * Whether free text between `start` and `end` (a run of whole tokens, or the model name) could make
+ * the full parser name another browser or OS, or a library, or is not made of plain tokens.
+ */
+function namesAnother(lower: string, start: number, end: number, words: LiteralScanner): boolean {
+  // The Baidu pattern matches letters only, so never across the spaces that bound free text.
+  return words.find(lower, start, end) || BAIDU.test(lower.slice(start, end));
 }
 
-function browser(name: string, version: string | null, os: string): ClientInfo {
-  // Same length cap as the full path: `Chrome/` followed by 400 digits is still a Chrome shape.
-  return { browser: name, version: limit(version), os, bot: false, kind: 'browser' };
+const READ = 0;
+const FREE = 1;
+const REFUSED = 2;
+type TokenKind = typeof READ | typeof FREE | typeof REFUSED;
+
+/** Names of the tokens the fast path reads. */
+const READ_NAMES = [
+  'applewebkit',
+  'chrome',
+  'safari',
+  'mobile',
+  'version',
+  'gecko',
+  'firefox',
+  'edg',
+  'edga',
+  'edge',
+  'edgios',
+  'opr',
+  'samsungbrowser',
+  'crios',
+  'fxios',
+] as const;
+
+type ReadName = (typeof READ_NAMES)[number];
+// By first character and length, so that the name of a free token is ruled out without a copy.
+const READ_NAMES_BY_KEY = new Map<number, ReadName[]>();
+for (const name of READ_NAMES) {
+  const key = nameKey(name.charCodeAt(0), name.length);
+  READ_NAMES_BY_KEY.set(key, [...(READ_NAMES_BY_KEY.get(key) ?? []), name]);
+}
+
+function nameKey(firstCode: number, length: number): number {
+  return firstCode * 1024 + length;
+}
+
+/**
+ * Notes the token between `at` and `end` if the fast path reads it (once each, plain version), or
+ * says it is free text (checked by the caller with the other free tokens), or refuses it. Free text
+ * is never copied.
+ */
+function readToken(tokens: Tokens, lower: string, at: number, end: number): TokenKind {
+  if (at === end) return REFUSED;
+  let slash = lower.indexOf('/', at);
+  if (slash >= end) slash = -1;
+  const candidates = READ_NAMES_BY_KEY.get(nameKey(lower.charCodeAt(at), (slash < 0 ? end : slash) - at));
+  if (candidates === undefined) return FREE;
+  let name: ReadName | undefined;
+  for (const candidate of candidates) if (lower.startsWith(candidate, at)) name = candidate;
+  if (name === undefined) return FREE;
+  const value = slash < 0 ? null : lower.slice(slash + 1, end);
+  let brand: Tokens['brand'] = null;
+  switch (name) {
+    case 'applewebkit':
+      if (tokens.webkit !== null) return REFUSED;
+      tokens.webkit = value;
+      break;
+    case 'chrome':
+      if (tokens.chrome !== null) return REFUSED;
+      tokens.chrome = value;
+      break;
+    case 'safari':
+      if (tokens.safari !== null) return REFUSED;
+      tokens.safari = value;
+      tokens.safariAt = at;
+      break;
+    case 'version':
+      if (tokens.version !== null) return REFUSED;
+      tokens.version = value;
+      tokens.versionAt = at;
+      break;
+    case 'gecko':
+      if (tokens.gecko !== null) return REFUSED;
+      tokens.gecko = value;
+      break;
+    case 'firefox':
+      if (tokens.firefox !== null) return REFUSED;
+      tokens.firefox = value;
+      break;
+    case 'mobile':
+      if (value === null) {
+        if (tokens.mobile) return REFUSED;
+        tokens.mobile = true;
+        return READ;
+      }
+      if (tokens.mobileBuild !== null || !IOS_BUILD.test(value)) return REFUSED;
+      tokens.mobileBuild = value;
+      return READ;
+    case 'edg':
+    case 'edga':
+    case 'edge':
+    case 'edgios':
+      brand = 'edge';
+      break;
+    case 'opr':
+      brand = 'opera';
+      break;
+    case 'samsungbrowser':
+      brand = 'samsung';
+      break;
+    case 'crios':
+      brand = 'crios';
+      break;
+    case 'fxios':
+      brand = 'fxios';
+      break;
+  }
+  if (value === null || !VERSION.test(value)) return REFUSED;
+  if (brand !== null) {
+    if (tokens.brand !== null) return REFUSED;
+    tokens.brand = brand;
+    tokens.brandVersion = value;
+  }
+  return READ;
+}
+
+/** Index of the `)` that closes the comment opened just before `start`, or -1. */
+function closingParenthesis(text: string, start: number): number {
+  let depth = 1;
+  for (let i = start; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === OPEN_PARENTHESIS) depth++;
+    else if (code === CLOSE_PARENTHESIS && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The platform comment between `start` and `end`, or null unless it is one of the known shapes. */
+function readPlatform(lower: string, start: number, end: number): Platform | null {
+  let comment = lower.slice(start, end);
+  const rv = comment.includes('; rv:') ? FIREFOX_RV.exec(comment) : null;
+  if (rv !== null) comment = comment.slice(0, rv.index);
+  const gecko = rv !== null;
+  let match = WINDOWS_PLATFORM.exec(comment);
+  if (match !== null) {
+    const name = WINDOWS_NAMES[match[1] as string];
+    return name === undefined ? null : { os: `Windows ${name}`, device: 'desktop', gecko, webview: false, modelStart: 0, modelEnd: 0 };
+  }
+  match = MAC_PLATFORM.exec(comment);
+  if (match !== null) return { os: `Mac OS ${match[1]}.${match[2]}`, device: 'mac', gecko, webview: false, modelStart: 0, modelEnd: 0 };
+  if (comment === 'x11; linux x86_64') return { os: 'Linux', device: 'desktop', gecko, webview: false, modelStart: 0, modelEnd: 0 };
+  if (gecko) {
+    match = ANDROID_FIREFOX_PLATFORM.exec(comment);
+    return match === null ? null : { os: formatOs('Android', match[1]), device: 'android', gecko, webview: false, modelStart: 0, modelEnd: 0 };
+  }
+  match = IOS_PLATFORM.exec(comment);
+  if (match !== null) return { os: `iOS ${match[1]}.${match[2]}`, device: 'ios', gecko, webview: false, modelStart: 0, modelEnd: 0 };
+  // `linux; android <version>[; <model>][; wv]`
+  if (!comment.startsWith(ANDROID_PREFIX)) return null;
+  let rest = comment.slice(ANDROID_PREFIX.length);
+  const webview = rest.endsWith(WEBVIEW_SUFFIX);
+  if (webview) rest = rest.slice(0, -WEBVIEW_SUFFIX.length);
+  const semicolon = rest.indexOf('; ');
+  const version = semicolon < 0 ? rest : rest.slice(0, semicolon);
+  if (!ANDROID_VERSION.test(version)) return null;
+  const os = formatOs('Android', version);
+  if (semicolon < 0) return { os, device: 'android', gecko, webview, modelStart: 0, modelEnd: 0 };
+  const model = rest.slice(semicolon + 2);
+  if (!ANDROID_MODEL.test(model)) return null;
+  const modelStart = start + ANDROID_PREFIX.length + semicolon + 2;
+  return { os, device: 'android', gecko, webview, modelStart, modelEnd: modelStart + model.length };
+}
+
+/**
+ * The family and version the full parser would name, from the tokens the fast path read, when that
+ * version is modern; null otherwise. Each rule states which ua-parser-js pattern would win.
+ */
+function decide(platform: Platform, tokens: Tokens): { family: string; version: string } | null {
+  const { brand, brandVersion } = tokens;
+  if (platform.gecko) {
+    // Gecko/ + Firefox/, nothing of WebKit's: ua-parser-js's `firefox/` pattern.
+    if (tokens.gecko === null || tokens.firefox === null || tokens.webkit !== null || tokens.khtml || tokens.chrome !== null) return null;
+    if (tokens.safari !== null || tokens.version !== null || tokens.mobile || tokens.mobileBuild !== null || brand !== null) return null;
+    return major(tokens.firefox) >= MODERN_FIREFOX ? { family: 'Firefox', version: tokens.firefox } : null;
+  }
+  // WebKit browsers: AppleWebKit/ (KHTML, like Gecko) … Safari/, no Gecko/ or Firefox/.
+  if (tokens.webkit === null || !tokens.khtml || tokens.safari === null || tokens.gecko !== null || tokens.firefox !== null) return null;
+  if (platform.device === 'ios') {
+    // Every browser on iOS is WebKit over the system's TLS; the full parser renames Chrome and
+    // Firefox there so that their version numbers never meet the desktop rows.
+    if (tokens.mobileBuild === null || tokens.mobile || tokens.chrome !== null) return null;
+    if (brand === 'crios') return { family: 'Chrome iOS', version: brandVersion as string };
+    if (brand === 'edge') return { family: 'Edge', version: brandVersion as string };
+    if (brand === 'fxios') return { family: 'Firefox iOS', version: brandVersion as string };
+    if (brand !== null || tokens.version === null || tokens.versionAt > tokens.safariAt) return null;
+    return major(tokens.version) >= MODERN_SAFARI ? { family: 'Mobile Safari', version: tokens.version } : null;
+  }
+  if (tokens.mobileBuild !== null || brand === 'crios' || brand === 'fxios') return null;
+  if (tokens.chrome === null) {
+    // Safari on macOS: `Version/… Safari/`, in that order, and no `Mobile`, which would make it Mobile Safari.
+    if (platform.device !== 'mac' || brand !== null || tokens.mobile || tokens.version === null || tokens.versionAt > tokens.safariAt) return null;
+    return major(tokens.version) >= MODERN_SAFARI ? { family: 'Safari', version: tokens.version } : null;
+  }
+  // Chromium. `Version/` beside `Chrome/` is Android's stock browser (Android Browser, legacy below
+  // Android 4.4 whatever Chrome/ says) unless the comment ends with `; wv` (Chrome WebView).
+  if (major(tokens.chrome) < MODERN_CHROME || (tokens.version !== null && !platform.webview)) return null;
+  if (brand === 'edge') return { family: 'Edge', version: brandVersion as string };
+  if (brand === 'samsung') return { family: 'Samsung Internet', version: brandVersion as string };
+  if (brand === 'opera') return major(brandVersion as string) >= MODERN_OPERA ? { family: 'Opera', version: brandVersion as string } : null;
+  return { family: 'Chrome', version: tokens.chrome };
+}
+
+function major(version: string): number {
+  return Number.parseInt(version, 10);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,10 +558,10 @@ const IOS_RENAMES: Readonly<Record<string, string>> = {
  * regexes: crmo/crios, chrome, chromium, headlesschrome, " wv)" + chrome → Chrome; opera, opr/ →
  * Opera; msie, "(ie ", iemobile, trident → IE; fxios, firefox → Firefox; safari → Safari, Mobile
  * Safari, Android Browser). A user agent with none of them can never be legacy by user agent, so its
- * browser is not looked up: that is ua-parser-js's most expensive part (about 9 µs when nothing
- * matches, the path of made-up user agents). Such clients are counted as `unknown`, also the rare
+ * browser is not looked up: that is ua-parser-js's most expensive part, the more so when nothing
+ * matches (the path of made-up user agents). Such clients are counted as `unknown`, also the rare
  * real browsers among them (Lynx, w3m, NetSurf): they are named only in that one label.
- * test/classify.test.ts holds this list against ua-parser-js on a corpus of real user agents.
+ * test/user-agent.test.ts holds this list against ua-parser-js on a corpus of real user agents.
  */
 export const MAY_NAME_A_POLICY_FAMILY = /chrom|crmo|crios|opera|opr\/|msie|\(ie |iemobile|trident|fxios|firefox|safari/i;
 
@@ -249,18 +576,19 @@ export function parseWithUaParser(userAgent: string): ClientInfo {
     }
   }
   try {
+    const lower = cut.toLowerCase();
     const parser = new UAParser(cut);
     // getResult() would also run the device list, which costs more than browser and OS together.
     const rawOs = parser.getOS();
     const osName = rawOs.name === undefined ? null : (OS_NAMES[rawOs.name.toLowerCase()] ?? rawOs.name);
     if (!MAY_NAME_A_POLICY_FAMILY.test(cut)) {
-      const bot = isbot(cut);
+      const bot = isBot(cut, lower);
       return { browser: null, version: null, os: osName === null ? null : limit(formatOs(osName, rawOs.version)), bot, kind: bot ? 'bot' : 'unknown' };
     }
     const rawBrowser = parser.getBrowser();
     const family = normaliseFamily(rawBrowser.name, osName);
     const version = family === null ? null : familyVersion(cut, family, rawBrowser.version, osName, rawOs.version);
-    const bot = isbot(cut);
+    const bot = isBot(cut, lower);
     return {
       browser: limit(family),
       version: limit(version),
@@ -297,7 +625,7 @@ function familyVersion(
     case 'Mobile Safari':
       // Without a Version/ token ua-parser-js falls back to a substring map that turns
       // "Safari/8536.25" into "1.0"; only Version/ or a known WebKit build is trusted.
-      if (/\bVersion\/\d/.test(userAgent)) return rawVersion ?? null;
+      if (/\bversion\/\d/i.test(userAgent)) return rawVersion ?? null;
       return family === 'Safari' && osName === 'Mac OS' ? safariFromWebKit(userAgent) : null;
     default:
       return rawVersion ?? null;
@@ -306,14 +634,14 @@ function familyVersion(
 
 /** IE in compatibility view claims MSIE 7.0; the Trident token tells the real engine (4 = IE 8). */
 function tridentVersion(userAgent: string): string | null {
-  const match = /\bTrident\/(\d{1,2})\./.exec(userAgent);
+  const match = /\btrident\/(\d{1,2})\./i.exec(userAgent);
   const trident = Number(match?.[1]);
   return trident >= 4 && trident <= 7 ? `${trident + 4}.0` : null;
 }
 
 /** Safari releases by AppleWebKit major build, where one build maps to one release line. */
 function safariFromWebKit(userAgent: string): string | null {
-  const match = /\bAppleWebKit\/(\d{2,4})\b/.exec(userAgent);
+  const match = /\bapplewebkit\/(\d{2,4})\b/i.exec(userAgent);
   const build = Number(match?.[1]);
   if (build >= 85 && build < 400) return '1';
   if (build >= 400 && build < 500) return '2';
