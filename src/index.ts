@@ -20,8 +20,8 @@ export type { FallbackOptions, FallbackPageContent, FallbackPageRenderer, Exclud
 export type { Logger } from './types.js';
 export type { TlsFacts, TlsProtocol, ClientInfo, ClientKind, Verdict, LegacyReason, FallbackMode, FallbackAction, HandshakeFailureReason } from './types.js';
 export { TrafficStats, type RequestRecord, type StorageStatus } from './stats/traffic-stats.js';
-export { registerLegacyTlsMetrics } from './stats/prometheus.js';
+export { registerLegacyTlsMetrics } from './report/formats/prometheus.js';
 export { legacyTlsReportHandler } from './report/handler.js';
-export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/json.js';
+export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/document.js';
 export type { TrafficStatsOptions } from './stats/options.js';
 export type { LegacyTlsReportOptions } from './report/options.js';

@@ -11,20 +11,24 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
-import { buildReport, type LegacyClientRow, type WindowName } from '../src/report/json.js';
+import { buildReport, type LegacyClientRow, type WindowName } from '../src/report/document.js';
 import {
   DAY_MS,
   HOUR_MS,
   MAX_CLIENTS_PER_BUCKET,
-  OTHER,
   emptyState,
   hourStart,
   mergeState,
   recordRequest,
-  type RequestLabels,
   type StatsState,
 } from '../src/stats/model.js';
-import { legacyClientLabel, TrafficStats } from '../src/stats/traffic-stats.js';
+import {
+  OTHER,
+  type RequestLabels,
+} from '../src/stats/labels.js';
+import { workerOf } from './helpers/stats.js';
+import { TrafficStats } from '../src/stats/traffic-stats.js';
+import { clientLabel as legacyClientLabel } from '../src/stats/labels.js';
 import type { TlsProtocol } from '../src/types.js';
 import { IE8 } from './helpers/fallback.js';
 
@@ -113,13 +117,13 @@ describe('bounded client labels keep the heaviest, not the first come', () => {
   it('finds IE 8 in the primary when a cluster worker sends it after another sent the made-up agents', async () => {
     const now = Date.UTC(2026, 2, 10, 10);
     const primary = new TrafficStats({ now: () => now });
-    const attacker = new TrafficStats({ now: () => now });
-    const honest = new TrafficStats({ now: () => now });
+    const attacker = await workerOf(primary, () => now);
+    const honest = await workerOf(primary, () => now);
     for (const [i, ua] of FAKES.entries()) for (let n = 0; n < 5; n++) record(attacker, 'TLSv1.2', ua, `203.0.113.${i}`);
-    primary.mergeDelta(JSON.parse(JSON.stringify(attacker.takeDelta())));
+    await attacker.flush();
     for (let delta = 0; delta < 3; delta++) {
       for (let i = 0; i < 4; i++) record(honest, 'TLSv1', IE8, `198.51.100.${i}`);
-      primary.mergeDelta(JSON.parse(JSON.stringify(honest.takeDelta())));
+      await honest.flush();
     }
     expect(ie8Row(primary, '24h')?.requests).toBe(12);
     expect(ie8Row(primary, '7d')?.requests).toBe(12);

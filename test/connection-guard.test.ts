@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
-import { buildReport } from '../src/report/json.js';
+import { buildReport } from '../src/report/document.js';
 import { emptyState, recordHandshakeFailure } from '../src/stats/model.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
 import type { LegacyTlsServerOptions } from '../src/tls/options.js';
@@ -326,7 +326,7 @@ describe('counting the closed connections', () => {
     recordHandshakeFailure(loaded, now, 'connection-limit');
     const again = fromDocument(JSON.parse(JSON.stringify(toDocument(loaded, salt, now)))).state;
     expect(Object.fromEntries(again.totals.failures)).toEqual({ 'not-tls': 1, timeout: 1, evicted: 1, 'connection-limit': 1 });
-    const w = buildReport(again, now, { file: null, lastSavedAt: null, error: null }).windows['24h'];
+    const w = buildReport(again, now, { store: 'memory', file: null, lastSavedAt: null, error: null }).windows['24h'];
     expect(w.handshakeFailures).toEqual({ total: 4, byReason: { 'protocol-too-old': 0, 'no-shared-cipher': 0, 'not-tls': 1, other: 0, timeout: 1, evicted: 1, 'connection-limit': 1 } });
   });
 });

@@ -7,30 +7,33 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../src/classify/policy.js';
 import { classifyClient } from '../src/classify/classify.js';
 import { createReportResponder } from '../src/report/handler.js';
-import { buildReport, type ReportDocument } from '../src/report/json.js';
+import { buildReport, type ReportDocument } from '../src/report/document.js';
 import { HyperLogLog } from '../src/stats/hyperloglog.js';
 import {
-  CLIENT_KINDS,
   CLIENT_SKETCH_PRECISION,
-  FAILURE_REASONS,
-  UPSTREAM_ERROR_STATUSES,
-  FALLBACK_ACTIONS,
   HOURLY_SKETCH_HOURS,
   HOUR_MS,
   DAY_MS,
   MAX_CLIENTS_PER_BUCKET,
   MAX_OS_PER_HOUR,
-  OTHER,
-  PROTOCOL_LABELS,
   dayStart,
   emptyState,
   hourStart,
   prune,
-  requestKey,
-  totalsKey,
   type StatsState,
 } from '../src/stats/model.js';
+import {
+  CLIENT_KINDS,
+  FAILURE_REASONS,
+  UPSTREAM_ERROR_STATUSES,
+  FALLBACK_ACTIONS,
+  OTHER,
+  PROTOCOL_LABELS,
+  requestKey,
+  totalsKey,
+} from '../src/stats/labels.js';
 import { fromDocument, maxStatsFileBytes, toDocument } from '../src/stats/serialize.js';
+import { workerOf } from './helpers/stats.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
 import { InvalidOptionError } from '../src/errors.js';
 import type { TlsProtocol } from '../src/types.js';
@@ -75,8 +78,34 @@ describe('TrafficStats persistence', () => {
     expect(w.visitors.total).toBe(2);
     expect(w.handshakes.total).toBe(1);
     expect(w.handshakeFailures.byReason['no-shared-cipher']).toBe(1);
-    expect(second.snapshot().totals.requests.get('TLSv1|true|browser|redirected')).toBe(8);
+    expect(second.snapshot().totals.requests.get('TLSv1|1|browser|redirected')).toBe(8);
     await second.close();
+  });
+
+  it('reads a version 1 file, whose totals and handshake keys spelt their booleans true/false', async () => {
+    const statsFile = path.join(dir, 'stats.json');
+    const hour = new Date(hourStart(Date.now())).toISOString();
+    const v1 = {
+      format: 'legacy-tls-fallback-stats',
+      version: 1,
+      savedAt: hour,
+      salt: Buffer.alloc(32, 7).toString('base64'),
+      totals: { requests: { 'TLSv1|true|browser|redirected': 3 }, handshakes: { 'TLSv1|false': 2, 'TLSv1.3|true': 1 }, failures: {} },
+      hours: [{ start: hour, requests: { 'TLSv1|browser|1|0': 3 }, actions: { redirected: 3 }, reasons: { 'tls-version': 3 }, clients: {}, os: {}, handshakes: { 'TLSv1|false': 2, 'TLSv1.3|true': 1 }, failures: {}, visitors: null, clientVisitors: null }],
+      days: [],
+    };
+    await writeFile(statsFile, JSON.stringify(v1));
+    const stats = new TrafficStats({ statsFile });
+    await stats.ready;
+    const state = stats.snapshot();
+    expect(state.totals.requests.get(totalsKey({ protocol: 'TLSv1', legacy: true, kind: 'browser', action: 'redirected' }))).toBe(3);
+    expect(state.totals.handshakes.get('TLSv1|0')).toBe(2);
+    const w = buildReport(state, stats.now(), stats.storageStatus()).windows['24h'];
+    expect(w.handshakes).toMatchObject({ total: 3, resumed: 1 });
+    stats.recordHandshake('TLSv1', false);
+    await stats.close();
+    // Written back as version 2.
+    expect(JSON.parse(await readFile(statsFile, 'utf8'))).toMatchObject({ version: 2, totals: { handshakes: { 'TLSv1|0': 3, 'TLSv1.3|1': 1 } } });
   });
 
   it('never writes an address or a user agent to disk', async () => {
@@ -267,19 +296,18 @@ describe('TrafficStats persistence', () => {
     expect(stats.snapshot().hours.size).toBe(1);
     expect(stats.snapshot().days.size).toBe(1);
     // All-time Prometheus totals are never pruned: counters must not go down.
-    expect(stats.snapshot().totals.requests.get('TLSv1|true|browser|redirected')).toBe(5);
+    expect(stats.snapshot().totals.requests.get('TLSv1|1|browser|redirected')).toBe(5);
     await stats.close();
   });
 
   it('merges workers: one writer, every count, one visitor seen by two workers counted once', async () => {
     const primary = new TrafficStats({ statsFile: path.join(dir, 'stats.json') });
-    const workers = [new TrafficStats({}), new TrafficStats({})];
-    for (const worker of workers) worker.useSalt(primary.visitorSalt);
+    await primary.ready;
+    const workers = [await workerOf(primary), await workerOf(primary)];
     record(workers[0]!, 'TLSv1', IE8, '198.51.100.1', 3);
     record(workers[1]!, 'TLSv1', IE8, '198.51.100.1', 4);
     record(workers[1]!, 'TLSv1.3', CHROME, '198.51.100.9', 1);
-    for (const worker of workers) primary.mergeDelta(JSON.parse(JSON.stringify(worker.takeDelta())));
-    expect(totalRequests(workers[0]!)).toBe(0);
+    for (const worker of workers) await worker.flush();
     const w = buildReport(primary.snapshot(), primary.now(), primary.storageStatus()).windows['24h'];
     expect(w.requests.total).toBe(8);
     expect(w.visitors.total).toBe(2);
@@ -323,8 +351,8 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
   const clients = [...Array.from({ length: MAX_CLIENTS_PER_BUCKET }, (_, i) => label(48 + 1 + 16 + 1 + 32, i)), OTHER];
   const systems = [...Array.from({ length: MAX_OS_PER_HOUR }, (_, i) => label(32, i)), OTHER];
   const visitorKeys = ['ua-legacy', ...PROTOCOL_LABELS].flatMap((p) => [`${p}|browser`, `${p}|other`]);
-  const requestKeys = PROTOCOL_LABELS.flatMap((p) => CLIENT_KINDS.flatMap((k) => [requestKey(p, k, true, true), requestKey(p, k, true, false), requestKey(p, k, false, true), requestKey(p, k, false, false)]));
-  const handshakeKeys = PROTOCOL_LABELS.flatMap((p) => [`${p}|true`, `${p}|false`]);
+  const requestKeys = PROTOCOL_LABELS.flatMap((p) => CLIENT_KINDS.flatMap((k) => [requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: false }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: false })]));
+  const handshakeKeys = PROTOCOL_LABELS.flatMap((p) => [`${p}|1`, `${p}|0`]);
   const state = emptyState();
   for (let h = 0; h <= retentionDays * 24; h++) {
     const sketched = h < HOURLY_SKETCH_HOURS;

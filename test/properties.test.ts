@@ -17,19 +17,14 @@ import {
   type UserAgentPolicyOverrides,
 } from '../src/classify/policy.js';
 import { MAX_USER_AGENT_LENGTH, parseModernBrowser, parseWithUaParser } from '../src/classify/user-agent.js';
-import { buildReport, type ReportDocument, type WindowName } from '../src/report/json.js';
+import { buildReport, type ReportDocument, type WindowName } from '../src/report/document.js';
 import { normaliseTlsVersion, parseTrustedTlsHeader } from '../src/tls/facts.js';
 import { HyperLogLog } from '../src/stats/hyperloglog.js';
 import {
-  CLIENT_KINDS,
   DAY_MS,
-  FAILURE_REASONS,
-  FALLBACK_ACTIONS,
   HOUR_MS,
   MAX_CLIENTS_PER_BUCKET,
   MAX_OS_PER_HOUR,
-  OTHER,
-  PROTOCOL_LABELS,
   addTo,
   dayStart,
   emptyState,
@@ -40,12 +35,20 @@ import {
   recordHandshakeFailure,
   recordRequest,
   recordUpstreamError,
-  type ProtocolLabel,
-  type RequestLabels,
   type StatsState,
 } from '../src/stats/model.js';
+import {
+  CLIENT_KINDS,
+  FAILURE_REASONS,
+  FALLBACK_ACTIONS,
+  OTHER,
+  PROTOCOL_LABELS,
+  type ProtocolLabel,
+  type RequestLabels,
+} from '../src/stats/labels.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
-import { legacyClientLabel, type StorageStatus } from '../src/stats/traffic-stats.js';
+import { type StorageStatus } from '../src/stats/traffic-stats.js';
+import { clientLabel as legacyClientLabel } from '../src/stats/labels.js';
 import { TLS_PROTOCOLS, type ClientKind, type FallbackAction, type HandshakeFailureReason, type TlsFacts, type TlsProtocol } from '../src/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -525,7 +528,7 @@ const NOWS = [
   Date.UTC(2024, 4, 15), // on a day boundary
   Date.UTC(2024, 4, 16) - 1, // the last millisecond of a day
 ];
-const STORAGE: StorageStatus = { file: null, lastSavedAt: null, error: null };
+const STORAGE: StorageStatus = { store: 'memory', file: null, lastSavedAt: null, error: null };
 
 const VISITORS = Array.from({ length: 200 }, (_, i) => createHash('sha256').update(`visitor ${i}`).digest());
 

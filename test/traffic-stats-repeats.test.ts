@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { workerOf } from './helpers/stats.js';
 import { buildPolicy, classifyClient, TrafficStats } from '../src/index.js';
 import { CHROME, IE8 } from './helpers/fallback.js';
 import type { StatsState } from '../src/stats/model.js';
@@ -38,7 +39,8 @@ describe('TrafficStats, repeated requests on one connection', () => {
 
   it('keeps legacy clients, actions and deltas exact with many connections pending at once', async () => {
     let now = 20 * HOUR;
-    const stats = new TrafficStats({ now: () => now });
+    const merged = new TrafficStats({ now: () => now });
+    const stats = await workerOf(merged, () => now);
     const legacy = classifyClient({ protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA', servername: null, source: 'socket' }, IE8, policy);
     // More connections than the pending list holds before it folds on its own.
     const connections = Array.from({ length: 1500 }, () => ({}));
@@ -47,12 +49,10 @@ describe('TrafficStats, repeated requests on one connection', () => {
         stats.recordRequest({ verdict: legacy, action: 'redirected', remoteAddress: `10.0.${i >> 8}.${i & 255}`, userAgent: IE8, connection });
       }
     }
-    const delta = stats.takeDelta();
+    await stats.flush();
     now += 1000;
     stats.recordRequest({ verdict: legacy, action: 'redirected', remoteAddress: '10.0.0.0', userAgent: IE8, connection: connections[0]! });
-    const merged = new TrafficStats({ now: () => now });
-    merged.mergeDelta(delta);
-    merged.mergeDelta(stats.takeDelta());
+    await stats.flush();
     const state = merged.snapshot();
     expect(totalRequests(state)).toBe(4501);
     const hour = state.hours.get(20 * HOUR)!;

@@ -14,8 +14,8 @@ import { runCli } from '../src/cli/main.js';
 import { startProxy } from '../src/proxy/app.js';
 import { checkUpstream } from '../src/proxy/upstream-check.js';
 import { UpstreamFailureLog } from '../src/proxy/upstream-failures.js';
-import { buildReport } from '../src/report/json.js';
-import { renderDashboard } from '../src/report/html.js';
+import { buildReport } from '../src/report/document.js';
+import { renderDashboard } from '../src/report/formats/html.js';
 import { emptyState, HOUR_MS, hourStart, recordUpstreamError } from '../src/stats/model.js';
 import { fromDocument, toDocument } from '../src/stats/serialize.js';
 import { cliHarness } from './helpers/cli-harness.js';
@@ -24,7 +24,7 @@ import { httpsGet } from './helpers/report.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { tlsRequest } from './helpers/tls-client.js';
 
-const STORAGE = { file: null, lastSavedAt: null, error: null };
+const STORAGE = { store: 'memory', file: null, lastSavedAt: null, error: null };
 const NOW = Date.parse('2025-03-12T15:30:00Z');
 
 /** An upstream that is "down" without depending on a free port: it accepts and drops every connection. */

@@ -1,8 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { TrafficStats, type StatsSource, type StorageStatus } from '../stats/traffic-stats.js';
-import { emptyState, type StatsState } from '../stats/model.js';
-import { fromDocument, toDocument } from '../stats/serialize.js';
+import { answerClusterStore, ClusterWorkerStore, type ClusterStoreMessage } from '../stats/stores/cluster.js';
+import { TrafficStats } from '../stats/traffic-stats.js';
 import { startProxy } from './app.js';
 import { loadCertificates, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
@@ -25,10 +24,8 @@ export function startCluster(config: ProxyConfig, logger: ProxyLogger, workers: 
 }
 
 type Message =
+  | ClusterStoreMessage
   | { type: 'ltf:listening'; urls: RunningProxy['urls'] }
-  | { type: 'ltf:delta'; delta: unknown }
-  | { type: 'ltf:snapshot-request'; id: number }
-  | { type: 'ltf:snapshot'; id: number; document: unknown; storage: StorageStatus }
   | { type: 'ltf:certificates-request' }
   /** `id` 0 answers a worker's request at start; the others are reloads, answered with `certificates-applied`. */
   | { type: 'ltf:certificates'; id: number; pem: CertificatePem }
@@ -63,15 +60,8 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     worker.on('message', (message: Message) => {
-      if (message.type === 'ltf:delta') {
-        try {
-          stats.mergeDelta(message.delta);
-        } catch (error) {
-          logger.warn('a worker sent unreadable stats; ignored', { error: (error as Error).message });
-        }
-      } else if (message.type === 'ltf:snapshot-request') {
-        const document = toDocument(stats.snapshot(), stats.visitorSalt, stats.now());
-        worker.send({ type: 'ltf:snapshot', id: message.id, document, storage: stats.storageStatus() } satisfies Message);
+      if (answerClusterStore(stats, worker, message, (error) => logger.warn('a worker sent unreadable stats; ignored', { error: error.message }))) {
+        // The worker's numbers: merged, or answered with everyone's.
       } else if (message.type === 'ltf:certificates-request') {
         ready.add(worker);
         worker.send({ type: 'ltf:certificates', id: 0, pem: certificates } satisfies Message);
@@ -204,66 +194,13 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
   };
 }
 
-/** The primary's merged numbers as seen from a worker; refreshed over IPC before each report. */
-class PrimaryStats implements StatsSource {
-  private state: StatsState = emptyState();
-  private storage: StorageStatus = { file: null, lastSavedAt: null, error: null };
-  private nextId = 1;
-  private readonly pending = new Map<number, () => void>();
-
-  constructor(private readonly worker: Worker, private readonly local: TrafficStats) {
-    worker.on('message', (message: Message) => {
-      if (message.type !== 'ltf:snapshot') return;
-      try {
-        this.state = fromDocument(message.document).state;
-        this.storage = message.storage;
-      } finally {
-        this.pending.get(message.id)?.();
-        this.pending.delete(message.id);
-      }
-    });
-  }
-
-  snapshot(): StatsState {
-    return this.state;
-  }
-
-  now(): number {
-    return Date.now();
-  }
-
-  storageStatus(): StorageStatus {
-    return this.storage;
-  }
-
-  /** Sends this worker's latest counts first, so the report includes the request that asked for it. */
-  refresh(): Promise<void> {
-    sendDelta(this.worker, this.local);
-    const id = this.nextId++;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve();
-      }, 2_000);
-      this.pending.set(id, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.worker.send({ type: 'ltf:snapshot-request', id } satisfies Message);
-    });
-  }
-}
-
-function sendDelta(worker: Worker, stats: TrafficStats): void {
-  if (worker.isConnected()) worker.send({ type: 'ltf:delta', delta: stats.takeDelta() } satisfies Message);
-}
-
 async function startWorker(config: ProxyConfig, logger: ProxyLogger): Promise<RunningProxy> {
   const worker = cluster.worker!;
   // The primary hands the shared secrets to each fork through its environment.
   const { env } = process;
-  const stats = new TrafficStats({ summaryInterval: 0 });
-  if (env.LTF_STATS_SALT) stats.useSalt(Buffer.from(env.LTF_STATS_SALT, 'hex'));
+  // The primary keeps the numbers; this worker sends it deltas every second and asks it for reports.
+  const salt = env.LTF_STATS_SALT ? Buffer.from(env.LTF_STATS_SALT, 'hex') : randomBytes(32);
+  const stats = new TrafficStats({ summaryInterval: 0, flushInterval: DELTA_INTERVAL_MS, store: new ClusterWorkerStore(worker, salt) });
   const ticketKeys = env.LTF_TICKET_KEYS ? Buffer.from(env.LTF_TICKET_KEYS, 'hex') : undefined;
 
   // The certificates come from the primary (over IPC: a private key has no place in the environment).
@@ -290,21 +227,18 @@ async function startWorker(config: ProxyConfig, logger: ProxyLogger): Promise<Ru
 
   const proxy = await startProxy(config, logger, {
     stats,
-    reportSource: new PrimaryStats(worker, stats),
+    reportSource: stats,
     ...(ticketKeys && { ticketKeys }),
     ownsStats: false,
     certificates: () => certificates!,
   });
   started(proxy);
-  const timer = setInterval(() => sendDelta(worker, stats), DELTA_INTERVAL_MS);
-  timer.unref();
 
   let closing: Promise<void> | undefined;
   const close = (graceMs?: number) => {
     closing ??= (async () => {
       await proxy.close(graceMs);
-      clearInterval(timer);
-      sendDelta(worker, stats);
+      await stats.close();
       worker.disconnect();
     })();
     return closing;

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { normalisePath } from '../http/request-path.js';
 import { splitTarget } from '../request-target.js';
 import { resolveReportOptions, type LegacyTlsReportOptions } from './options.js';
-import { registerLegacyTlsMetrics } from '../stats/prometheus.js';
+import { registerLegacyTlsMetrics } from './formats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
-import { renderDashboard } from './html.js';
-import { buildReport, WINDOWS, type WindowName } from './json.js';
+import { renderDashboard } from './formats/html.js';
+import { buildReport, WINDOWS, type WindowName } from './document.js';
 
 export interface ReportRequest {
   method: string;

@@ -1,5 +1,6 @@
+import type { FallbackAction, HandshakeFailureReason } from '../types.js';
 import { HyperLogLog } from './hyperloglog.js';
-import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
+import { handshakeKey, OTHER, sampleKeys, type ProtocolLabel, type RequestLabels, type UpstreamErrorStatus } from './labels.js';
 
 /**
  * The pure data behind the analytics: counters per hour, visitor sketches per hour and per day, and
@@ -7,14 +8,6 @@ import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } 
  * sets, and the only open-ended dimensions (client family/version, OS) are capped per bucket, keeping
  * the heaviest keys (see addBounded).
  */
-
-export type ProtocolLabel = TlsProtocol | 'none';
-export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'none'];
-export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
-export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
-export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other', 'timeout', 'evicted', 'connection-limit'];
-export type UpstreamErrorStatus = '502' | '504';
-export const UPSTREAM_ERROR_STATUSES: readonly UpstreamErrorStatus[] = ['502', '504'];
 
 /** Distinct legacy clients (family, version, OS) tracked per bucket; the lightest are folded into `other`. */
 export const MAX_CLIENTS_PER_BUCKET = 32;
@@ -24,44 +17,13 @@ export const MAX_OS_PER_HOUR = 24;
 export const HOURLY_SKETCH_HOURS = 48;
 /** Precision of the per-client visitor sketches: 256 registers, about 6.5 % standard error, 256 bytes. */
 export const CLIENT_SKETCH_PRECISION = 8;
-export const OTHER = 'other';
-
-/** The labels of one request. Built by `TrafficStats`; never hold an address or a user agent. */
-export interface RequestLabels {
-  protocol: ProtocolLabel;
-  kind: ClientKind;
-  legacy: boolean;
-  /** Legacy by user agent (whatever the protocol): needed for the what-if figures. */
-  uaLegacy: boolean;
-  tlsLegacy: boolean;
-  action: FallbackAction;
-  /** `family version|os` of a legacy client, already bounded in length; `null` for modern clients. */
-  client: string | null;
-  os: string | null;
-  /** Keys derived from the labels above, when the caller has them precomputed. */
-  keys?: SampleKeys;
-}
-
-export interface SampleKeys {
-  request: string;
-  totals: string;
-  visitors: string[];
-}
-
-export function sampleKeys(sample: Omit<RequestLabels, 'keys'>): SampleKeys {
-  return {
-    request: requestKey(sample.protocol, sample.kind, sample.legacy, sample.uaLegacy),
-    totals: totalsKey(sample),
-    visitors: visitorKeys(sample),
-  };
-}
 
 export interface ClientCounts {
   requests: number;
   visitors: HyperLogLog;
 }
 
-/** Counters of one hour. Keys are joined labels (`protocol|kind|legacy|uaLegacy`), kept flat for a small file. */
+/** Counters of one hour, keyed as labels.ts says (flat keys keep the file small). */
 export interface HourBucket {
   requests: Map<string, number>;
   actions: Map<FallbackAction, number>;
@@ -109,6 +71,12 @@ export function dayStart(time: number): number {
   return time - (time % DAY_MS);
 }
 
+/** Whether nothing was counted in `state` (a drained counter that saw no traffic). */
+export function isEmptyState(state: StatsState): boolean {
+  const { totals } = state;
+  return state.hours.size === 0 && state.days.size === 0 && totals.requests.size === 0 && totals.handshakes.size === 0 && totals.failures.size === 0 && totals.upstreamErrors.size === 0;
+}
+
 export function emptyState(): StatsState {
   return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map() } };
 }
@@ -130,29 +98,6 @@ function emptyHour(): HourBucket {
 
 function emptyDay(): DayBucket {
   return { visitors: new Map(), clients: new Map() };
-}
-
-export function requestKey(protocol: ProtocolLabel, kind: ClientKind, legacy: boolean, uaLegacy: boolean): string {
-  return `${protocol}|${kind}|${legacy ? 1 : 0}|${uaLegacy ? 1 : 0}`;
-}
-
-export function parseRequestKey(key: string): { protocol: ProtocolLabel; kind: ClientKind; legacy: boolean; uaLegacy: boolean } | null {
-  const [protocol, kind, legacy, uaLegacy] = key.split('|');
-  if (!PROTOCOL_LABELS.includes(protocol as ProtocolLabel) || !CLIENT_KINDS.includes(kind as ClientKind)) return null;
-  return { protocol: protocol as ProtocolLabel, kind: kind as ClientKind, legacy: legacy === '1', uaLegacy: uaLegacy === '1' };
-}
-
-/** Prometheus label set of a request: `protocol|legacy|kind|action`. */
-export function totalsKey(sample: Pick<RequestLabels, 'protocol' | 'legacy' | 'kind' | 'action'>): string {
-  return `${sample.protocol}|${sample.legacy}|${sample.kind}|${sample.action}`;
-}
-
-/** Visitor sketch classes: one per protocol, plus legacy-by-user-agent; each split browsers / others. */
-export function visitorKeys(sample: Pick<RequestLabels, 'protocol' | 'kind' | 'uaLegacy'>): string[] {
-  const human = sample.kind === 'browser' ? 'browser' : 'other';
-  const keys = [`${sample.protocol}|${human}`];
-  if (sample.uaLegacy) keys.push(`ua-legacy|${human}`);
-  return keys;
 }
 
 export function addTo<K>(map: Map<K, number>, key: K, amount = 1): void {
@@ -347,7 +292,7 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
 }
 
 export function recordHandshake(state: StatsState, time: number, protocol: ProtocolLabel, resumed: boolean): void {
-  const key = `${protocol}|${resumed}`;
+  const key = handshakeKey({ protocol, resumed });
   addTo(hourBucket(state, time).handshakes, key);
   addTo(state.totals.handshakes, key);
 }

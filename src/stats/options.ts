@@ -3,6 +3,7 @@ import { loggerOption } from '../schema/common.js';
 import { defineOptions, type Resolved } from '../schema/define.js';
 import { custom, fn, integer, string, type Option } from '../schema/option.js';
 import type { Logger } from '../types.js';
+import type { StatsStore } from './stores/store.js';
 import type { StatsRecorder, StatsSource } from './types.js';
 
 export interface TrafficStatsOptions {
@@ -18,6 +19,8 @@ export interface TrafficStatsOptions {
   summaryInterval?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Where the numbers are kept instead of `statsFile` (a store shared by a fleet of servers). */
+  store?: StatsStore;
 }
 
 export const STATS_OPTIONS = defineOptions({
@@ -32,6 +35,16 @@ export const STATS_OPTIONS = defineOptions({
   retentionDays: integer({ help: 'Days of hourly counts (and daily visitor sketches) kept.', default: 90, min: 1, max: 3660, unit: 'days' }),
   logger: loggerOption('Where the periodic summary and storage problems go; without it, warnings go to `console` and no summary is logged.'),
   summaryInterval: integer({ help: 'Milliseconds between two summary log lines (only with a `logger`); `0` turns them off.', default: 300_000, min: 0, max: 86_400_000, unit: 'milliseconds', also: ', or 0 to turn summaries off' }),
+  store: custom<StatsStore | undefined>({
+    type: 'StatsStore',
+    defaultText: 'the `statsFile`, else memory',
+    help: 'Where the numbers are kept: a store shared by several servers (see docs/report.md). Excludes `statsFile`.',
+    validate: (value, name) => {
+      const store = value as Partial<StatsStore> | null;
+      if (['open', 'add', 'flush', 'read', 'status', 'close'].every((method) => typeof (store as Record<string, unknown> | null)?.[method] === 'function')) return value as StatsStore;
+      throw new InvalidOptionError(name, value, 'expected a StatsStore, such as redisStore({ url })');
+    },
+  }),
   now: fn<() => number>({ type: '() => number', help: 'Clock, in milliseconds since the epoch; for tests.', default: Date.now, defaultText: '`Date.now`' }),
 });
 
@@ -39,6 +52,9 @@ export type ResolvedStatsOptions = Resolved<typeof STATS_OPTIONS.specs>;
 
 export function resolveTrafficStatsOptions(options: TrafficStatsOptions): ResolvedStatsOptions {
   const resolved = STATS_OPTIONS.resolve(options);
+  if (resolved.store !== undefined && resolved.statsFile !== undefined) {
+    throw new InvalidOptionError('statsFile', resolved.statsFile, '{{statsFile}} and {{store}} exclude each other: the numbers are kept in one place; drop one');
+  }
   // A summary every few milliseconds is a flood, not a summary: 0 or at least a second.
   if (resolved.summaryInterval > 0 && resolved.summaryInterval < 1000) {
     throw new InvalidOptionError('summaryInterval', resolved.summaryInterval, 'expected a whole number of milliseconds from 1000 to 86400000, or 0 to turn summaries off');

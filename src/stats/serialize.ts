@@ -1,19 +1,13 @@
 import { HyperLogLog } from './hyperloglog.js';
-import {
-  CLIENT_SKETCH_PRECISION,
-  emptyState,
-  FAILURE_REASONS,
-  FALLBACK_ACTIONS,
-  type ClientCounts,
-  type DayBucket,
-  UPSTREAM_ERROR_STATUSES,
-  type HourBucket,
-  type StatsState,
-} from './model.js';
+import { FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, UPSTREAM_ERROR_STATUSES } from './labels.js';
+import { CLIENT_SKETCH_PRECISION, emptyState, type ClientCounts, type DayBucket, type HourBucket, type StatsState } from './model.js';
 
-/** On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change. */
+/**
+ * On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change, and keep
+ * reading the older versions: version 1 spelt the booleans of two kinds of keys `true`/`false`.
+ */
 export const STATS_FILE_FORMAT = 'legacy-tls-fallback-stats';
-export const STATS_FILE_VERSION = 1;
+export const STATS_FILE_VERSION = 2;
 
 type Counts = Record<string, number>;
 
@@ -110,13 +104,14 @@ export class InvalidStatsDocument extends Error {}
 export function fromDocument(value: unknown): { state: StatsState; salt: Buffer } {
   const doc = object(value, 'document');
   if (doc.format !== STATS_FILE_FORMAT) fail(`format is ${JSON.stringify(doc.format)}, expected ${STATS_FILE_FORMAT}`);
-  if (doc.version !== STATS_FILE_VERSION) fail(`version ${JSON.stringify(doc.version)} is not supported (expected ${STATS_FILE_VERSION})`);
+  if (doc.version !== STATS_FILE_VERSION && doc.version !== 1) fail(`version ${JSON.stringify(doc.version)} is not supported (expected 1 or ${STATS_FILE_VERSION})`);
+  const rekey = doc.version === 1 ? fromVersion1Key : (key: string) => key;
   const salt = Buffer.from(string(doc.salt, 'salt'), 'base64');
   if (salt.length < 16) fail('salt is too short');
   const state = emptyState();
   const totals = object(doc.totals, 'totals');
-  state.totals.requests = counts(totals.requests, 'totals.requests');
-  state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes');
+  state.totals.requests = counts(totals.requests, 'totals.requests', undefined, rekey);
+  state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes', undefined, rekey);
   state.totals.failures = counts(totals.failures, 'totals.failures', FAILURE_REASONS);
   if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', UPSTREAM_ERROR_STATUSES);
   for (const [i, raw] of array(doc.hours, 'hours').entries()) {
@@ -127,7 +122,7 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       reasons: counts(h.reasons, 'reasons', ['tls-version', 'user-agent'] as const),
       clients: counts(h.clients, 'clients'),
       os: counts(h.os, 'os'),
-      handshakes: counts(h.handshakes, 'handshakes'),
+      handshakes: counts(h.handshakes, 'handshakes', undefined, rekey),
       failures: counts(h.failures, 'failures', FAILURE_REASONS),
       upstreamErrors: h.upstreamErrors === undefined ? new Map() : counts(h.upstreamErrors, 'upstreamErrors', UPSTREAM_ERROR_STATUSES),
       visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
@@ -178,11 +173,11 @@ function time(value: unknown, where: string): number {
   return ms;
 }
 
-function counts<K extends string>(value: unknown, where: string, allowed?: readonly K[]): Map<K, number> {
+function counts<K extends string>(value: unknown, where: string, allowed?: readonly K[], rekey: (key: string) => string = (key) => key): Map<K, number> {
   const map = new Map<K, number>();
   for (const [key, n] of Object.entries(object(value, where))) {
     if (key.length > 200 || (allowed && !allowed.includes(key as K))) fail(`${where} has an unexpected key`);
-    map.set(key as K, count(n, `${where}.${key}`));
+    map.set(rekey(key) as K, count(n, `${where}.${key}`));
   }
   return map;
 }

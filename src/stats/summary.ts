@@ -1,4 +1,5 @@
 import type { Logger } from '../types.js';
+import { describeClient } from './labels.js';
 
 const MAX_TRACKED = 64;
 
@@ -13,14 +14,16 @@ export class TrafficSummary {
   private seenHour = -1;
   private readonly seen = new Set<string>();
 
-  constructor(private readonly logger: Logger | undefined) {}
+  constructor(private readonly logger: Logger | undefined, private readonly now: () => number = Date.now) {}
 
   count(legacy: boolean, client: string | null): void {
     this.requests += 1;
     if (!legacy) return;
     this.legacy += 1;
     if (client === null) return;
-    if (this.clients.has(client) || this.clients.size < MAX_TRACKED) this.clients.set(client, (this.clients.get(client) ?? 0) + 1);
+    const count = this.clients.get(client);
+    if (count === undefined && this.clients.size >= MAX_TRACKED) this.evictLightest();
+    this.clients.set(client, (count ?? 0) + 1);
     this.firstSighting(client);
   }
 
@@ -35,8 +38,18 @@ export class TrafficSummary {
     this.clients.clear();
   }
 
+  // Keep the heaviest, as the stats' own bounded labels do: made-up user agents must not hide real clients.
+  private evictLightest(): void {
+    let lightest: string | undefined;
+    let min = Infinity;
+    for (const [client, count] of this.clients) {
+      if (count < min) [lightest, min] = [client, count];
+    }
+    if (lightest !== undefined) this.clients.delete(lightest);
+  }
+
   private firstSighting(client: string): void {
-    const hour = Math.floor(Date.now() / 3_600_000);
+    const hour = Math.floor(this.now() / 3_600_000);
     if (hour !== this.seenHour) {
       this.seenHour = hour;
       this.seen.clear();
@@ -45,11 +58,4 @@ export class TrafficSummary {
     this.seen.add(client);
     (this.logger?.info ?? this.logger?.warn)?.call(this.logger, `legacy-tls-fallback: first legacy client this hour: ${describeClient(client)}`);
   }
-}
-
-/** `IE 8|Windows XP` → `IE 8 on Windows XP`; unknown parts (`?`) are left out rather than printed. */
-function describeClient(label: string): string {
-  const [client = '', os = '?'] = label.split('|');
-  const name = client.endsWith(' ?') ? client.slice(0, -2) : client;
-  return os === '?' ? name : `${name} on ${os}`;
 }

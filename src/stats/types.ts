@@ -22,6 +22,9 @@ export interface StatsRecorder {
 
 /** Health of the storage, shown in the report so a failing disk (or store) is visible where people look. */
 export interface StorageStatus {
+  /** Which store keeps the numbers: `memory`, `file`, `cluster`, `redis`. */
+  store: string;
+  /** The stats file, for the file store. */
   file: string | null;
   lastSavedAt: string | null;
   error: string | null;

@@ -1,15 +1,25 @@
 import { Counter, Registry } from 'prom-client';
-import type { StatsSource } from './traffic-stats.js';
+import type { StatsSource } from '../../stats/types.js';
+import { buildTotals, type Totals } from '../document.js';
 
 /**
- * Prometheus counters read from the stats' all-time totals at scrape time, so they survive restarts
- * (the totals are persisted) and every worker's traffic shows in one place. Label values come from
- * closed sets only: protocol (5), legacy (2), kind (4), action (6), resumed (2), reason (7).
+ * Prometheus counters, read at scrape time from the report document's all-time totals, so they survive
+ * restarts (the totals are stored) and every worker's traffic shows in one place. Label values come
+ * from closed sets only: protocol (5), legacy (2), kind (4), action (7), resumed (2), reason (7).
  */
 export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, registry: Registry = new Registry()): Registry {
   // A second report on the same registry must not throw "already registered": reuse what is there.
   if (registry.getSingleMetric('legacy_tls_requests_total')) return registry;
-  const snapshot = () => stats.snapshot().totals;
+  // One read of the stats per scrape, shared by the four counters (prom-client collects them in one go).
+  let scrape: Totals | undefined;
+  const totals = (): Totals => {
+    if (!scrape) {
+      scrape = buildTotals(stats.snapshot());
+      queueMicrotask(() => (scrape = undefined));
+    }
+    return scrape;
+  };
+  const flag = (value: boolean) => (value ? 'true' : 'false');
 
   new Counter({
     name: 'legacy_tls_requests_total',
@@ -18,10 +28,7 @@ export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, r
     registers: [registry],
     collect() {
       this.reset();
-      for (const [key, value] of snapshot().requests) {
-        const [protocol = '', legacy = '', kind = '', action = ''] = key.split('|');
-        this.inc({ protocol, legacy, kind, action }, value);
-      }
+      for (const row of totals().requests) this.inc({ protocol: row.protocol, legacy: flag(row.legacy), kind: row.kind, action: row.action }, row.count);
     },
   });
 
@@ -32,10 +39,7 @@ export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, r
     registers: [registry],
     collect() {
       this.reset();
-      for (const [key, value] of snapshot().handshakes) {
-        const [protocol = '', resumed = ''] = key.split('|');
-        this.inc({ protocol, resumed }, value);
-      }
+      for (const row of totals().handshakes) this.inc({ protocol: row.protocol, resumed: flag(row.resumed) }, row.count);
     },
   });
 
@@ -46,7 +50,7 @@ export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, r
     registers: [registry],
     collect() {
       this.reset();
-      for (const [reason, value] of snapshot().failures) this.inc({ reason }, value);
+      for (const [reason, n] of Object.entries(totals().handshakeFailures)) if (n > 0) this.inc({ reason }, n);
     },
   });
 
@@ -57,7 +61,7 @@ export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'>, r
     registers: [registry],
     collect() {
       this.reset();
-      for (const [status, value] of snapshot().upstreamErrors) this.inc({ status }, value);
+      for (const [status, n] of Object.entries(totals().upstreamErrors)) if (n > 0) this.inc({ status }, n);
     },
   });
 

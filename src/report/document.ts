@@ -1,24 +1,23 @@
 import { HyperLogLog } from '../stats/hyperloglog.js';
 import {
   CLIENT_KINDS,
-  CLIENT_SKETCH_PRECISION,
-  DAY_MS,
   FAILURE_REASONS,
   FALLBACK_ACTIONS,
-  HOUR_MS,
   OTHER,
   PROTOCOL_LABELS,
   UPSTREAM_ERROR_STATUSES,
-  dayStart,
-  hourStart,
+  parseClientLabel,
+  parseHandshakeKey,
   parseRequestKey,
-  type DayBucket,
-  type HourBucket,
+  parseTotalsKey,
+  parseVisitorKey,
   type ProtocolLabel,
-  type StatsState,
+  type TotalsKey,
   type UpstreamErrorStatus,
-} from '../stats/model.js';
-import type { StorageStatus } from '../stats/traffic-stats.js';
+  type VisitorClass,
+} from '../stats/labels.js';
+import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, dayStart, hourStart, type DayBucket, type HourBucket, type StatsState } from '../stats/model.js';
+import type { StorageStatus } from '../stats/types.js';
 import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
 
 /** Identifies the report document; bump `REPORT_VERSION` on any incompatible change (README documents it). */
@@ -86,12 +85,21 @@ export interface WindowReport {
   series: SeriesPoint[];
 }
 
+/** All-time counts since the stats began (never pruned): what the Prometheus counters show. */
+export interface Totals {
+  requests: (TotalsKey & { count: number })[];
+  handshakes: { protocol: ProtocolLabel; resumed: boolean; count: number }[];
+  handshakeFailures: Record<HandshakeFailureReason, number>;
+  upstreamErrors: Record<UpstreamErrorStatus, number>;
+}
+
 export interface ReportDocument {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
   generatedAt: string;
   storage: StorageStatus;
   windows: Record<WindowName, WindowReport>;
+  totals: Totals;
 }
 
 export const TOP_CLIENTS = 10;
@@ -112,7 +120,26 @@ const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
  */
 export function buildReport(state: StatsState, now: number, storage: StorageStatus): ReportDocument {
   const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name)])) as Record<WindowName, WindowReport>;
-  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows };
+  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows, totals: buildTotals(state) };
+}
+
+/** The all-time part of the document, on its own: Prometheus scrapes read only this. */
+export function buildTotals(state: StatsState): Totals {
+  const requests: Totals['requests'] = [];
+  for (const [key, count] of state.totals.requests) {
+    const labels = parseTotalsKey(key);
+    if (labels) requests.push({ ...labels, count });
+  }
+  const handshakes: Totals['handshakes'] = [];
+  for (const [key, count] of state.totals.handshakes) {
+    const labels = parseHandshakeKey(key);
+    if (labels) handshakes.push({ ...labels, count });
+  }
+  const handshakeFailures = zero(FAILURE_REASONS);
+  for (const [reason, n] of state.totals.failures) if (Object.hasOwn(handshakeFailures, reason)) handshakeFailures[reason] += n;
+  const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
+  for (const [status, n] of state.totals.upstreamErrors) if (Object.hasOwn(upstreamErrors, status)) upstreamErrors[status as UpstreamErrorStatus] += n;
+  return { requests, handshakes, handshakeFailures, upstreamErrors };
 }
 
 function buildWindow(state: StatsState, now: number, name: WindowName): WindowReport {
@@ -155,17 +182,19 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     for (const [reason, n] of bucket.reasons) byReason[reason] += n;
     for (const [client, n] of bucket.clients) clientRequests.set(client, (clientRequests.get(client) ?? 0) + n);
     for (const [key, n] of bucket.handshakes) {
-      const [protocol, wasResumed] = key.split('|');
-      if (PROTOCOL_LABELS.includes(protocol as ProtocolLabel)) handshakesByProtocol[protocol as ProtocolLabel] += n;
-      if (wasResumed === 'true') resumed += n;
+      const handshake = parseHandshakeKey(key);
+      if (!handshake) continue;
+      handshakesByProtocol[handshake.protocol] += n;
+      if (handshake.resumed) resumed += n;
     }
     for (const [reason, n] of bucket.failures) failures[reason] += n;
     for (const [status, n] of bucket.upstreamErrors) upstreamErrors[status] += n;
   }
 
   const sketches = visitorSketches(state, now, name);
-  const unite = (predicate: (protocol: string, human: string) => boolean) =>
-    HyperLogLog.union([...sketches].filter(([key]) => predicate(...(key.split('|') as [string, string]))).map(([, hll]) => hll)).count();
+  const classes = [...sketches].map(([key, hll]) => [parseVisitorKey(key), hll] as const).filter((entry): entry is readonly [VisitorClass, HyperLogLog] => entry[0] !== null);
+  const unite = (predicate: (protocol: VisitorClass['protocol'], human: VisitorClass['human']) => boolean) =>
+    HyperLogLog.union(classes.filter(([visitor]) => predicate(visitor.protocol, visitor.human)).map(([, hll]) => hll)).count();
   const visitorsByProtocol = zero(PROTOCOL_LABELS);
   for (const protocol of PROTOCOL_LABELS) visitorsByProtocol[protocol] = unite((p) => p === protocol);
   const allBrowserVisitors = unite((p, human) => p !== 'ua-legacy' && human === 'browser');
@@ -242,10 +271,10 @@ function topClients(requests: Map<string, number>, visitors: Map<string, HyperLo
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, TOP_CLIENTS)
     .map(([key, n]) => {
-      const [client = OTHER, os = '?'] = key === OTHER ? [OTHER, OTHER] : key.split('|');
-      const space = client.lastIndexOf(' ');
-      const browser = key === OTHER || space < 0 ? client : client.slice(0, space);
-      const version = key === OTHER || space < 0 ? '' : client.slice(space + 1);
+      const label = parseClientLabel(key);
+      const browser = label.browser;
+      const version = key === OTHER ? '' : (label.version ?? '?');
+      const os = key === OTHER ? OTHER : (label.os ?? '?');
       const hll = visitors.get(key) ?? new HyperLogLog(CLIENT_SKETCH_PRECISION);
       return { browser, version, os, requests: n, visitors: Math.min(n, hll.count()) };
     });

@@ -1,6 +1,6 @@
-import { escapeHtml } from '../html.js';
-import { PROTOCOL_LABELS, type ProtocolLabel } from '../stats/model.js';
-import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName } from './json.js';
+import { escapeHtml } from '../../html.js';
+import { PROTOCOL_LABELS, type ProtocolLabel } from '../../stats/labels.js';
+import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName } from '../document.js';
 
 const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   TLSv1: '#c0392b',
