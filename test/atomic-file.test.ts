@@ -3,7 +3,7 @@ import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, truncat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileTooLargeError, loadJsonFile, writeFileAtomic } from '../src/stats/stores/atomic-file.js';
+import { FileTooLargeError, loadJsonFile, writeFileAtomic } from '../src/fs/atomic-file.js';
 import { hasTool } from './helpers/tools.js';
 
 interface Doc {

@@ -50,7 +50,9 @@ async function start(options: LegacyTlsFallbackOptions = {}): Promise<Harness> {
     ctx.type = 'text/plain';
     ctx.body = 'the site';
   });
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  // Koa's callback handles its own errors: its promise never rejects.
+  const server = http.createServer((req, res) => void handle(req, res));
   servers.push(server);
   const port = await listenOn(server);
   return { http: request(`http://127.0.0.1:${port}`), verdicts, hits, errors, port };

@@ -44,7 +44,9 @@ function koaApp(options: LegacyTlsReportOptions): Promise<ReturnType<typeof requ
     ctx.type = 'text/plain';
     ctx.body = 'site';
   });
-  return serve(http.createServer(app.callback()));
+  const handle = app.callback();
+  // Koa's callback handles its own errors: its promise never rejects.
+  return serve(http.createServer((req, res) => void handle(req, res)));
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseTlsVersion, parseTrustedTlsHeader } from '../src/tls/facts.js';
 import { compileTrustedProxies, trustedProxyEntryError } from '../src/tls/trusted-proxies.js';
+import { InvalidOptionError } from '../src/errors.js';
+import { resolveFallbackOptions } from '../src/fallback/options.js';
 
 describe('normaliseTlsVersion', () => {
   it.each([
@@ -48,5 +50,12 @@ describe('trusted proxies', () => {
     expect(trustedProxyEntryError('example.com')).toMatch(/not an IP address/);
     expect(trustedProxyEntryError('private')).toBeNull();
     expect(compileTrustedProxies([]).has('127.0.0.1')).toBe(false);
+  });
+});
+
+describe('trustedProxies entries named like Object members', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('refuses %j with an InvalidOptionError naming the entry, not a TypeError', (entry) => {
+    expect(() => resolveFallbackOptions({ trustedHeader: 'x-tls-protocol', trustedProxies: [entry] })).toThrow(InvalidOptionError);
+    expect(() => resolveFallbackOptions({ trustedHeader: 'x-tls-protocol', trustedProxies: [entry] })).toThrow(/trustedProxies\[0\]/);
   });
 });

@@ -1,7 +1,8 @@
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CertificateError, InvalidOptionError } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-file.js';
 import { MIN_REPORT_TOKEN_LENGTH } from '../report/options.js';
 import { resolveServerOptions } from '../tls/options.js';
 import { generateSelfSignedCertificate } from '../tls/self-signed.js';
@@ -134,8 +135,8 @@ async function loadOrGenerateCertificate(certFile: string, keyFile: string): Pro
   const renewing = cert !== undefined && key !== undefined;
   const pair = await generateSelfSignedCertificate(['localhost']);
   // Key first: a certificate file without its key is never left behind.
-  await writeAtomically(keyFile, pair.key, 0o600);
-  await writeAtomically(certFile, pair.cert, 0o644);
+  await writeFileAtomic(keyFile, pair.key, { mode: 0o600 });
+  await writeFileAtomic(certFile, pair.cert, { mode: 0o644 });
   return renewing ? 'renewed' : 'generated';
 }
 
@@ -152,7 +153,7 @@ async function loadOrGenerateToken(file: string): Promise<{ token: string; statu
     return { token, status: 'loaded' };
   }
   const token = randomBytes(24).toString('hex');
-  await writeAtomically(file, `${token}\n`, 0o600);
+  await writeFileAtomic(file, `${token}\n`, { mode: 0o600 });
   return { token, status: 'generated' };
 }
 
@@ -161,19 +162,6 @@ async function readIfExists(file: string): Promise<string | undefined> {
     return await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Written to a private temporary name first, so a crash never leaves half a key or token behind. */
-async function writeAtomically(file: string, data: string, mode: number): Promise<void> {
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, data, { mode, flag: 'wx' });
-    await chmod(temporary, mode);
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
     throw error;
   }
 }

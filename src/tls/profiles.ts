@@ -1,4 +1,3 @@
-import type { TlsProtocol } from '../types.js';
 
 /** Lowest protocol a server built here may accept. TLS 1.3-only servers need nothing from this package. */
 export type MinTlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -46,7 +45,7 @@ const FORWARD_SECRET_SUITES = [
 
 // CBC-SHA1 and static-RSA suites: all that TLS 1.0/1.1 clients speak. Plain `AES*-SHA` is the only thing
 // Android 2.3 and Java 6 share with us. No 3DES or RC4: Node's OpenSSL has neither, which is why IE 6/8
-// on Windows XP can never connect (DESIGN.md).
+// on Windows XP can never connect to any Node server.
 const LEGACY_CAPABLE_SUITES = [
   'ECDHE-ECDSA-AES256-SHA',
   'ECDHE-RSA-AES256-SHA',
@@ -116,8 +115,3 @@ export function needsSecurityLevelZero(minVersion: MinTlsVersion): boolean {
   return minVersion === 'TLSv1' || minVersion === 'TLSv1.1';
 }
 
-/** Protocols a server with this minimum completes, lowest first. */
-export function acceptedProtocols(minVersion: MinTlsVersion): TlsProtocol[] {
-  const order: TlsProtocol[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-  return order.slice(order.indexOf(minVersion));
-}

@@ -7,7 +7,8 @@ import { errorCode, handshakeFailureReason, type HandshakeFailure } from './hand
 import { defaultSelfSignedCertificate } from './self-signed.js';
 import { normaliseTlsVersion } from './facts.js';
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** A request listener. Node ignores what it returns: a promise (Koa's `app.callback()`) must answer its own errors. */
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 /** Emitted for every handshake that fails, so no lost client goes uncounted. */
 export const HANDSHAKE_FAILURE_EVENT = 'handshakeFailure';

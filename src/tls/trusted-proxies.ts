@@ -17,7 +17,8 @@ const NAMED_RANGES: Record<string, string[]> = {
 /** Returns the problem with one entry, or `null` when it is a valid IP, CIDR or named range. */
 export function trustedProxyEntryError(entry: unknown): string | null {
   if (typeof entry !== 'string' || entry.trim() === '') return 'must be a non-empty string';
-  if (entry in NAMED_RANGES) return null;
+  // Own keys only: 'constructor' or '__proto__' are not named ranges.
+  if (Object.hasOwn(NAMED_RANGES, entry)) return null;
   const [address, prefix, ...rest] = entry.trim().split('/');
   const family = net.isIP(address ?? '');
   if (family === 0 || rest.length > 0) return 'is not an IP address or CIDR range';
@@ -31,7 +32,7 @@ export function trustedProxyEntryError(entry: unknown): string | null {
 export function compileTrustedProxies(entries: readonly string[]): TrustedProxies {
   if (entries.length === 0) return { has: () => false };
   const list = new net.BlockList();
-  for (const raw of entries.flatMap((entry) => NAMED_RANGES[entry] ?? [entry.trim()])) {
+  for (const raw of entries.flatMap((entry) => (Object.hasOwn(NAMED_RANGES, entry) ? (NAMED_RANGES[entry] as string[]) : [entry.trim()]))) {
     const [address = '', prefix] = raw.split('/');
     const type = net.isIP(address) === 6 ? 'ipv6' : 'ipv4';
     if (prefix === undefined) list.addAddress(address, type);

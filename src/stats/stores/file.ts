@@ -2,7 +2,7 @@ import { StatsFileLockedError } from '../../errors.js';
 import { emptyState, isEmptyState, mergeState, prune, type StatsState } from '../model.js';
 import { fromDocument, maxStatsFileBytes, toDocument } from '../serialize.js';
 import type { StorageStatus } from '../types.js';
-import { FileTooLargeError, loadJsonFile, writeFileAtomic } from './atomic-file.js';
+import { FileTooLargeError, loadJsonFile, writeFileAtomic } from '../../fs/atomic-file.js';
 import { acquireLock, type FileLock, type LockHolder } from './lock-file.js';
 import type { StatsStore, StoreContext } from './store.js';
 

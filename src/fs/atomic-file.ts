@@ -57,14 +57,17 @@ const inFlight = new Set<string>();
  * The file is created with mode 0600 (less whatever the umask removes), and so is every later
  * version: the rename replaces the old file, mode included. The stats file holds the visitor salt.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string, options: { mode?: number } = {}): Promise<void> {
+  const mode = options.mode ?? 0o600;
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const tmpKey = resolve(tmp);
   inFlight.add(tmpKey);
   try {
     // 'wx': never follow or clobber something already sitting at the temp name.
-    const handle = await open(tmp, 'wx', 0o600);
+    const handle = await open(tmp, 'wx', mode);
     try {
+      // Whatever the umask: a key or a salt must not end up readable by others, a certificate must be readable.
+      await handle.chmod(mode);
       await handle.writeFile(data, 'utf8');
       await handle.sync();
     } catch (error) {
