@@ -7,6 +7,7 @@ import { escapeHtml } from '../html.js';
 import { renderFallbackPage } from './page.js';
 import { isExactly, isWithin, normalisePath, normalisePrefix, type NormalisedPath } from '../http/request-path.js';
 import { isHandshakeImpossible } from './xp-clients.js';
+import { forwardedClientAddress } from '../http/forwarded.js';
 
 /** The parts of a request the decision needs, whatever the framework. */
 export interface RequestView {
@@ -148,8 +149,20 @@ export class FallbackEngine<Context> {
   }
 
   private done(req: IncomingMessage, verdict: Verdict, decision: Decision): Outcome {
-    this.options.stats?.recordRequest({ verdict, action: decision.action, remoteAddress: req.socket.remoteAddress, userAgent: req.headers['user-agent'], connection: req.socket });
+    this.options.stats?.recordRequest({ verdict, action: decision.action, remoteAddress: this.visitorAddress(req), userAgent: req.headers['user-agent'], connection: req.socket });
     return { verdict, action: decision.action, ...(decision.response && { response: decision.response }), ...(decision.path !== undefined && { path: decision.path }) };
+  }
+
+  /**
+   * The address a visitor is counted by: behind a trusted proxy (a load balancer that terminates TLS),
+   * the client it forwarded for, from `X-Forwarded-For` / `Forwarded`; otherwise the socket's peer. An
+   * untrusted peer's forwarding headers are never read. For the visitor estimate only.
+   */
+  private visitorAddress(req: IncomingMessage): string | undefined {
+    const peer = req.socket.remoteAddress;
+    const { trustedProxies } = this.options;
+    if (!trustedProxies.has(peer)) return peer;
+    return forwardedClientAddress(peer, req.headers, (address) => trustedProxies.has(address));
   }
 
   /**

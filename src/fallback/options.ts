@@ -43,7 +43,7 @@ export interface FallbackOptions<Context> {
   onLegacy?: (context: Context, verdict: Verdict) => void | Promise<void>;
   /** Header a TLS-terminating proxy sets to the visitor's TLS version (e.g. `x-amzn-tls-version`). */
   trustedHeader?: string;
-  /** IPs, CIDRs, `'loopback'` or `'private'`: the peers whose `trustedHeader` is believed. */
+  /** IPs, CIDRs, `'loopback'` or `'private'`: the peers whose `trustedHeader` (and `X-Forwarded-For`, for the visitor estimate) is believed. */
   trustedProxies?: string[];
   /** Counts every request and what was done with it (see `TrafficStats`). */
   stats?: StatsRecorder;
@@ -143,7 +143,7 @@ export const FALLBACK_OPTIONS = defineOptions({
   trustedProxies: list<string>({
     type: 'string[]',
     default: [],
-    help: "IPs, CIDRs, `'loopback'` or `'private'` whose `trustedHeader` is believed. Required with `trustedHeader`.",
+    help: "IPs, CIDRs, `'loopback'` or `'private'`: the proxies whose `trustedHeader` is believed, and whose `X-Forwarded-For` (or `Forwarded`) names the visitor counted in the visitor estimate. Required with `trustedHeader`; useful without it.",
     item: (value, name) => {
       const problem = trustedProxyEntryError(value);
       if (problem === null) return (value as string).trim();

@@ -56,7 +56,9 @@ export function createProxyHandler(config: ProxyConfig, options: ProxyHandlerOpt
       exclude: config.exclude,
       page: fallbackPage === undefined ? config.page : () => fallbackPage,
       ...(config.fallbackUrl !== undefined && { fallbackUrl: config.fallbackUrl, serverNames: serverNames(config, options.certificates) }),
-      ...(config.trustedHeader !== undefined && { trustedHeader: config.trustedHeader, trustedProxies: config.trustedProxies }),
+      // Without a trusted header the list still says whose X-Forwarded-For names the visitor.
+      ...(config.trustedHeader !== undefined && { trustedHeader: config.trustedHeader }),
+      trustedProxies: config.trustedProxies,
       stats,
       logger: libraryLogger,
     }),
