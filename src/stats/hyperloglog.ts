@@ -156,6 +156,26 @@ export class HyperLogLog {
   }
 
   /**
+   * The registers, one byte each (2^p of them), or null when nothing was added. Read-only: for a store
+   * that unites sketches itself (the Redis store's script takes the register-wise maximum).
+   */
+  registers(): Readonly<Uint8Array> | null {
+    return this.#registers;
+  }
+
+  /** A sketch from {@link registers} bytes, checked like {@link fromString}'s dense form. */
+  static fromRegisters(bytes: Uint8Array, precision: number = HLL_PRECISION): HyperLogLog {
+    const sketch = new HyperLogLog(precision);
+    if (bytes.length !== sketch.#size) throw new Error(`Malformed HyperLogLog registers: ${bytes.length} bytes, expected ${sketch.#size} for precision ${precision}`);
+    const maxRank = sketch.#maxRank;
+    const registers = new Uint8Array(bytes);
+    const bad = registers.findIndex((value) => value > maxRank);
+    if (bad !== -1) throw new Error(`Malformed HyperLogLog registers: register ${bad} holds ${registers[bad]}, maximum is ${maxRank}`);
+    sketch.#registers = registers;
+    return sketch;
+  }
+
+  /**
    * Compact text form: `s:` + base64 of (uint16 BE index, uint8 value) triples for the non-zero
    * registers in index order, or `d:` + base64 of all 2^p registers — whichever is shorter.
    * An empty sketch is `s:`. The precision is not encoded; pass it to {@link fromString}.

@@ -10,7 +10,7 @@ import type { StatsStore } from './stores/store.js';
 import { TrafficSummary } from './summary.js';
 import type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
-export type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
+export type { InstanceStatus, RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
 /**
  * The numbers: every request the middleware sees, every handshake the server completes or loses.
@@ -44,7 +44,8 @@ export class TrafficStats implements StatsSource, StatsRecorder {
     this.store = this.options.store ?? (statsFile === undefined ? new MemoryStore() : new FileStore(statsFile));
     this.counter = new StatsCounter(this.salt, now);
     this.summary = new TrafficSummary(logger, now);
-    this.ready = this.store.open({ salt: this.salt, now, retentionDays: this.options.retentionDays, warn: (message) => this.warn(message) }).then((salt) => {
+    const context = { salt: this.salt, now, retentionDays: this.options.retentionDays, warn: (message: string) => this.warn(message), adoptSalt: (salt: Buffer) => this.useSalt(salt) };
+    this.ready = this.store.open(context).then((salt) => {
       if (!salt.equals(this.salt)) this.useSalt(salt);
     });
     this.opened = this.ready.catch(() => undefined);

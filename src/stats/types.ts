@@ -28,6 +28,23 @@ export interface StorageStatus {
   file: string | null;
   lastSavedAt: string | null;
   error: string | null;
+  /** Where a shared store is (`redis://host:6379/0`, password left out) and its key prefix. */
+  location?: string;
+  /** This process's name in a shared store's instance table. */
+  instance?: string;
+  /** Every process writing to a shared store (or every file of a merged report), most recently seen first. */
+  instances?: InstanceStatus[];
+  /** Something the reader must know to read the numbers right (files merged without a shared salt). */
+  note?: string;
+}
+
+/** One process that writes to a shared store: an owner checks here that every server reports. */
+export interface InstanceStatus {
+  name: string;
+  /** When its last delta (or heartbeat) arrived, by the store's clock. */
+  lastSeen: string;
+  /** Requests it has counted (since it was first seen, within the retention). */
+  requests: number;
 }
 
 /** What the report reads. `TrafficStats` is one; a cluster worker's view of the primary's stats is another. */
