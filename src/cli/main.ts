@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LegacyTlsError } from '../errors.js';
+import { InvalidOptionError, LegacyTlsError } from '../errors.js';
 import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
@@ -10,7 +10,8 @@ import { checkUpstream } from '../proxy/upstream-check.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
 import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
-import { helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
+import { describeOptionError, helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
+import { runReportCommand } from './report-command.js';
 import { prepareState, type PreparedState } from './state.js';
 import { contactWarning, shellWord } from './warnings.js';
 
@@ -48,6 +49,8 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
  * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // An offline command with options of its own: it starts nothing.
+  if (argv[0] === 'report') return runReportCommand(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv, io.env, (file) => readFileSync(path.resolve(io.cwd, file), 'utf8'), { isTTY: io.stdout.isTTY === true });
@@ -119,6 +122,7 @@ function fail(error: unknown, io: CliIo, logger: ProxyLogger | undefined): numbe
 /** The message for errors the user fixes in the configuration (exit code 2), or undefined. */
 function usageMessage(error: unknown): string | undefined {
   if (error instanceof UsageError) return error.message;
+  if (error instanceof InvalidOptionError) return describeOptionError(error);
   // The library validates again at start-up (certificates, options): same kind of mistake.
   if (error instanceof LegacyTlsError) return error.message;
   const e = error as NodeJS.ErrnoException & { address?: string; port?: number };

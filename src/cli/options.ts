@@ -407,6 +407,7 @@ export function helpText(): string {
     'Usage:',
     `  ${PROGRAM} --upstream URL [options]   run the proxy in front of URL`,
     `  ${PROGRAM} demo [options]             try it against a built-in demo site`,
+    `  ${PROGRAM} report --merge FILE...     one report from the stats files of several servers (report --help)`,
     '',
     'Every option can also be set in the JSON file given with --config, keyed by the option name without',
     'the dashes ({"upstream": "http://127.0.0.1:3000", "cert": ["rsa.pem", "ecdsa.pem"], "upstream-insecure": true}).',
@@ -437,6 +438,18 @@ export function helpText(): string {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * An option error met after parsing (at start-up: Redis refusing the `redisUrl`), named by its flag as
+ * `--help` spells it: `--redis-url`.
+ */
+export function describeOptionError(error: InvalidOptionError): string {
+  const flagOf = (option: string) => {
+    const flag = BY_PATH.get(option.replace(/\[\d+\]$/, ''));
+    return flag ? `--${flag.name}` : `option \`${option}\``;
+  };
+  return `${PROGRAM}: ${error.describe(flagOf)}`;
 }
 
 /** The long flag names, for tests and completion. */

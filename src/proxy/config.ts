@@ -7,6 +7,7 @@ import { defineOptions, type Resolved } from '../schema/define.js';
 import { boolean, custom, integer, list, string, withDefault } from '../schema/option.js';
 import { REPORT_OPTIONS } from '../report/options.js';
 import { STATS_OPTIONS } from '../stats/options.js';
+import { REDIS_STORE_OPTIONS, type RedisEndpoint } from '../stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../tls/options.js';
 import type { MinTlsVersion } from '../tls/profiles.js';
 import type { FallbackMode } from '../types.js';
@@ -80,6 +81,9 @@ export const PROXY_OPTIONS = defineOptions({
   page: FALLBACK_OPTIONS.specs.page,
   exclude: FALLBACK_OPTIONS.specs.exclude,
   statsFile: withDefault(STATS_OPTIONS.specs.statsFile, { defaultText: 'none: in memory (the command: `<state-dir>/stats.json`)' }),
+  redisUrl: withDefault(REDIS_STORE_OPTIONS.specs.url, { defaultText: 'none: the numbers stay in `statsFile`' }),
+  redisPrefix: REDIS_STORE_OPTIONS.specs.keyPrefix,
+  instanceName: REDIS_STORE_OPTIONS.specs.instance,
   reportToken: withDefault(REPORT_OPTIONS.specs.token, { defaultText: 'none: loopback only (the command: generated once into `<state-dir>/report-token`)' }),
   reportPrefix: REPORT_OPTIONS.specs.prefix,
   trustedHeader: FALLBACK_OPTIONS.specs.trustedHeader,
@@ -133,6 +137,8 @@ export interface ProxyConfig {
   exclude: ExcludeRule[];
   /** Without it, counts live in memory only. */
   statsFile: string | undefined;
+  /** The Redis store every server of the site shares, instead of `statsFile`. */
+  redis: RedisSettings | undefined;
   /** Without it the report answers loopback clients only. */
   reportToken: string | undefined;
   reportPrefix: string;
@@ -155,6 +161,13 @@ export interface ProxyConfig {
 }
 
 type ResolvedProxyOptions = Resolved<typeof PROXY_OPTIONS.specs>;
+
+/** `--redis-url`, `--redis-prefix`, `--instance-name`, as `redisStore` takes them. */
+export interface RedisSettings {
+  url: RedisEndpoint;
+  keyPrefix: string;
+  instance: string | undefined;
+}
 
 /**
  * Validates a proxy configuration and fills in every default: the command line, the tests and the
@@ -194,6 +207,7 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
   if (o.trustedHeader !== undefined && o.trustedProxies.length === 0) {
     throw new InvalidOptionError('trustedProxies', given.trustedProxies, 'set it to the addresses of the proxy that sets {{trustedHeader}}; a header believed from anyone can be forged by anyone');
   }
+  const redis = redisSettings(o, given);
 
   return {
     upstream: o.upstream,
@@ -210,6 +224,7 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     page: o.page,
     exclude: o.exclude,
     statsFile: o.statsFile,
+    redis,
     reportToken: o.reportToken,
     reportPrefix: o.reportPrefix,
     trustedHeader: o.trustedHeader,
@@ -228,6 +243,19 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     maxConnections: o.maxConnections ?? 10_000,
     maxHandshakesPerAddress: o.maxHandshakesPerAddress,
   };
+}
+
+/** The Redis store's settings, when `redisUrl` is given; its companions alone would be ignored, so they are refused. */
+function redisSettings(o: ResolvedProxyOptions, given: Record<string, unknown>): RedisSettings | undefined {
+  if (o.redisUrl === undefined) {
+    const orphan = (['redisPrefix', 'instanceName'] as const).find((name) => given[name] !== undefined);
+    if (orphan) throw new InvalidOptionError(orphan, given[orphan], 'it names the Redis store, which {{redisUrl}} turns on; give {{redisUrl}} too, or drop it');
+    return undefined;
+  }
+  if (o.statsFile !== undefined) {
+    throw new InvalidOptionError('statsFile', o.statsFile, 'the numbers are kept in one place: {{statsFile}} or the Redis store of {{redisUrl}}; drop one');
+  }
+  return { url: o.redisUrl, keyPrefix: o.redisPrefix, instance: o.instanceName };
 }
 
 /**

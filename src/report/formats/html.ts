@@ -56,8 +56,11 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
       : '';
 
   const storage = report.storage.error
-    ? `<p class="warn">The stats file cannot be written (${escapeHtml(report.storage.error)}): counts are kept in memory and will be saved when writing works again.</p>`
+    ? report.storage.store === 'redis'
+      ? `<p class="warn">The Redis store ${escapeHtml(report.storage.location ?? '')} cannot be reached (${escapeHtml(report.storage.error)}): this server counts in memory and writes it all when Redis is back. Until then this report shows the last numbers read from Redis and this server's own since.</p>`
+      : `<p class="warn">The stats file cannot be written (${escapeHtml(report.storage.error)}): counts are kept in memory and will be saved when writing works again.</p>`
     : '';
+  const note = report.storage.note ? `<p class="warn">${escapeHtml(report.storage.note)}</p>` : '';
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -94,6 +97,7 @@ section > h2:first-child { margin-top: 0; }
 <p>${tabs}</p>
 <p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
 ${storage}
+${note}
 ${upstream}
 <div class="cards">
 <div>Requests<span class="big">${figure('requests.total', w.requests.total)}</span></div>
@@ -148,10 +152,34 @@ ${failureRows}
 </tbody>
 </table>
 </section>
+${instancesSection(report)}
 </main>
 </body>
 </html>
 `;
+}
+
+/**
+ * The servers that write into a shared store (or the files of a merged report), so an owner sees that
+ * every one reports: one whose "last seen" lags the others has stopped sending.
+ */
+function instancesSection(report: ReportDocument): string {
+  const { instances, instance, location } = report.storage;
+  if (!instances || instances.length === 0) return '';
+  const rows = instances
+    .map((row, i) => `<tr><td>${escapeHtml(row.name)}${row.name === instance ? ' <span class="muted">(this server)</span>' : ''}</td><td data-instance="${i}.lastSeen">${escapeHtml(row.lastSeen)}</td><td data-instance="${i}.requests">${row.requests}</td></tr>`)
+    .join('\n');
+  const where = report.storage.store === 'redis' ? `Every server writing to ${escapeHtml(location ?? 'the store')}; these figures are all of theirs together.` : 'The stats files merged into this report.';
+  return `<section>
+<h2>Instances</h2>
+<table>
+<thead><tr><th>Instance</th><th>Last seen</th><th>Requests</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<p class="muted">${where}</p>
+</section>`;
 }
 
 function percent(share: number): string {

@@ -116,7 +116,7 @@ export interface PrimaryStats {
  * The primary's side: merges a worker's deltas into its stats and answers its snapshot requests.
  * Returns false for messages that are not the store's.
  */
-export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterChannel, 'send'>, message: { type?: unknown }, onBadDelta: (error: Error) => void): boolean {
+export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterChannel, 'send'> & Partial<Pick<ClusterChannel, 'isConnected'>>, message: { type?: unknown }, onBadDelta: (error: Error) => void): boolean {
   if (message.type === 'ltf:delta') {
     try {
       stats.mergeDelta((message as Extract<ClusterStoreMessage, { type: 'ltf:delta' }>).delta);
@@ -128,6 +128,8 @@ export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterCha
   if (message.type === 'ltf:snapshot-request') {
     const { id } = message as Extract<ClusterStoreMessage, { type: 'ltf:snapshot-request' }>;
     const answer = () => {
+      // The worker went away while Redis was read: a send now would be an 'error' event on the worker.
+      if (channel.isConnected?.() === false) return;
       try {
         channel.send({ type: 'ltf:snapshot', id, document: toDocument(stats.snapshot(), stats.visitorSalt, stats.now()), storage: stats.storageStatus() });
       } catch {

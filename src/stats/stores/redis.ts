@@ -39,7 +39,7 @@ const HEARTBEAT_MS = 1_000;
  */
 function classify(error: unknown): { kind: 'config' | 'unreachable'; reason: string } {
   const e = error as NodeJS.ErrnoException & { constructor?: { name?: string } };
-  const message = (e?.message ?? String(error)).slice(0, 300);
+  const message = (e?.message ?? String(error)).slice(0, 300).replace(/\.$/, '');
   if (/^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (AUTH|invalid password|Client sent AUTH)/.test(message)) return { kind: 'config', reason: `Redis refused the login or a command: ${message}` };
   if (/Unknown RESP type|Protocol error|RESP/i.test(message)) return { kind: 'config', reason: `the server does not speak Redis (${message})` };
   const code = e?.code ?? '';
