@@ -432,7 +432,7 @@ export function helpText(): string {
     `  ${PROGRAM} --upstream https://app.internal --upstream-insecure --mode observe --workers auto`,
     `  ${PROGRAM} --config /etc/${PROGRAM}.json --listen [::]:8443`,
     '',
-    'Signals: SIGHUP re-reads the certificate files; SIGTERM or SIGINT stop gracefully (a second one, a second or more later, exits at once).',
+    'Signals: SIGHUP re-reads the certificate files; SIGTERM or SIGINT stop gracefully; a second one cuts the requests in flight (the counts are still saved) and exits 1.',
     'Exit status: 0 stopped cleanly, 1 an error, 2 a usage or configuration error.',
     '',
   );
