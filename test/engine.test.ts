@@ -88,7 +88,7 @@ describe('FallbackEngine.handle: what each request gets', () => {
 
   it('counts every outcome once, with the peer address and the user agent, and never the rejected path twice', () => {
     const { engine: e, recorded } = engine();
-    for (const path of ['/', '/legacy-browser', '/a%zz']) e.handle(fakeRequest('GET', path, { 'user-agent': IE8 }), path, undefined);
+    for (const path of ['/', '/legacy-browser', '/a%zz']) void e.handle(fakeRequest('GET', path, { 'user-agent': IE8 }), path, undefined);
     expect(recorded.map((r) => r.action)).toEqual(['redirected', 'excluded', 'rejected']);
     expect(recorded.every((r) => r.remoteAddress === '192.0.2.10' && r.userAgent === IE8)).toBe(true);
   });
