@@ -100,14 +100,25 @@ describe('version 1', () => {
     ['leading zero octet', 'PROXY TCP4 1.2.3.04 5.6.7.8 1 2\r\n', 'v1-address'],
     ['three octets', 'PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n', 'v1-address'],
     ['five octets', 'PROXY TCP4 1.2.3.4.5 5.6.7.8 1 2\r\n', 'v1-address'],
-    ['IPv6 under TCP4', 'PROXY TCP4 ::1 5.6.7.8 1 2\r\n', 'v1-address'],
-    ['IPv4 under TCP6', 'PROXY TCP6 1.2.3.4 ::1 1 2\r\n', 'v1-address'],
+    ['an IPv4 source under TCP6', 'PROXY TCP6 1.2.3.4 ::1 1 2\r\n', 'v1-address'],
+    ['an IPv6 source under TCP4', 'PROXY TCP4 ::1 1.2.3.4 1 2\r\n', 'v1-address'],
+    ['a destination that is no address', 'PROXY TCP6 ::1 1.2.3 1 2\r\n', 'v1-address'],
     ['zone id', 'PROXY TCP6 fe80::1%eth0 ::1 1 2\r\n', 'v1-address'],
     ['two ::', 'PROXY TCP6 1::2::3 ::1 1 2\r\n', 'v1-address'],
     ['nine groups', 'PROXY TCP6 1:2:3:4:5:6:7:8:9 ::1 1 2\r\n', 'v1-address'],
     ['a host name', 'PROXY TCP4 localhost 5.6.7.8 1 2\r\n', 'v1-address'],
   ])('refuses %s', (_name, line, reason) => {
     expect(readProxyHeader(ascii(line))).toEqual({ status: 'refused', reason });
+  });
+
+  it("takes nginx's destination in the other family, as nginx writes it when realip changed the source", () => {
+    const read = complete(readProxyHeader(ascii('PROXY TCP6 2001:db8::7 127.0.0.1 40001 443\r\n')));
+    expect(read.header).toEqual({
+      version: 1,
+      command: 'proxy',
+      source: { address: '2001:db8::7', port: 40001, family: 'IPv6' },
+      destination: { address: '127.0.0.1', port: 443, family: 'IPv4' },
+    });
   });
 
   it('refuses 8-bit and control bytes in the line', () => {

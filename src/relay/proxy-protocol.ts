@@ -132,14 +132,27 @@ function parseV1Line(bytes: Uint8Array, end: number): ProxyHeaderRead {
   else if (protocol === 'TCP6') family = 'IPv6';
   else return refused('v1-protocol');
   const source = canonicalAddress(sourceText, family);
-  const destination = canonicalAddress(destinationText, family);
+  // nginx writes its own address in its own family even when realip gave the source another one
+  // ("PROXY TCP6 2001:db8::7 127.0.0.1 …"): the source must match, the destination may be either.
+  const other: IpFamily = family === 'IPv4' ? 'IPv6' : 'IPv4';
+  let destinationFamily = family;
+  let destination = canonicalAddress(destinationText, family);
+  if (destination === null) {
+    destination = canonicalAddress(destinationText, other);
+    destinationFamily = other;
+  }
   if (source === null || destination === null) return refused('v1-address');
   const sport = parsePort(sourcePort);
   const dport = parsePort(destinationPort);
   if (sport < 0 || dport < 0) return refused('v1-port');
   return {
     status: 'complete',
-    header: { version: 1, command: 'proxy', source: { address: source, port: sport, family }, destination: { address: destination, port: dport, family } },
+    header: {
+      version: 1,
+      command: 'proxy',
+      source: { address: source, port: sport, family },
+      destination: { address: destination, port: dport, family: destinationFamily },
+    },
     length,
   };
 }
