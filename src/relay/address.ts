@@ -24,7 +24,11 @@ export function parseHostPort(value: unknown, option: string, { allowPortZero = 
     const plain = /^([^:[\]]*):(\d{1,5})$/.exec(text);
     const match = bracketed ?? plain;
     if (!match) {
-      const hint = text.split(':').length > 2 && !text.startsWith('[') ? 'put an IPv6 address in brackets, such as [::1]:8443' : expected;
+      const hint = text.includes('://')
+        ? `expected host:port without a scheme or path, ${EXAMPLE}`
+        : text.split(':').length > 2 && !text.startsWith('[')
+          ? 'put an IPv6 address in brackets, such as [::1]:8443'
+          : expected;
       throw new InvalidOptionError(option, value, hint);
     }
     host = match[1];

@@ -1,0 +1,312 @@
+/**
+ * The built-in pass-through: a TCP connection handler that reads each ClientHello and either relays the
+ * connection byte for byte to the existing TLS server (clients offering TLS 1.2 or higher) or hands it to
+ * the legacy-capable server here (everything older), which shows the fallback page.
+ *
+ * The relayed bytes are never parsed or changed: the existing server sees the client's own handshake
+ * (SNI, ALPN, session tickets, HTTP/2), optionally after a PROXY protocol v2 header that names the
+ * client. Back-pressure holds in both directions, a half-close is passed on as a half-close, a reset as a
+ * reset, and an unreachable existing server gives the client a reset: a TLS client cannot be shown a page
+ * before its handshake, and a reset is what it would have got from a server that is down.
+ */
+import net, { type Socket } from 'node:net';
+import { ClientHelloReader, versionName, type ClientHello, type NotTlsReason } from '../tls/client-hello.js';
+import { ja4 } from '../tls/ja4.js';
+import { proxiedPeer } from './accept-proxy.js';
+import { formatHostPort } from './address.js';
+import { encodeProxyV2, encodeProxyV2Local } from './proxy-protocol.js';
+import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+import { routeFor, type RelayRoute } from './route.js';
+
+/**
+ * Options for the `net.Server` the relay handles connections of: half-open sockets so that a client's
+ * FIN does not end the other direction, and no Nagle delay on what is relayed (nginx's stream proxy sets
+ * TCP_NODELAY by default for the same reason).
+ */
+export const RELAY_SERVER_OPTIONS = { allowHalfOpen: true, noDelay: true } as const satisfies net.ServerOpts;
+
+/** What happened to a connection, one per connection. */
+export type RelayOutcome =
+  /** Relayed to the existing server (the handshake may still fail there). */
+  | 'relayed'
+  /** Handed to `onTerminate` (the legacy-capable server here). */
+  | 'terminated'
+  /** Not TLS: handed to `onNotTls`, or destroyed. */
+  | 'not-tls'
+  /** Due to be relayed, but the existing server could not be reached: the client got a reset. */
+  | 'upstream-unavailable'
+  /** No complete ClientHello within `helloTimeout`: destroyed. */
+  | 'hello-timeout'
+  /** The client closed or reset before its ClientHello was complete (port scanners, health checks). */
+  | 'hello-incomplete';
+
+/** How a relayed connection ended. */
+export type RelayEnding = 'closed' | 'client-reset' | 'upstream-reset' | 'idle-timeout';
+
+/** The census of one connection: what the client offered and what became of it. */
+export interface RelayCensusRecord {
+  outcome: RelayOutcome;
+  /** Highest version offered (wire number, `0x0303` = TLS 1.2); null without a complete hello. */
+  maxVersion: number | null;
+  /** `maxVersion` in OpenSSL's spelling (`TLSv1.2`); null without a complete hello. */
+  offered: string | null;
+  serverName: string | null;
+  alpn: readonly string[];
+  /** FoxIO's JA4 fingerprint of the hello; null without a complete hello. */
+  ja4: string | null;
+  /** Why no hello could be used: a `not-tls`, `malformed` or `too-large` reason of the reader. */
+  fault: string | null;
+  /** The client: the PROXY header's source when the connection came through a router, else the peer. */
+  remoteAddress: string | null;
+  /** Bytes received from the client (hello included); for a terminated connection, those read before the hand-over. */
+  bytesFromClient: number;
+  /** Bytes sent to the client (relayed connections; 0 for the others, whose answers this relay does not see). */
+  bytesToClient: number;
+  /** How a relayed connection ended; null for the other outcomes. */
+  ending: RelayEnding | null;
+}
+
+export interface UpstreamErrorEvent {
+  /** `host:port` of the existing server. */
+  upstream: string;
+  /** `ECONNREFUSED`, `ETIMEDOUT` (connect timeout), `EHOSTUNREACH`… */
+  code: string;
+  /** Connections reset because the existing server could not be reached, since the relay was created. */
+  count: number;
+}
+
+export interface RelayCounters {
+  /** Connections handed to `handle`. */
+  accepted: number;
+  /** Connections finished, by outcome (a relayed connection counts when it closes). */
+  outcomes: Record<RelayOutcome, number>;
+}
+
+export interface Relay {
+  /** The `net.Server` connection listener: `net.createServer(RELAY_SERVER_OPTIONS, relay.handle)`. */
+  readonly handle: (socket: Socket) => void;
+  /** Running totals, for a status line or metrics. */
+  readonly counters: Readonly<RelayCounters>;
+  readonly options: ResolvedRelayOptions;
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  const resolved = resolveRelayOptions(options);
+  const counters: RelayCounters = {
+    accepted: 0,
+    outcomes: { relayed: 0, terminated: 0, 'not-tls': 0, 'upstream-unavailable': 0, 'hello-timeout': 0, 'hello-incomplete': 0 },
+  };
+  const handle = (socket: Socket) => serve(socket, resolved, counters);
+  return { handle, counters, options: resolved };
+}
+
+function ignore(): void {}
+
+type Phase = 'hello' | 'connecting' | 'relaying' | 'finished';
+
+function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCounters): void {
+  counters.accepted++;
+  const { onCensus } = options;
+  // Read now: once the socket is gone its address is too.
+  const remoteAddress = onCensus ? (proxiedPeer(client)?.address ?? client.remoteAddress ?? null) : null;
+  const reader = new ClientHelloReader();
+  const chunks: Buffer[] = [];
+  let phase: Phase = 'hello';
+  let hello: ClientHello | null = null;
+  let fault: string | null = null;
+  let upstream: Socket | null = null;
+  let ending: RelayEnding | null = null;
+
+  /** Counts the connection's outcome and reports its census record, exactly once. */
+  const finish = (outcome: RelayOutcome, toClient: number) => {
+    if (phase === 'finished') return;
+    phase = 'finished';
+    counters.outcomes[outcome]++;
+    if (!onCensus) return;
+    onCensus({
+      outcome,
+      maxVersion: hello?.maxVersion ?? null,
+      offered: hello ? versionName(hello.maxVersion) : null,
+      serverName: hello?.serverName ?? null,
+      alpn: hello?.alpn ?? [],
+      ja4: hello ? ja4(hello) : null,
+      fault,
+      remoteAddress,
+      bytesFromClient: client.bytesRead,
+      bytesToClient: toClient,
+      ending: outcome === 'relayed' ? ending ?? 'closed' : null,
+    });
+  };
+
+  // ---- Phase 1: the ClientHello, within an absolute deadline (a dribbling client cannot extend it).
+
+  const helloTimer = setTimeout(() => {
+    endHelloPhase();
+    client.on('error', ignore);
+    client.destroy();
+    finish('hello-timeout', 0);
+  }, options.helloTimeout);
+
+  const onHelloData = (chunk: Buffer) => {
+    chunks.push(chunk);
+    const read = reader.push(chunk);
+    if (read.status === 'need-more') return;
+    endHelloPhase();
+    if (read.status === 'complete') hello = read.hello;
+    else fault = read.reason;
+    const route: RelayRoute = routeFor(read, options.relayFrom);
+    if (route === 'relay') return connectUpstream();
+    client.pause();
+    client.unshift(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    // Whatever the new owner does, an error on this socket must not become an uncaught exception.
+    client.on('error', ignore);
+    if (route === 'terminate') {
+      finish('terminated', 0);
+      options.onTerminate(client, hello);
+    } else {
+      finish('not-tls', 0);
+      if (options.onNotTls) options.onNotTls(client, read.status === 'not-tls' ? read.reason : ('not-handshake' satisfies NotTlsReason));
+      else client.destroy();
+    }
+  };
+
+  const onHelloGone = () => {
+    endHelloPhase();
+    client.on('error', ignore);
+    client.destroy();
+    finish('hello-incomplete', 0);
+  };
+
+  const endHelloPhase = () => {
+    clearTimeout(helloTimer);
+    client.off('data', onHelloData);
+    client.off('end', onHelloGone);
+    client.off('error', onHelloGone);
+    client.off('close', onHelloGone);
+  };
+
+  client.on('data', onHelloData);
+  client.on('end', onHelloGone);
+  client.on('error', onHelloGone);
+  client.on('close', onHelloGone);
+  // A socket may come paused (a PROXY acceptor before this, or a server with pauseOnConnect).
+  client.resume();
+
+  // ---- Phase 2: connect to the existing server. Everything is wired at once: a client's FIN or more
+  // bytes may arrive while connecting, and net.Socket queues writes until it is connected.
+
+  const connectUpstream = () => {
+    phase = 'connecting';
+    // A FIN from the client must reach the existing server as a FIN, not end this side too.
+    client.allowHalfOpen = true;
+    const { host, port } = options.upstream;
+    const up = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+    upstream = up;
+    up.setTimeout(options.connectTimeout);
+    up.once('timeout', onConnectTimeout);
+    up.once('connect', onUpstreamConnect);
+    up.on('error', onUpstreamError);
+    // The header and the hello leave in one writev once connected, before anything the client sends next.
+    up.cork();
+    if (options.proxyProtocol) up.write(proxyHeader(client));
+    for (const chunk of chunks) up.write(chunk);
+    chunks.length = 0;
+    up.uncork();
+
+    client.on('data', onClientData);
+    up.on('drain', onUpstreamDrain);
+    up.on('data', onUpstreamData);
+    client.on('drain', onClientDrain);
+    client.on('end', onClientEnd);
+    up.on('end', onUpstreamEnd);
+    up.on('close', onUpstreamClose);
+    client.on('error', onClientError);
+    client.on('close', onClientClose);
+    // One idle timer covers both directions: every relayed byte is read from or written to the client.
+    client.setTimeout(options.idleTimeout);
+    client.on('timeout', onIdle);
+  };
+
+  const onConnectTimeout = () => {
+    upstream!.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+  };
+
+  const onUpstreamConnect = () => {
+    const up = upstream!;
+    up.setTimeout(0);
+    up.off('timeout', onConnectTimeout);
+    if (phase === 'connecting') phase = 'relaying';
+  };
+
+  // ---- Phase 3: both directions, with back-pressure. No allocation of ours per chunk.
+
+  const onClientData = (chunk: Buffer) => {
+    if (!upstream!.write(chunk)) client.pause();
+  };
+  const onUpstreamDrain = () => client.resume();
+  const onUpstreamData = (chunk: Buffer) => {
+    if (!client.write(chunk)) upstream!.pause();
+  };
+  const onClientDrain = () => upstream!.resume();
+  const onClientEnd = () => upstream!.end();
+  const onUpstreamEnd = () => client.end();
+
+  const onIdle = () => {
+    ending ??= 'idle-timeout';
+    client.destroy();
+    upstream!.destroy();
+  };
+
+  const onClientError = () => {
+    // A reset (or any failure) of the client is passed on as a reset: the existing server must not
+    // take a broken connection for a completed one.
+    ending ??= 'client-reset';
+    reset(upstream!);
+  };
+
+  const onUpstreamError = (error: NodeJS.ErrnoException) => {
+    if (phase === 'connecting') {
+      // Never connected: the existing server is down or unreachable.
+      reset(client);
+      finish('upstream-unavailable', 0);
+      options.onUpstreamError?.({ upstream: formatHostPort(options.upstream), code: error.code ?? 'ERROR', count: counters.outcomes['upstream-unavailable'] });
+      return;
+    }
+    ending ??= 'upstream-reset';
+    reset(client);
+  };
+
+  const onClientClose = () => {
+    const up = upstream!;
+    // A client gone without completing both directions (destroyed elsewhere, say at shutdown, or while
+    // the existing server was being connected): the existing server must learn it too. After a clean
+    // close both directions are done, and the other socket closes by itself once it has flushed.
+    if (!up.destroyed && !(client.readableEnded && client.writableFinished)) {
+      ending ??= 'client-reset';
+      reset(up);
+    }
+    finish('relayed', client.bytesWritten);
+  };
+
+  const onUpstreamClose = () => {
+    // The existing server went away without its side being done: the client must not wait for it.
+    if (!client.destroyed && !(upstream!.readableEnded && upstream!.writableFinished)) {
+      ending ??= 'upstream-reset';
+      reset(client);
+    }
+  };
+}
+
+function reset(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.on('error', ignore);
+  // A socket still connecting has nothing to reset; resetAndDestroy would wait for the connection.
+  if (socket.connecting) socket.destroy();
+  else socket.resetAndDestroy();
+}
+
+function proxyHeader(client: Socket): Buffer {
+  const peer = proxiedPeer(client);
+  const source = peer ?? { address: client.remoteAddress ?? '', port: client.remotePort ?? -1 };
+  return encodeProxyV2(source, { address: client.localAddress ?? '', port: client.localPort ?? -1 }) ?? encodeProxyV2Local();
+}
