@@ -96,20 +96,82 @@ export function createRelay(options: RelayOptions): Relay {
     accepted: 0,
     outcomes: { relayed: 0, terminated: 0, 'not-tls': 0, 'upstream-unavailable': 0, 'hello-timeout': 0, 'hello-incomplete': 0 },
   };
-  const handle = (socket: Socket) => serve(socket, resolved, counters);
+  const sweep = new IdleSweep(resolved.idleTimeout);
+  const handle = (socket: Socket) => serve(socket, resolved, counters, sweep);
   return { handle, counters, options: resolved };
 }
 
 function ignore(): void {}
 
+/**
+ * Bytes read from the existing server go into a buffer of the connection's own, reused while every write
+ * to the client goes out at once (no Buffer per read; 16 KiB holds a whole TLS record). A write that
+ * has to wait keeps the buffer, and the connection takes a new one.
+ */
+const UPSTREAM_READ_BUFFER = 16 * 1024;
+
+interface IdleLink {
+  /** Set on every chunk either way; cleared by each sweep. */
+  active: boolean;
+  /** Sweeps in a row that found the link inactive. */
+  quiet: number;
+  expire(): void;
+}
+
+/**
+ * Idle connections, found by one timer for all of them: a socket timeout would re-arm a timer on every
+ * read and every write (a measurable part of what relaying a small response costs), where this costs one
+ * store per chunk. A link is closed after `timeout` to `timeout` + a quarter of it without traffic.
+ */
+class IdleSweep {
+  readonly #links = new Set<IdleLink>();
+  readonly #period: number;
+  readonly #sweeps: number;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(timeout: number) {
+    this.#period = Math.max(250, Math.floor(timeout / 4));
+    this.#sweeps = Math.ceil(timeout / this.#period);
+  }
+
+  add(link: IdleLink): void {
+    this.#links.add(link);
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => this.#sweep(), this.#period);
+      this.#timer.unref();
+    }
+  }
+
+  delete(link: IdleLink): void {
+    this.#links.delete(link);
+    if (this.#links.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #sweep(): void {
+    for (const link of this.#links) {
+      if (link.active) {
+        link.active = false;
+        link.quiet = 0;
+      } else if (++link.quiet >= this.#sweeps) {
+        this.delete(link);
+        link.expire();
+      }
+    }
+  }
+}
+
 type Phase = 'hello' | 'connecting' | 'relaying' | 'finished';
 
-function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCounters): void {
+function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCounters, sweep: IdleSweep): void {
   counters.accepted++;
   const { onCensus } = options;
   // Read now: once the socket is gone its address is too.
   const remoteAddress = onCensus ? (proxiedPeer(client)?.address ?? client.remoteAddress ?? null) : null;
-  const reader = new ClientHelloReader();
+  // Dropped once the hello is read: the closures that outlive it must not keep its buffer alive.
+  let reader: ClientHelloReader | null = new ClientHelloReader();
   const chunks: Buffer[] = [];
   let phase: Phase = 'hello';
   let hello: ClientHello | null = null;
@@ -121,6 +183,7 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
   const finish = (outcome: RelayOutcome, toClient: number) => {
     if (phase === 'finished') return;
     phase = 'finished';
+    sweep.delete(link);
     counters.outcomes[outcome]++;
     if (!onCensus) return;
     onCensus({
@@ -149,8 +212,9 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
 
   const onHelloData = (chunk: Buffer) => {
     chunks.push(chunk);
-    const read = reader.push(chunk);
+    const read = reader!.push(chunk);
     if (read.status === 'need-more') return;
+    reader = null;
     endHelloPhase();
     if (read.status === 'complete') hello = read.hello;
     else fault = read.reason;
@@ -200,7 +264,7 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
     // A FIN from the client must reach the existing server as a FIN, not end this side too.
     client.allowHalfOpen = true;
     const { host, port } = options.upstream;
-    const up = net.connect({ host, port, noDelay: true, allowHalfOpen: true });
+    const up = net.connect({ host, port, noDelay: true, allowHalfOpen: true, onread: { buffer: nextReadBuffer, callback: onUpstreamRead } });
     upstream = up;
     up.setTimeout(options.connectTimeout);
     up.once('timeout', onConnectTimeout);
@@ -215,16 +279,13 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
 
     client.on('data', onClientData);
     up.on('drain', onUpstreamDrain);
-    up.on('data', onUpstreamData);
     client.on('drain', onClientDrain);
     client.on('end', onClientEnd);
     up.on('end', onUpstreamEnd);
     up.on('close', onUpstreamClose);
     client.on('error', onClientError);
     client.on('close', onClientClose);
-    // One idle timer covers both directions: every relayed byte is read from or written to the client.
-    client.setTimeout(options.idleTimeout);
-    client.on('timeout', onIdle);
+    sweep.add(link);
   };
 
   const onConnectTimeout = () => {
@@ -240,22 +301,40 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
 
   // ---- Phase 3: both directions, with back-pressure. No allocation of ours per chunk.
 
+  const link: IdleLink = {
+    active: true,
+    quiet: 0,
+    expire: () => {
+      ending ??= 'idle-timeout';
+      client.destroy();
+      upstream?.destroy();
+    },
+  };
+  let readBuffer: Buffer | null = null;
+  const nextReadBuffer = () => (readBuffer ??= Buffer.allocUnsafe(UPSTREAM_READ_BUFFER));
+
   const onClientData = (chunk: Buffer) => {
+    link.active = true;
     if (!upstream!.write(chunk)) client.pause();
   };
-  const onUpstreamDrain = () => client.resume();
-  const onUpstreamData = (chunk: Buffer) => {
-    if (!client.write(chunk)) upstream!.pause();
+  const onUpstreamDrain = () => {
+    link.active = true;
+    client.resume();
   };
-  const onClientDrain = () => upstream!.resume();
+  // Returning false stops reading until the client has drained.
+  const onUpstreamRead = (length: number, buffer: Uint8Array): boolean => {
+    link.active = true;
+    const flushed = client.write(buffer.subarray(0, length));
+    // Still queued: the write holds this buffer, the next read takes a new one.
+    if (client.writableLength > 0) readBuffer = null;
+    return flushed;
+  };
+  const onClientDrain = () => {
+    link.active = true;
+    upstream!.resume();
+  };
   const onClientEnd = () => upstream!.end();
   const onUpstreamEnd = () => client.end();
-
-  const onIdle = () => {
-    ending ??= 'idle-timeout';
-    client.destroy();
-    upstream!.destroy();
-  };
 
   const onClientError = () => {
     // A reset (or any failure) of the client is passed on as a reset: the existing server must not
