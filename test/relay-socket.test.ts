@@ -422,6 +422,28 @@ describe('half-close, resets and timeouts', () => {
     expect(census[0]).toMatchObject({ outcome: 'relayed', ending: 'idle-timeout' });
   });
 
+  it.each(['client to server', 'server to client'])('traffic in one direction only (%s) keeps a relayed connection open past idleTimeout', async (direction) => {
+    const upstream = await upstreamServer();
+    const { port, census } = await relayServer({ upstream: `127.0.0.1:${upstream.port}`, idleTimeout: 1000 });
+    const client = await connect(port);
+    const clientGot = collect(client);
+    client.write(MODERN_HELLO);
+    const server = await upstream.next();
+    const serverGot = collect(server);
+    await readBytes(server, MODERN_HELLO.length);
+    const talker = direction === 'client to server' ? client : server;
+    for (let i = 0; i < 12; i++) {
+      talker.write('.');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // 2.4 s of trickle at 200 ms intervals against a 1 s idle timeout: still open.
+    expect(census).toEqual([]);
+    expect(client.destroyed || server.destroyed).toBe(false);
+    await Promise.all([clientGot, serverGot]);
+    await until(() => census.length === 1, 'the census record');
+    expect(census[0]).toMatchObject({ outcome: 'relayed', ending: 'idle-timeout' });
+  });
+
   it('a client gone before its hello is complete is counted apart', async () => {
     const { port, census } = await relayServer({ upstream: '127.0.0.1:1' });
     const client = await connect(port);
