@@ -261,8 +261,10 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
 
   const connectUpstream = () => {
     phase = 'connecting';
-    // A FIN from the client must reach the existing server as a FIN, not end this side too.
+    // A FIN from the client must reach the existing server as a FIN, not end this side too; and what is
+    // relayed leaves at once (both free when the server was made with RELAY_SERVER_OPTIONS).
     client.allowHalfOpen = true;
+    client.setNoDelay(true);
     const { host, port } = options.upstream;
     const up = net.connect({ host, port, noDelay: true, allowHalfOpen: true, onread: { buffer: nextReadBuffer, callback: onUpstreamRead } });
     upstream = up;
