@@ -454,6 +454,19 @@ describe('half-close, resets and timeouts', () => {
   });
 });
 
+/** The sockets the relay opens toward `port` (and only those: the test's own clients go elsewhere). */
+function captureConnections(port: number): Socket[] {
+  const sockets: Socket[] = [];
+  const original = net.connect;
+  vi.spyOn(net, 'connect').mockImplementation(((...args: Parameters<typeof net.connect>) => {
+    const socket = original(...args);
+    const options = args[0];
+    if (typeof options === 'object' && (options as net.TcpNetConnectOpts).port === port) sockets.push(socket);
+    return socket;
+  }) as typeof net.connect);
+  return sockets;
+}
+
 /** A loopback port whose listener never accepts and whose accept queue is full. */
 async function unansweredPort(): Promise<{ port: number; fillers: Socket[] }> {
   const child = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()'], {
@@ -525,17 +538,68 @@ describe('not TLS, or not a usable hello', () => {
   });
 });
 
+describe('attacks', () => {
+  it('a hello announcing 16 MB is decided from its first bytes and terminated here, not buffered', async () => {
+    const { port, terminated, census } = await relayServer({ upstream: '127.0.0.1:1' });
+    const client = await connect(port);
+    // A record header and a handshake header claiming a 16 MB ClientHello.
+    client.write(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0xff, 0xff, 0xff]));
+    await until(() => terminated.length === 1, 'the hand-over');
+    expect(census).toMatchObject([{ outcome: 'terminated', fault: 'too-large-message', bytesFromClient: 9 }]);
+    client.destroy();
+  });
+
+  it('a hello in more records than any client uses (64) is decided at the 65th', async () => {
+    const { port, terminated, census } = await relayServer({ upstream: '127.0.0.1:1' });
+    const client = await connect(port);
+    // A 32 KiB ClientHello announced, then fed one byte per record.
+    const records = [Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x80, 0x00])];
+    for (let i = 0; i < 70; i++) records.push(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x01, 0x03]));
+    client.write(Buffer.concat(records));
+    await until(() => terminated.length === 1, 'the hand-over');
+    expect(census[0]).toMatchObject({ outcome: 'terminated', fault: 'too-large-records' });
+    client.destroy();
+  });
+
+  it.runIf(hasTool('python3'))('a client flooding while the existing server is slow to accept is paused, not buffered; then reset', async () => {
+    const { port: silentPort } = await unansweredPort();
+    const upstreamSockets = captureConnections(silentPort);
+    const { port, accepted, census } = await relayServer({ upstream: `127.0.0.1:${silentPort}`, connectTimeout: 1500 });
+    const client = await connect(port);
+    const got = collect(client);
+    client.write(MODERN_HELLO);
+    client.write(randomBytes(8 << 20));
+    await until(() => upstreamSockets.length === 1 && accepted[0]!.isPaused(), 'the relay to pause the client');
+    const connecting = upstreamSockets[0]!;
+    expect(connecting.connecting).toBe(true);
+    // Queued: the chunk that carried the hello (up to one 64 KiB read), and the one that crossed the
+    // high-water mark. Bounded whatever the client sends.
+    expect(connecting.writableLength).toBeLessThanOrEqual(connecting.writableHighWaterMark + 2 * 65536);
+    expect((await got).error).toBe('ECONNRESET');
+    await until(() => census.length === 1, 'the census record');
+    expect(census[0]).toMatchObject({ outcome: 'upstream-unavailable' });
+    expect(connecting.destroyed).toBe(true);
+  });
+
+  it.runIf(hasTool('python3'))('a client resetting while the existing server is being connected leaves nothing behind', async () => {
+    const { port: silentPort } = await unansweredPort();
+    const upstreamSockets = captureConnections(silentPort);
+    const { port, census, upstreamErrors } = await relayServer({ upstream: `127.0.0.1:${silentPort}`, connectTimeout: 60_000 });
+    const client = await connect(port);
+    client.write(MODERN_HELLO);
+    await until(() => upstreamSockets.length === 1, 'the connect');
+    client.resetAndDestroy();
+    await until(() => census.length === 1, 'the census record');
+    expect(census[0]).toMatchObject({ outcome: 'relayed', ending: 'client-reset', bytesToClient: 0 });
+    expect(upstreamSockets[0]!.destroyed).toBe(true);
+    expect(upstreamErrors).toEqual([]);
+  });
+});
+
 describe('back-pressure', () => {
   it('an existing server that stops reading stops the client, without the relay buffering what the client sends', async () => {
     const upstream = await upstreamServer();
-    const upstreamSockets: Socket[] = [];
-    const connectSpy = vi.spyOn(net, 'connect');
-    connectSpy.mockImplementation(((...args: Parameters<typeof net.connect>) => {
-      connectSpy.mockRestore();
-      const socket = net.connect(...args);
-      upstreamSockets.push(socket);
-      return socket;
-    }) as typeof net.connect);
+    const upstreamSockets = captureConnections(upstream.port);
     const { port, accepted } = await relayServer({ upstream: `127.0.0.1:${upstream.port}` });
     const client = await connect(port);
     const payload = randomBytes(48 << 20);

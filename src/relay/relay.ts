@@ -54,7 +54,10 @@ export interface RelayCensusRecord {
   alpn: readonly string[];
   /** FoxIO's JA4 fingerprint of the hello; null without a complete hello. */
   ja4: string | null;
-  /** Why no hello could be used: a `not-tls`, `malformed` or `too-large` reason of the reader. */
+  /**
+   * Why no hello could be used: the reader's reason for `not-tls` (`http`, `not-handshake`…) or
+   * `malformed` (`extensions-length`…), or `too-large-message` / `too-large-records`.
+   */
   fault: string | null;
   /** The client: the PROXY header's source when the connection came through a router, else the peer. */
   remoteAddress: string | null;
@@ -217,7 +220,7 @@ function serve(client: Socket, options: ResolvedRelayOptions, counters: RelayCou
     reader = null;
     endHelloPhase();
     if (read.status === 'complete') hello = read.hello;
-    else fault = read.reason;
+    else fault = read.status === 'too-large' ? `too-large-${read.reason}` : read.reason;
     const route: RelayRoute = routeFor(read, options.relayFrom);
     if (route === 'relay') return connectUpstream();
     client.pause();
