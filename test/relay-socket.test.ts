@@ -597,6 +597,56 @@ describe('attacks', () => {
 });
 
 describe('back-pressure', () => {
+  it.runIf(hasTool('python3'))('small chunks to a congested client arrive intact: a queued write keeps its bytes while reading goes on', async () => {
+    const upstream = await upstreamServer();
+    const { port } = await relayServer({ upstream: `127.0.0.1:${upstream.port}` });
+    // A client with a 4 KiB receive buffer that reads nothing until told (a line on stdin), then all.
+    const reader = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import socket,sys,hashlib',
+          's=socket.socket()',
+          's.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,4096)',
+          `s.connect(("127.0.0.1",${port}))`,
+          `s.sendall(bytes.fromhex("${Buffer.from(MODERN_HELLO).toString('hex')}"))`,
+          'sys.stdin.readline()',
+          'h=hashlib.sha256()',
+          'while True:',
+          '  d=s.recv(65536)',
+          '  if not d: break',
+          '  h.update(d)',
+          'print(h.hexdigest(),flush=True)',
+        ].join('\n'),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    cleanups.push(() => void reader.kill());
+    const digest = new Promise<string>((resolve) => {
+      let out = '';
+      reader.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      reader.on('close', () => resolve(out.trim()));
+    });
+    const server = await upstream.next();
+    await readBytes(server, MODERN_HELLO.length);
+    // 8 KB writes, one a millisecond, until the existing server is held back: each is read on its own,
+    // and once the kernel's buffers toward the client are full, a write to it waits while staying under
+    // the high-water mark, so reading goes on. Reusing that read buffer would overwrite the waiting
+    // bytes (Node does not copy them): the digest would differ.
+    const sent: Buffer[] = [];
+    let stalled = 0;
+    for (let i = 0; i < 2000 && stalled < 50; i++) {
+      const chunk = randomBytes(8000);
+      sent.push(chunk);
+      if (!server.write(chunk)) stalled++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    server.end();
+    reader.stdin!.end('go\n');
+    expect(await digest).toBe(sha256(Buffer.concat(sent)));
+  }, 60_000);
+
   it('an existing server that stops reading stops the client, without the relay buffering what the client sends', async () => {
     const upstream = await upstreamServer();
     const upstreamSockets = captureConnections(upstream.port);
