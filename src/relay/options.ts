@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { ClientHello, NotTlsReason } from '../tls/client-hello.js';
 import { assertKnownKeys, assertPlainObject, oneOf, optionalFunction } from '../validate.js';
 import { parseHostPort, type HostPort } from './address.js';
-import type { RelayCensusRecord, UpstreamErrorEvent } from './relay.js';
+import type { RelayCensusRecord, UpstreamErrorEvent } from './types.js';
 import { RELAY_CUTS, type RelayCut } from './route.js';
 
 export interface RelayOptions {
