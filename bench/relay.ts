@@ -26,12 +26,27 @@ import { createRelay, RELAY_SERVER_OPTIONS } from '../src/relay/index.js';
 import { routerConfig } from '../src/router-config/index.js';
 import { readConfig } from './config.js';
 import { measureHandshakes, type HandshakeResult } from './handshake.js';
-import { pickLoadTool, runLoad, type LoadResult } from './load.js';
+import { pickLoadTool, runLoad, type LoadResult, type LoadTool } from './load.js';
 import { freePort, nginxAvailable, nginxVersion, startNginx, type RunningNginx } from './nginx.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { compileForChildren, hasCommand, installExitHandlers, killAll, onExit, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { applyBaselines, markdownTable, median, targetsTable, type Row, type TargetCheck } from './report.js';
-import type { BenchContext, ScenarioGroup } from './scenarios.js';
+import type { BenchConfig } from './config.js';
+
+/**
+ * What this group needs of scenarios.ts's BenchContext, declared here so that scenarios.ts can import
+ * `relayGroup` without an import cycle (scenarios.ts → relay.ts → scenarios.ts).
+ */
+export interface RelayBenchContext {
+  config: BenchConfig;
+  tmpDir: string;
+  certFile: string;
+  keyFile: string;
+  loadTool: LoadTool;
+  log(message: string): void;
+  profileDir: string;
+  profiles: { role: string; file: string; summary: string }[];
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Child: one relay
@@ -224,7 +239,7 @@ function spreadNote(values: number[]): string {
   return `runs ${values.map((v) => Math.round(v).toLocaleString('en-US')).join(' / ')} (±${(((Math.max(...values) - Math.min(...values)) / 2 / mid) * 100).toFixed(0)} %)`;
 }
 
-export async function runRelayBench(ctx: BenchContext): Promise<Row[]> {
+export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
   const c = ctx.config;
   // BENCH_RELAY_TARGETS=relay,pipe,…: measure only these (and direct), for exploring.
   const onlyList = (process.env.BENCH_RELAY_TARGETS ?? '').split(',').filter(Boolean);
@@ -418,12 +433,13 @@ export function relayTargetChecks(rows: readonly Row[]): TargetCheck[] {
   ];
 }
 
-export const relayGroup: ScenarioGroup = {
+/** The same measurement as a group of scenarios.ts (its ScenarioGroup shape): add it to SCENARIO_GROUPS. */
+export const relayGroup = {
   id: 'relay',
   title: 'Pass-through relay and TCP router vs nginx directly (TLS 1.2 keep-alive, 1 KiB static file)',
   skipReason: async () => ((await nginxAvailable()) ? null : 'nginx is not installed'),
   run: runRelayBench,
-};
+} satisfies { id: string; title: string; skipReason(ctx: RelayBenchContext): Promise<string | null>; run(ctx: RelayBenchContext): Promise<Row[]> };
 
 // ---------------------------------------------------------------------------------------------------
 // Standalone
@@ -446,8 +462,8 @@ async function main(): Promise<void> {
   const keyFile = path.join(tmpDir, 'key.pem');
   await writeFile(certFile, pair.cert);
   await writeFile(keyFile, pair.key, { mode: 0o600 });
-  const profiles: BenchContext['profiles'] = [];
-  const ctx: BenchContext = { config, tmpDir, certFile, keyFile, loadTool: load.tool, log, profileDir: path.join(os.tmpdir(), `ltf-bench-profiles-relay-${Date.now()}`), profiles };
+  const profiles: RelayBenchContext['profiles'] = [];
+  const ctx: RelayBenchContext = { config, tmpDir, certFile, keyFile, loadTool: load.tool, log, profileDir: path.join(os.tmpdir(), `ltf-bench-profiles-relay-${Date.now()}`), profiles };
   try {
     const rows = await runRelayBench(ctx);
     applyBaselines(rows);
