@@ -17,6 +17,7 @@ tools=(
   "caddy caddy"
   "apache2 apache2"
   "pgrep procps"
+  "python3 python3"
 )
 
 have() {

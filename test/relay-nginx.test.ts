@@ -348,13 +348,16 @@ http {
       outbound.on('error', () => inbound.destroy());
       inbound.on('error', () => outbound.destroy());
       let first = true;
-      inbound.on('data', async (chunk: Buffer) => {
-        if (!first) return void outbound.write(chunk);
-        first = false;
+      const dribble = async (chunk: Buffer) => {
         inbound.pause();
         await once(outbound, 'connect').catch(() => undefined);
         for (const byte of chunk) await new Promise<void>((resolve) => outbound.write(Uint8Array.of(byte), () => resolve()));
         inbound.resume();
+      };
+      inbound.on('data', (chunk: Buffer) => {
+        if (!first) return void outbound.write(chunk);
+        first = false;
+        void dribble(chunk);
       });
       outbound.pipe(inbound);
     });

@@ -97,7 +97,7 @@ describe('relay options', () => {
   });
 
   it.each<[string, Partial<Record<keyof RelayOptions | 'upstreem', unknown>>, RegExp]>([
-    ['no upstream', { upstream: undefined }, /`upstream` is undefined; expected the existing TLS server's address/],
+    ['no upstream', { upstream: undefined }, /`upstream` is missing; expected the existing TLS server's address/],
     ['a URL as upstream', { upstream: 'https://127.0.0.1:8443' }, /`upstream` is "https:\/\/127\.0\.0\.1:8443"; expected host:port without a scheme/],
     ['a bare IPv6 upstream', { upstream: '::1:8443' }, /put an IPv6 address in brackets/],
     ['port 0', { upstream: '127.0.0.1:0' }, /the port must be an integer from 1 to 65535/],
@@ -106,10 +106,10 @@ describe('relay options', () => {
     ['a host that would end an nginx directive', { upstream: 'x;y:1' }, /"x;y" is not an IP address or a host name/],
     ['proxyProtocol as a string', { proxyProtocol: 'v2' }, /`proxyProtocol` is "v2"; expected true or false/],
     ['relayFrom TLSv1.1', { relayFrom: 'TLSv1.1' }, /`relayFrom` is "TLSv1.1"; expected one of 'TLSv1.2', 'TLSv1.3'/],
-    ['helloTimeout 0', { helloTimeout: 0 }, /`helloTimeout` is 0; expected milliseconds/],
+    ['helloTimeout 0', { helloTimeout: 0 }, /`helloTimeout` is 0; expected a whole number of milliseconds/],
     ['idleTimeout in seconds as a string', { idleTimeout: '600s' }, /`idleTimeout` is "600s"/],
     ['connectTimeout Infinity', { connectTimeout: Infinity }, /`connectTimeout`/],
-    ['no onTerminate', { onTerminate: undefined }, /`onTerminate` is undefined; expected a function that hands legacy connections/],
+    ['no onTerminate', { onTerminate: undefined }, /`onTerminate` is missing; expected a function that hands legacy connections/],
     ['onCensus not a function', { onCensus: true }, /`onCensus` is true; expected a function/],
     ['a typo', { upstreem: '127.0.0.1:1' }, /`upstreem` is not an option here; did you mean `upstream`\?/],
   ])('refuses %s, naming the option and the fix', (_name, change, message) => {

@@ -42,8 +42,8 @@ describe('options', () => {
   });
 
   it.each<[string, RouterKind, Record<string, unknown>, RegExp]>([
-    ['no modern server', 'nginx', { modern: undefined }, /`modern` is undefined; expected the existing TLS server's address/],
-    ['no legacy listener', 'haproxy', { legacy: undefined }, /`legacy` is undefined; expected legacy-tls-fallback's legacy-only listener/],
+    ['no modern server', 'nginx', { modern: undefined }, /`modern` is missing; expected the existing TLS server that keeps modern clients/],
+    ['no legacy listener', 'haproxy', { legacy: undefined }, /`legacy` is missing; expected legacy-tls-fallback's legacy-only listener/],
     ['a scheme', 'nginx', { modern: 'https://127.0.0.1:8443' }, /`modern` is "https:\/\/127\.0\.0\.1:8443"; expected host:port without a scheme/],
     ['a directive smuggled into a host', 'nginx', { modern: '127.0.0.1:8443;}include /etc/passwd' }, /`modern` is .*expected host:port/],
     ['a host with a space', 'haproxy', { legacy: { host: 'a b', port: 9443 } }, /"a b" is not an IP address or a host name/],
@@ -57,7 +57,7 @@ describe('options', () => {
     ['a HAProxy log target with a space', 'haproxy', { log: '/dev/log local7' }, /`log` is "\/dev\/log local7"; expected an HAProxy log target/],
     ['PROXY to modern only', 'nginx', { proxyProtocol: false, modernProxyProtocol: true }, /`proxyProtocol` is false; with `modernProxyProtocol` it must be true too/],
     ['proxyProtocol as a string', 'haproxy', { proxyProtocol: 'v2' }, /`proxyProtocol` is "v2"; expected true or false/],
-    ['a hello timeout in milliseconds', 'nginx', { helloTimeout: 5000 }, /`helloTimeout` is 5000; expected seconds, an integer from 1 to 60/],
+    ['a hello timeout in milliseconds', 'nginx', { helloTimeout: 5000 }, /`helloTimeout` is 5000; expected a whole number of seconds from 1 to 60/],
     ['a stream module path with a brace', 'nginx', { streamModule: '/usr/lib/{x}.so' }, /`streamModule`/],
     ['a typo', 'nginx', { proxyProtocl: true }, /`proxyProtocl` is not an option here; did you mean `proxyProtocol`\?/],
   ])('refuses %s, naming the option and the fix', (_name, kind, change, message) => {

@@ -7,8 +7,8 @@
  * connection without a valid header, since otherwise any client could claim any address.
  */
 import type { Socket } from 'node:net';
-import { InvalidOptionError } from '../errors.js';
-import { assertKnownKeys, assertPlainObject, optionalFunction } from '../validate.js';
+import { defineOptions } from '../schema/define.js';
+import { fn, integer } from '../schema/option.js';
 import { PROXY_HEADER_DEFAULT_MAX, PROXY_V2_MAX_LENGTH, ProxyHeaderReader, type ProxyAddress, type ProxyHeader, type ProxyRefusal } from './proxy-protocol.js';
 
 export interface ProxyHeaderAcceptorOptions {
@@ -41,22 +41,29 @@ export interface ProxyHeaderRefusal {
  */
 export type ProxyHeaderAcceptor = (socket: Socket, next: (socket: Socket, header: ProxyHeader) => void) => void;
 
-const KNOWN = ['timeout', 'maxHeaderBytes', 'onRefused'] as const;
+/** The acceptor's options, described once. */
+export const PROXY_HEADER_OPTIONS = defineOptions({
+  timeout: integer({
+    default: 5000,
+    min: 100,
+    max: 600_000,
+    unit: 'milliseconds',
+    also: ' (the PROXY protocol spec advises at least 3000)',
+    help: 'Milliseconds the whole header may take from accept; routers send it with their first packet.',
+  }),
+  maxHeaderBytes: integer({
+    default: PROXY_HEADER_DEFAULT_MAX,
+    min: 232,
+    max: PROXY_V2_MAX_LENGTH,
+    unit: 'bytes',
+    also: ' (232 holds a v2 header with UNIX addresses)',
+    help: 'Largest v2 header accepted, TLVs included (v1 lines are 107 bytes at most by the spec).',
+  }),
+  onRefused: fn<((refusal: ProxyHeaderRefusal) => void) | undefined>({ type: '(refusal) => void', help: 'Called for every connection refused, after it has been destroyed: for a counter or a log line.' }),
+});
 
 export function createProxyHeaderAcceptor(options: ProxyHeaderAcceptorOptions = {}): ProxyHeaderAcceptor {
-  const raw: unknown = options;
-  assertPlainObject(raw, 'proxy protocol options');
-  assertKnownKeys(raw, KNOWN, '');
-  const timeout = integerOption(raw.timeout, 'timeout', 5000, 100, 600_000, 'expected milliseconds from 100 to 600000 (the PROXY protocol spec advises at least 3000)');
-  const maxHeaderBytes = integerOption(
-    raw.maxHeaderBytes,
-    'maxHeaderBytes',
-    PROXY_HEADER_DEFAULT_MAX,
-    232,
-    PROXY_V2_MAX_LENGTH,
-    `expected an integer from 232 (a v2 header with UNIX addresses) to ${PROXY_V2_MAX_LENGTH}`,
-  );
-  const onRefused = optionalFunction<(refusal: ProxyHeaderRefusal) => void>(raw.onRefused, 'onRefused');
+  const { timeout, maxHeaderBytes, onRefused } = PROXY_HEADER_OPTIONS.resolve(options);
 
   return function acceptProxyHeader(socket, next) {
     const reader = new ProxyHeaderReader(maxHeaderBytes);
@@ -98,12 +105,6 @@ export function createProxyHeaderAcceptor(options: ProxyHeaderAcceptorOptions = 
 }
 
 function ignore(): void {}
-
-function integerOption(value: unknown, option: string, fallback: number, min: number, max: number, expected: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidOptionError(option, value, expected);
-  return value;
-}
 
 const PEERS = new WeakMap<object, ProxyAddress>();
 

@@ -6,10 +6,11 @@
 import { haproxyRouterConfig } from './haproxy.js';
 import { nginxRouterConfig } from './nginx.js';
 import { resolveRouterConfig, ROUTER_KINDS, type RouterConfigOptions, type RouterKind } from './options.js';
-import { oneOf } from '../validate.js';
+import { InvalidOptionError } from '../errors.js';
 
 export function routerConfig(kind: RouterKind, options: RouterConfigOptions): string {
-  const router = oneOf(kind, ROUTER_KINDS, 'router');
+  if (!ROUTER_KINDS.includes(kind)) throw new InvalidOptionError('router', kind, `expected one of ${ROUTER_KINDS.map((k) => `'${k}'`).join(', ')}`);
+  const router = kind;
   const resolved = resolveRouterConfig(router, options);
   return router === 'nginx' ? nginxRouterConfig(resolved) : haproxyRouterConfig(resolved);
 }

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { parseHostPort, type HostPort } from '../relay/address.js';
-import { assertKnownKeys, assertPlainObject } from '../validate.js';
+import { defineOptions } from '../schema/define.js';
+import { boolean, custom, integer } from '../schema/option.js';
 
 export type RouterKind = 'nginx' | 'haproxy';
 export const ROUTER_KINDS: readonly RouterKind[] = ['nginx', 'haproxy'];
@@ -82,85 +83,94 @@ export interface ResolvedRouterConfig {
   maxConnections: number;
 }
 
-const KNOWN = [
-  'modern',
-  'legacy',
-  'listen',
-  'proxyProtocol',
-  'modernProxyProtocol',
-  'log',
-  'pidFile',
-  'errorLog',
-  'streamModule',
-  'hopSocket',
-  'helloTimeout',
-  'idleTimeout',
-  'connectTimeout',
-  'maxConnections',
-] as const;
-
 export const DEBIAN_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
+const address = (what: string, example: string) =>
+  custom<HostPort>({
+    type: 'string | { host, port }',
+    required: true,
+    help: `${what}, such as '${example}'.`,
+    validate: (value, name) => {
+      if (value === undefined) throw new InvalidOptionError(name, undefined, `expected ${what[0]!.toLowerCase() + what.slice(1)}, such as '${example}'`);
+      return parseHostPort(value as string | HostPort, name);
+    },
+  });
+
+const pathOption = (help: string, defaultText?: string) =>
+  custom<string | undefined>({ type: 'string', help, ...(defaultText !== undefined && { defaultText }), validate: (value, name) => path(value, name) });
+
+const seconds = (help: string, fallback: number, min: number, max: number) => integer({ default: fallback, min, max, unit: 'seconds', help });
+
+/** The router configuration's options, described once; `routerConfig` validates them at each call. */
+export const ROUTER_CONFIG_OPTIONS = defineOptions({
+  modern: address("The existing TLS server that keeps modern clients", '127.0.0.1:8443'),
+  legacy: address("legacy-tls-fallback's legacy-only listener", '127.0.0.1:9443'),
+  listen: custom<HostPort[]>({
+    type: 'string | { host, port } | (string | { host, port })[]',
+    default: [{ host: '0.0.0.0', port: 443 }],
+    defaultText: "'0.0.0.0:443'",
+    help: "Where the router listens: one address or up to eight (`['0.0.0.0:443', '[::]:443']`).",
+    validate: (value, name) => {
+      const list = Array.isArray(value) ? (value as unknown[]) : [value];
+      if (list.length === 0 || list.length > 8) throw new InvalidOptionError(name, value, 'expected one to eight addresses, such as 0.0.0.0:443');
+      return list.map((entry) => parseHostPort(entry as string | HostPort, name));
+    },
+  }),
+  proxyProtocol: boolean({ default: true, help: 'Put a PROXY protocol header in front of legacy connections, so that legacy-tls-fallback counts real client addresses.' }),
+  modernProxyProtocol: boolean({
+    default: false,
+    help: "Put it in front of modern connections too; the modern server must then expect it (nginx: `listen … ssl proxy_protocol;`). With nginx this saves an internal hop.",
+  }),
+  log: custom<string | undefined>({
+    type: 'string',
+    defaultText: "'/var/log/nginx/legacy-tls-router.log' (nginx), '/dev/log' (HAProxy)",
+    help: 'nginx: the connection log file. HAProxy: a log target (`/dev/log`, `udp@127.0.0.1:514`, `stdout`). One line per connection.',
+    validate: (value) => value as string,
+  }),
+  pidFile: pathOption('The router\'s pid file.', "'/run/legacy-tls-router-<router>.pid'"),
+  errorLog: pathOption("nginx only: its error log.", "nginx's built-in default"),
+  streamModule: custom<string | null>({
+    type: 'string | null',
+    default: DEBIAN_STREAM_MODULE,
+    help: 'nginx only: the stream module to load, or `null` when nginx has it built in.',
+    validate: (value, name) => (value === null ? null : path(value, name)),
+  }),
+  hopSocket: custom<string>({
+    type: 'string',
+    default: '/run/legacy-tls-router-modern.sock',
+    help: 'nginx only: the unix socket of the internal hop that takes the PROXY header off modern connections again.',
+    validate: (value, name) => path(value, name),
+  }),
+  helloTimeout: seconds('Seconds the router waits for a ClientHello; a connection without one goes to the legacy side.', 5, 1, 60),
+  idleTimeout: seconds('Seconds a connection may stay idle both ways.', 600, 1, 86_400),
+  connectTimeout: seconds('Seconds to connect to either server.', 5, 1, 120),
+  maxConnections: integer({ default: 4096, min: 16, max: 1_000_000, unit: 'connections', help: 'Most connections at once (nginx `worker_connections`, HAProxy `maxconn`).' }),
+});
+
 export function resolveRouterConfig(kind: RouterKind, options: RouterConfigOptions): ResolvedRouterConfig {
-  const raw: unknown = options;
-  assertPlainObject(raw, 'router-config options');
-  assertKnownKeys(raw, KNOWN, '');
-  if (raw.modern === undefined) throw new InvalidOptionError('modern', undefined, "expected the existing TLS server's address, such as '127.0.0.1:8443'");
-  if (raw.legacy === undefined) throw new InvalidOptionError('legacy', undefined, "expected legacy-tls-fallback's legacy-only listener, such as '127.0.0.1:9443'");
-  const modern = parseHostPort(raw.modern, 'modern');
-  const legacy = parseHostPort(raw.legacy, 'legacy');
-  const listenRaw = raw.listen ?? '0.0.0.0:443';
-  const listenList = Array.isArray(listenRaw) ? listenRaw : [listenRaw];
-  if (listenList.length === 0 || listenList.length > 8) throw new InvalidOptionError('listen', raw.listen, 'expected one to eight addresses, such as 0.0.0.0:443');
-  const listen = listenList.map((entry) => parseHostPort(entry, 'listen'));
-  for (const target of [modern, legacy]) {
-    if (listen.some((l) => l.host === target.host && l.port === target.port)) {
-      throw new InvalidOptionError('listen', raw.listen, `it is also where ${target === modern ? 'modern' : 'legacy'} connections go: the router would loop to itself`);
+  const o = ROUTER_CONFIG_OPTIONS.resolve(options);
+  for (const target of [o.modern, o.legacy]) {
+    if (o.listen.some((l) => l.host === target.host && l.port === target.port)) {
+      throw new InvalidOptionError('listen', options.listen, `it is also where ${target === o.modern ? 'modern' : 'legacy'} connections go: the router would loop to itself`);
     }
   }
-  if (modern.host === legacy.host && modern.port === legacy.port) throw new InvalidOptionError('legacy', raw.legacy, 'it must differ from `modern`');
-  const proxyProtocol = flag(raw.proxyProtocol, 'proxyProtocol', true);
-  const modernProxyProtocol = flag(raw.modernProxyProtocol, 'modernProxyProtocol', false);
-  if (modernProxyProtocol && !proxyProtocol) {
-    throw new InvalidOptionError('proxyProtocol', raw.proxyProtocol, 'with `modernProxyProtocol` it must be true too: the legacy side needs the client address at least as much');
+  if (o.modern.host === o.legacy.host && o.modern.port === o.legacy.port) throw new InvalidOptionError('legacy', options.legacy, 'it must differ from `modern`');
+  if (o.modernProxyProtocol && !o.proxyProtocol) {
+    throw new InvalidOptionError('proxyProtocol', options.proxyProtocol, 'with `modernProxyProtocol` it must be true too: the legacy side needs the client address at least as much');
   }
   const isNginx = kind === 'nginx';
-  const streamModule = raw.streamModule === null ? null : path(raw.streamModule, 'streamModule', DEBIAN_STREAM_MODULE);
   return {
-    modern,
-    legacy,
-    listen,
-    proxyProtocol,
-    modernProxyProtocol,
-    log: isNginx ? path(raw.log, 'log', '/var/log/nginx/legacy-tls-router.log') : logTarget(raw.log),
-    pidFile: path(raw.pidFile, 'pidFile', `/run/legacy-tls-router-${kind}.pid`),
-    errorLog: raw.errorLog === undefined ? null : path(raw.errorLog, 'errorLog', ''),
-    streamModule,
-    hopSocket: path(raw.hopSocket, 'hopSocket', '/run/legacy-tls-router-modern.sock'),
-    helloTimeout: seconds(raw.helloTimeout, 'helloTimeout', 5, 1, 60),
-    idleTimeout: seconds(raw.idleTimeout, 'idleTimeout', 600, 1, 86_400),
-    connectTimeout: seconds(raw.connectTimeout, 'connectTimeout', 5, 1, 120),
-    maxConnections: seconds(raw.maxConnections, 'maxConnections', 4096, 16, 1_000_000, 'an integer from 16 to 1000000'),
+    ...o,
+    log: isNginx ? (o.log === undefined ? '/var/log/nginx/legacy-tls-router.log' : path(o.log, 'log')) : logTarget(o.log),
+    pidFile: o.pidFile ?? `/run/legacy-tls-router-${kind}.pid`,
+    errorLog: o.errorLog ?? null,
   };
-}
-
-function flag(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new InvalidOptionError(option, value, 'expected true or false');
-  return value;
-}
-
-function seconds(value: unknown, option: string, fallback: number, min: number, max: number, expected = `seconds, an integer from ${min} to ${max}`): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new InvalidOptionError(option, value, `expected ${expected}`);
-  return value;
 }
 
 // Nothing in a path may end a directive, open a block, quote, comment or escape, in nginx's syntax or HAProxy's.
 const SAFE_PATH = /^\/[A-Za-z0-9._\-/@+=,:]*$/;
 
-function path(value: unknown, option: string, fallback: string): string {
-  if (value === undefined) return fallback;
+function path(value: unknown, option: string): string {
   if (typeof value !== 'string' || !SAFE_PATH.test(value) || value.length > 1024 || value.includes('/../')) {
     throw new InvalidOptionError(option, value, 'expected an absolute path of letters, digits and . _ - / @ + = , : only (no spaces, quotes, ; { } # or \\)');
   }
