@@ -434,6 +434,7 @@ describe('help and version', () => {
     'workers', 'headers-timeout', 'request-timeout', 'keep-alive-timeout', 'upstream-timeout',
     'upstream-body-timeout', 'shutdown-grace', 'max-connections', 'log-format', 'config', 'help', 'version',
     'handshake-timeout', 'client-hello-timeout', 'max-handshakes-per-address',
+    'redis-url', 'redis-prefix', 'instance-name',
   ];
 
   it('lists every flag', () => {
@@ -468,6 +469,8 @@ describe('help and version', () => {
     expect(lineOf('max-handshakes-per-address')).toContain('[default: 32]');
     expect(lineOf('workers')).toContain('[default: 1]');
     expect(lineOf('log-format')).toContain('pretty on a terminal, else json');
+    expect(lineOf('redis-url')).toContain('[env: $LEGACY_TLS_REDIS_URL]');
+    expect(lineOf('redis-prefix')).toContain('[default: ltf:]');
     expect(text).toContain('legacy-tls-fallback demo');
   });
 });
