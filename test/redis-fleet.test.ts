@@ -12,11 +12,14 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/main.js';
 import type { ReportDocument } from '../src/index.js';
+import { startProxy } from '../src/proxy/app.js';
+import { parseRedisUrl } from '../src/stats/stores/redis-options.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { cliHarness } from './helpers/cli-harness.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { httpsGet } from './helpers/report.js';
-import { closeServer, listenOn } from './helpers/servers.js';
+import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
+import { captureLogger, proxyConfig, REPORT_TOKEN } from './helpers/proxy.js';
 import { tlsRequest } from './helpers/tls-client.js';
 import { hasTool } from './helpers/tools.js';
 
@@ -168,4 +171,60 @@ describe.skipIf(!haveRedis)('the command with a Redis it cannot use', () => {
     expect(await runCli(['--upstream', 'http://127.0.0.1:9', '--redis-prefix', 'x:'], second.io)).toBe(2);
     expect(second.output()).toContain('give --redis-url too');
   });
+});
+
+describe.skipIf(!haveRedis)('a proxy whose Redis goes away mid-run', () => {
+  it('keeps serving, says so once (log and dashboard), and loses nothing once Redis is back (AOF)', async () => {
+    const redis = await startRedis({ aof: true });
+    const upstream = http.createServer((_req, res) => res.end('upstream'));
+    const upstreamPort = await listenOn(upstream);
+    const logger = captureLogger();
+    const config = await proxyConfig(`http://127.0.0.1:${upstreamPort}`, {
+      httpListen: null,
+      statsFile: undefined,
+      redis: { url: parseRedisUrl(redis.url, 'redisUrl'), keyPrefix: 'midrun:', instance: 'web-1' },
+    });
+    const proxy = await startProxy(config, logger);
+    const { cert: ca } = await testCertificate();
+    const port = Number(new URL(proxy.urls.https).port);
+    const auth = { authorization: `Bearer ${REPORT_TOKEN}` };
+    const report = async () => JSON.parse((await httpsGet(port, ca, '/_legacy-tls/report.json', auth)).body) as ReportDocument;
+    const serve = async (n: number) => {
+      for (let k = 0; k < n; k++) expect((await tlsRequest({ port, ca, version: 'TLSv1.2', headers: { 'user-agent': CHROME } })).status).toBe(200);
+    };
+    const stored = () => Number(redis.cli('HGET', 'midrun:t', 'r:TLSv1.2|0|browser|passed').trim() || '0');
+    try {
+      await serve(10);
+      expect((await report()).windows['24h'].requests.total).toBe(10);
+      expect(stored()).toBe(10);
+
+      await redis.kill();
+      // Served as before: the request path never waits for Redis.
+      await serve(10);
+      const down = await report();
+      expect(down.storage.error).toMatch(/ECONNREFUSED|ECONNRESET|closed/i);
+      // The last numbers read from Redis plus this server's own since.
+      expect(down.windows['24h'].requests.total).toBe(20);
+      const dashboard = await httpsGet(port, ca, '/_legacy-tls/', auth);
+      expect(dashboard.body).toContain('cannot be reached');
+      await serve(5);
+
+      await redis.restart();
+      let back = await report();
+      for (let attempt = 0; attempt < 40 && back.storage.error !== null; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        back = await report();
+      }
+      expect(back.storage.error).toBeNull();
+      expect(back.windows['24h'].requests.total).toBe(25);
+      expect(stored()).toBe(25);
+      const warnings = logger.lines.map((line) => line.message);
+      expect(warnings.filter((m) => m.includes('is unreachable'))).toHaveLength(1);
+      expect(warnings.filter((m) => m.includes('reachable again'))).toHaveLength(1);
+    } finally {
+      await proxy.close(0);
+      await closeServer(upstream);
+      await redis.stop();
+    }
+  }, 30_000);
 });
