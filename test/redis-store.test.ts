@@ -7,7 +7,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, InvalidOptionError, redisStore, TrafficStats, type ReportDocument, type Verdict } from '../src/index.js';
 import { MAX_CLIENTS_PER_BUCKET } from '../src/stats/model.js';
-import { APPLY_DELTA_SCRIPT } from '../src/stats/stores/redis-layout.js';
+import { APPLY_DELTA_SCRIPT, REDIS_ACL_COMMANDS } from '../src/stats/stores/redis-layout.js';
 import { closeServer, listenOn } from './helpers/servers.js';
 import { freePort, startRedis, startRelay, type RedisServer } from './helpers/redis.js';
 import { hasTool } from './helpers/tools.js';
@@ -210,6 +210,29 @@ describe.skipIf(!haveRedis)('redisStore with a real Redis', () => {
     } finally {
       await relay.close();
     }
+  });
+
+  it('works for an ACL user allowed exactly the documented commands on its prefix, and refuses another prefix at start', async () => {
+    // The list the docs give for an ACL rule: if the store used one more command, this user could not write or read.
+    redis.cli('ACL', 'SETUSER', 'ltf-site', 'on', '>acl-pass-0123', 'resetkeys', '~aclsite:*', 'resetchannels', '-@all', ...REDIS_ACL_COMMANDS.map((c) => `+${c}`));
+    const url = `redis://ltf-site:acl-pass-0123@127.0.0.1:${redis.port}`;
+    const a = new TrafficStats({ store: redisStore({ url, keyPrefix: 'aclsite:', instance: 'acl-a', connectTimeout: 500, commandTimeout: 2000 }), flushInterval: 3_600_000, logger: logger() });
+    open.push(a);
+    await a.ready;
+    record(a, 12, 'TLSv1');
+    await a.flush();
+    const seen = await report(a);
+    expect(seen.storage.error).toBeNull();
+    expect(seen.windows['24h'].requests.total).toBe(12);
+    expect(seen.storage.instances?.map((row) => row.name)).toEqual(['acl-a']);
+    // A prefix the ACL does not cover: a configuration error at start, naming url.
+    const b = new TrafficStats({ store: redisStore({ url, keyPrefix: 'othersite:', connectTimeout: 500, commandTimeout: 2000 }), flushInterval: 3_600_000, logger: logger() });
+    open.push(b);
+    const error = await b.ready.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).option).toBe('url');
+    expect((error as InvalidOptionError).message).toContain('NOPERM');
+    expect((error as InvalidOptionError).message).not.toContain('acl-pass-0123');
   });
 
   it('reports in a cluster: the primary holds the Redis store, workers send it their deltas', async () => {

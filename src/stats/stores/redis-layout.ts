@@ -25,6 +25,13 @@ import type { InstanceStatus } from '../types.js';
  * the bounds the model assumes.
  */
 
+/**
+ * Every Redis command the store sends, itself or from its script (AUTH and SELECT of the login aside, which
+ * need no rule; the client's CLIENT SETINFO may be refused). An ACL rule for one site:
+ * `ACL SETUSER ltf on >PASSWORD resetkeys ~ltf:* resetchannels -@all +eval +evalsha +exists …`.
+ */
+export const REDIS_ACL_COMMANDS = ['eval', 'evalsha', 'exists', 'get', 'hdel', 'hexists', 'hget', 'hgetall', 'hincrby', 'hset', 'pexpireat', 'set', 'time', 'zadd', 'zcard', 'zrange', 'zrangebyscore', 'zrem'] as const;
+
 /** Sketches of the last this many hours are kept: the 24 h window needs 24, the window's edge one more day. */
 const HOUR_SKETCH_TTL_MS = (HOURLY_SKETCH_HOURS + 1) * HOUR_MS;
 /** Instance names kept at most; the ones seen longest ago go first. */

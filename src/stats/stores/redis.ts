@@ -109,7 +109,18 @@ export class RedisStore implements StatsStore {
     const client = await this.connection(true);
     if (this.refusal) throw this.refusal;
     if (!client) return context.salt;
-    return (await this.shareSalt(client, context.salt)) ?? context.salt;
+    try {
+      return (await this.shareSalt(client, context.salt)) ?? context.salt;
+    } catch (error) {
+      // Logged in, but refused the salt's key: an ACL that does not cover the key prefix.
+      if (classify(error).kind === 'config') {
+        client.destroy();
+        this.client = null;
+        throw this.refuse(classify(error).reason);
+      }
+      this.lost(client, error);
+      return context.salt;
+    }
   }
 
   add(delta: StatsState): void {
@@ -296,14 +307,20 @@ export class RedisStore implements StatsStore {
       const cause = firstError ?? error;
       const { kind, reason } = classify(cause);
       if (first && kind === 'config') {
-        this.refusal = new InvalidOptionError('url', url.display, `it cannot be used: ${reason}. Check the host, port, user and password (and the ACL: docs/report.md lists the commands the store needs)`);
-        this.failing = reason;
-        this.context?.warn(`legacy-tls-fallback: the Redis store ${this.where} cannot be used: ${reason}; counting stays in memory.`);
+        this.refuse(reason);
         return null;
       }
       this.unreachable(reason);
       return null;
     }
+  }
+
+  /** A configuration error at start: this store never writes, and `open` rejects with what this returns. */
+  private refuse(reason: string): InvalidOptionError {
+    this.refusal = new InvalidOptionError('url', this.options.url.display, `it cannot be used: ${reason}. Check the host, port, user and password, and that the user's ACL allows the key prefix ${this.options.keyPrefix} and the commands the store needs (docs/report.md lists them)`);
+    this.failing = reason;
+    this.context?.warn(`legacy-tls-fallback: the Redis store ${this.where} cannot be used: ${reason}; counting stays in memory.`);
+    return this.refusal;
   }
 
   /** A command failed: the connection is in an unknown state, so it goes; the delta in flight stays for a retry. */
