@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, InvalidOptionError, redisStore, TrafficStats, type ReportDocument, type Verdict } from '../src/index.js';
 import { MAX_CLIENTS_PER_BUCKET } from '../src/stats/model.js';
 import { APPLY_DELTA_SCRIPT, REDIS_ACL_COMMANDS } from '../src/stats/stores/redis-layout.js';
-import { closeServer, listenOn } from './helpers/servers.js';
+import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { freePort, startRedis, startRelay, type RedisServer } from './helpers/redis.js';
 import { hasTool } from './helpers/tools.js';
 import { workerOf } from './helpers/stats.js';
@@ -340,6 +340,40 @@ describe.skipIf(!haveRedis)('redisStore when Redis goes away', () => {
       expect(error?.message).toMatch(/does not speak Redis/);
     } finally {
       await closeServer(server);
+    }
+  });
+});
+
+describe.skipIf(!haveRedis)('redisStore over TLS (rediss://)', () => {
+  it('writes and reads through a TLS Redis with a password, and refuses a certificate it cannot verify at start', async () => {
+    const pair = await testCertificate();
+    const redis = await startRedis({ tls: pair, password: 'tls-pass-0123' });
+    try {
+      const url = `rediss://:tls-pass-0123@127.0.0.1:${redis.tlsPort}`;
+      const store = redisStore({ url, keyPrefix: 'tls:', instance: 'tls-a', tls: { ca: pair.cert, servername: 'localhost' }, connectTimeout: 2000, commandTimeout: 2000 });
+      const s = new TrafficStats({ store, flushInterval: 3_600_000, logger: logger() });
+      open.push(s);
+      await s.ready;
+      record(s, 9, 'TLSv1');
+      await s.flush();
+      expect((await report(s)).windows['24h'].requests.total).toBe(9);
+      expect(Number(redis.cli('HGET', 'tls:t', 'r:TLSv1|1|browser|redirected').trim())).toBe(9);
+      // Without the CA: the server's certificate cannot be verified, a configuration error naming url.
+      const unverified = new TrafficStats({ store: redisStore({ url, keyPrefix: 'tls:', connectTimeout: 2000 }), flushInterval: 3_600_000, logger: logger() });
+      open.push(unverified);
+      const error = await unverified.ready.then(() => undefined, (e: unknown) => e as InvalidOptionError);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error?.option).toBe('url');
+      expect(error?.message).toMatch(/TLS connection failed/);
+      expect(error?.message).not.toContain('tls-pass-0123');
+      // redis:// against the TLS port: Redis drops the connection, which looks like any network failure, so
+      // the store waits it out in memory rather than refusing (the log and the report say unreachable).
+      const plain = new TrafficStats({ store: redisStore({ url: `redis://:tls-pass-0123@127.0.0.1:${redis.tlsPort}`, keyPrefix: 'tls:', connectTimeout: 1000, commandTimeout: 1000 }), flushInterval: 3_600_000, logger: logger() });
+      open.push(plain);
+      await plain.ready;
+      expect(plain.storageStatus().error).toMatch(/ECONNRESET|closed|timeout/i);
+    } finally {
+      await redis.stop();
     }
   });
 });

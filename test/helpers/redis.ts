@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RedisServer {
   port: number;
+  /** The TLS port, when started with `tls`. */
+  tlsPort?: number;
   /** `redis://[:password@]127.0.0.1:port` */
   url: string;
   dir: string;
@@ -27,6 +29,8 @@ export interface RedisOptions {
   args?: string[];
   /** The port to listen on. @default a free one */
   port?: number;
+  /** Also listen with TLS (on `tlsPort`) with this certificate; clients are not asked for one. */
+  tls?: { cert: string; key: string };
 }
 
 /** A free loopback port: listen on 0, read it, close. Redis binds it right after (a race tests live with). */
@@ -42,7 +46,15 @@ export async function freePort(): Promise<number> {
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-redis-'));
   const port = options.port ?? (await freePort());
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    await writeFile(path.join(dir, 'tls.crt'), options.tls.cert);
+    await writeFile(path.join(dir, 'tls.key'), options.tls.key, { mode: 0o600 });
+    tlsArgs.push('--tls-port', String(tlsPort), '--tls-cert-file', path.join(dir, 'tls.crt'), '--tls-key-file', path.join(dir, 'tls.key'), '--tls-auth-clients', 'no');
+  }
   const args = [
+    ...tlsArgs,
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--dir', dir,
@@ -82,6 +94,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   await launch();
   return {
     port,
+    ...(tlsPort !== undefined && { tlsPort }),
     url: `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`,
     dir,
     cli,
