@@ -11,7 +11,6 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { flagTables } from '../src/cli/options.js';
-import { CLI_OPTIONS } from '../src/cli/options.js';
 import { FALLBACK_OPTIONS } from '../src/fallback/options.js';
 import { en } from '../src/fallback/texts/en.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';
@@ -30,7 +29,6 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
   'options stats': () => markdownTable(STATS_OPTIONS.rows()),
   'options report': () => markdownTable(REPORT_OPTIONS.rows()),
   'options proxy': () => markdownTable(PROXY_OPTIONS.rows()),
-  'options cli': () => markdownTable(CLI_OPTIONS.rows()),
   'cli flags': flagTables,
   'page texts': () =>
     [
