@@ -16,7 +16,7 @@ import { startProxy } from '../src/proxy/app.js';
 import { parseRedisUrl } from '../src/stats/stores/redis-options.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { cliHarness } from './helpers/cli-harness.js';
-import { startRedis, type RedisServer } from './helpers/redis.js';
+import { freePort, startRedis, type RedisServer } from './helpers/redis.js';
 import { httpsGet } from './helpers/report.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { captureLogger, proxyConfig, REPORT_TOKEN } from './helpers/proxy.js';
@@ -161,6 +161,29 @@ describe.skipIf(!haveRedis)('the command with a Redis it cannot use', () => {
       await closeServer(server);
     }
   });
+
+  it('starts and serves with Redis down, saying so once (not a configuration error)', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-fleet-cli-'));
+    const upstream = http.createServer((_req, res) => res.end('upstream'));
+    const upstreamPort = await listenOn(upstream);
+    const harness = cliHarness(dir, { LEGACY_TLS_REPORT_TOKEN: TOKEN });
+    const nobody = await freePort();
+    const running = runCli(['--upstream', `http://127.0.0.1:${upstreamPort}`, '--listen', '127.0.0.1:0', '--http-listen', 'off', '--state-dir', dir, '--redis-url', `redis://127.0.0.1:${nobody}`], harness.io);
+    try {
+      const listening = await harness.waitFor((line) => line.msg === 'listening');
+      const port = Number(new URL(String(listening.https)).port);
+      const ca = await readFile(path.join(dir, 'cert.pem'), 'utf8');
+      expect((await tlsRequest({ port, ca, version: 'TLSv1.2', headers: { 'user-agent': CHROME } })).body).toBe('upstream');
+      const report = JSON.parse((await httpsGet(port, ca, '/_legacy-tls/report.json', { authorization: `Bearer ${TOKEN}` })).body) as ReportDocument;
+      expect(report.storage.error).toMatch(/ECONNREFUSED/);
+      expect(report.windows['24h'].requests.total).toBe(1);
+      expect(harness.output().match(/is unreachable/g)).toHaveLength(1);
+    } finally {
+      harness.signal('SIGTERM');
+      expect(await running).toBe(0);
+      await closeServer(upstream);
+    }
+  }, 30_000);
 
   it('refuses --stats-file with --redis-url, and --redis-prefix without it', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-fleet-cli-'));
