@@ -22,6 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@redis/client';
 import Koa from 'koa';
 import { createLegacyTlsServer, generateSelfSignedCertificate, TrafficStats } from '../src/index.js';
 import { legacyTlsFallback } from '../src/koa/index.js';
@@ -164,6 +165,45 @@ async function flushCost(redis: BenchRedis, requests: number, repeats: number): 
   return { ms, bytes };
 }
 
+/** Redis time of one flush after an outage: `hours` saturated hours sent as one delta. */
+async function backlogCost(redis: BenchRedis, hours: number, perHour: number): Promise<{ ms: number; bytes: number; calls: number; longestMs: number }> {
+  let clock = hourStart(Date.now()) - (hours - 1) * HOUR_MS;
+  const stats = new TrafficStats({ store: redisStore({ url: redis.url, keyPrefix: `backlog${hours}:`, instance: 'backlog' }), flushInterval: 3_600_000, now: () => clock });
+  await stats.ready;
+  await stats.flush();
+  for (let h = 0; h < hours; h++) {
+    // Kept in memory, as while Redis is away; written at once below.
+    recordHour(stats, perHour, h * perHour);
+    clock += HOUR_MS;
+  }
+  clock -= HOUR_MS;
+  await redis.cli('CONFIG', 'RESETSTAT');
+  // Every command logged, the script's own redis.call()s too (Redis 7): room for all of them.
+  await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', '0');
+  await redis.cli('CONFIG', 'SET', 'slowlog-max-len', '1000000');
+  await redis.cli('SLOWLOG', 'RESET');
+  await stats.flush();
+  await redis.cli('CONFIG', 'SET', 'slowlog-log-slower-than', '10000');
+  const bytes = Number(/total_net_input_bytes:(\d+)/.exec(await redis.cli('INFO', 'stats'))?.[1] ?? 0);
+  const { calls, usec } = commandStats(await redis.cli('INFO', 'commandstats'));
+  const longestMs = await slowest(redis);
+  await stats.close();
+  return { ms: usec / 1000, bytes, calls, longestMs };
+}
+
+/** The longest script call SLOWLOG kept since it was reset (the threshold is set to 0 around the flush), in ms. */
+async function slowest(redis: BenchRedis): Promise<number> {
+  const client = createClient({ url: redis.url, RESP: 2 });
+  await client.connect();
+  try {
+    const entries = (await client.sendCommand(['SLOWLOG', 'GET', '-1'])) as [number, number, number, string[]][];
+    const scripts = entries.filter((entry) => /^eval/i.test(String(entry[3]?.[0] ?? '')));
+    return Math.max(0, ...scripts.map((entry) => Number(entry[2]))) / 1000;
+  } finally {
+    await client.close();
+  }
+}
+
 /** A day of saturated hours under one prefix; the bytes of each kind of key. */
 async function memoryPerDay(redis: BenchRedis, perHour: number): Promise<Record<string, { keys: number; bytes: number }>> {
   const prefix = 'site:';
@@ -266,6 +306,11 @@ async function main(): Promise<void> {
     lines.push(
       '',
       `One flush of a busy instance's delta (${simulated.toLocaleString('en-US')} distinct visitors, every label cap reached; ${(flush.bytes / 1024).toFixed(0)} KiB sent): Redis time per script call ${median(flush.ms).toFixed(2)} ms (median of ${flush.ms.length}: ${flush.ms.map((v) => v.toFixed(2)).join(' / ')}; target < 50 ms).`,
+    );
+
+    const backlog = await backlogCost(redis, 24, 30_000);
+    lines.push(
+      `After a day without Redis, the backlog (24 saturated hours, ${(backlog.bytes / 1024).toFixed(0)} KiB) goes out in ${backlog.calls} script calls, ${backlog.ms.toFixed(1)} ms of Redis time in all, the longest call ${backlog.longestMs.toFixed(1)} ms (SLOWLOG).`,
     );
 
     // 3. Memory per site per day of retention.

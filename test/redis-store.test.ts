@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport, InvalidOptionError, redisStore, TrafficStats, type ReportDocument, type Verdict } from '../src/index.js';
-import { MAX_CLIENTS_PER_BUCKET } from '../src/stats/model.js';
+import { HOUR_MS, MAX_CLIENTS_PER_BUCKET } from '../src/stats/model.js';
 import { APPLY_DELTA_SCRIPT, REDIS_ACL_COMMANDS } from '../src/stats/stores/redis-layout.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { freePort, startRedis, startRelay, type RedisServer } from './helpers/redis.js';
@@ -233,6 +233,38 @@ describe.skipIf(!haveRedis)('redisStore with a real Redis', () => {
     expect((error as InvalidOptionError).option).toBe('url');
     expect((error as InvalidOptionError).message).toContain('NOPERM');
     expect((error as InvalidOptionError).message).not.toContain('acl-pass-0123');
+  });
+
+  it('sends a long backlog a few hours per script call, each once, even when a middle reply is lost', async () => {
+    const relay = await startRelay(redis.port);
+    try {
+      const first = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 9 * HOUR_MS;
+      let clock = first;
+      const store = redisStore({ url: `redis://127.0.0.1:${relay.port}`, keyPrefix: 'backlog:', instance: 'backlog', connectTimeout: 500, commandTimeout: 2000 });
+      const s = new TrafficStats({ store, flushInterval: 3_600_000, logger: logger(), now: () => clock });
+      open.push(s);
+      await s.ready;
+      // Ten hours counted in memory (as while Redis is away), then written at once.
+      for (let h = 0; h < 10; h++, clock += HOUR_MS) record(s, 10 + h, 'TLSv1');
+      clock -= HOUR_MS;
+      redis.cli('SCRIPT', 'LOAD', APPLY_DELTA_SCRIPT);
+      redis.cli('CONFIG', 'RESETSTAT');
+      // The second call carries hours 4–7: its reply is lost after Redis applied it.
+      const cut = relay.dropReplyAfter(`"${first + 4 * HOUR_MS}"`);
+      await s.flush();
+      await cut;
+      await s.flush();
+      expect(s.storageStatus().error).toBeNull();
+      for (let h = 0; h < 10; h++) {
+        expect(Number(redis.cli('HGET', `backlog:h:${first + h * HOUR_MS}`, 'a:redirected').trim()), `hour ${h}`).toBe(10 + h);
+      }
+      expect(Number(redis.cli('HGET', 'backlog:t', 'r:TLSv1|1|browser|redirected').trim())).toBe(145);
+      // Three chunks of at most four hours, and the lost one once more.
+      const calls = /cmdstat_evalsha:calls=(\d+)/.exec(redis.cli('INFO', 'commandstats'))?.[1];
+      expect(Number(calls)).toBe(4);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('reports in a cluster: the primary holds the Redis store, workers send it their deltas', async () => {

@@ -29,6 +29,11 @@ const AS_BUFFERS = { 36: Buffer } as const;
 
 /** A report does not try a connection that failed less than this ago: it would wait for the same failure. */
 const RETRY_GAP_MS = 1_000;
+/**
+ * Hour (or day) buckets per script call. A script blocks Redis while it runs: one saturated hour costs it
+ * a few milliseconds, so the backlog of a long outage goes out in calls that stay well under 50 ms each.
+ */
+const MAX_BUCKETS_PER_DELTA = 4;
 /** With nothing to send, a flush still says "alive" this often, so the instance table shows who reports. */
 const HEARTBEAT_MS = 1_000;
 
@@ -190,14 +195,15 @@ export class RedisStore implements StatsStore {
     const client = await this.connection(false, forRead);
     if (!client) return;
     if (!this.saltShared && (await this.shareSalt(client, context.salt).catch((error: unknown) => (this.lost(client, error), null))) === null) return;
-    // First the delta whose answer was lost, as it was; then what came since.
-    for (let round = 0; round < 2; round++) {
+    // First the delta whose answer was lost, as it was; then what came since, a few hours per script call
+    // (the rounds are bounded: what is added meanwhile waits for the next flush if it does not fit).
+    const rounds = 2 + Math.ceil((this.pending.hours.size + this.pending.days.size) / MAX_BUCKETS_PER_DELTA);
+    for (let round = 0; round < rounds; round++) {
       if (!this.inflight) {
         const idle = isEmptyState(this.pending);
         if (idle && (round > 0 || Date.now() - this.lastSent < HEARTBEAT_MS)) return;
-        const state = this.pending;
-        this.pending = emptyState();
-        prune(state, context.now(), context.retentionDays);
+        prune(this.pending, context.now(), context.retentionDays);
+        const state = takeChunk(this.pending, MAX_BUCKETS_PER_DELTA);
         const delta = encodeDelta(state, context.retentionDays);
         this.seq += 1;
         const args = [this.options.keyPrefix, this.processId, String(this.seq), this.options.instance, delta.header, ...delta.sketches];
@@ -361,6 +367,27 @@ export class RedisStore implements StatsStore {
     for (const state of [this.pending, this.inflight?.state]) state?.totals.requests.forEach((count) => (n += count));
     return n;
   }
+}
+
+/**
+ * The oldest `max` hour buckets of `pending` (then, once no hour is left, day buckets), moved out; the
+ * last chunk takes the totals too. What stays behind goes with the next call: each part is its own delta,
+ * applied once.
+ */
+export function takeChunk(pending: StatsState, max: number): StatsState {
+  if (pending.hours.size + pending.days.size <= max) {
+    const all = { hours: pending.hours, days: pending.days, totals: pending.totals };
+    Object.assign(pending, emptyState());
+    return all;
+  }
+  const chunk = emptyState();
+  const from = pending.hours.size > 0 ? 'hours' : 'days';
+  const keys = [...pending[from].keys()].sort((a, b) => a - b).slice(0, max);
+  for (const key of keys) {
+    (chunk[from] as Map<number, unknown>).set(key, pending[from].get(key));
+    pending[from].delete(key);
+  }
+  return chunk;
 }
 
 // Buckets are handed over by reference when merged: a copy keeps the original apart.
