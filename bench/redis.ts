@@ -315,6 +315,17 @@ async function main(): Promise<void> {
 
     // 3. Memory per site per day of retention.
     const kinds = await memoryPerDay(redis, 30_000);
+    // What a report costs: every hour and day key of the 31 days a report can show, read and decoded.
+    const reader = new TrafficStats({ store: redisStore({ url: redis.url, keyPrefix: 'site:', instance: 'reader' }), flushInterval: 3_600_000 });
+    await reader.ready;
+    const reads: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await reader.refresh();
+      reads.push(performance.now() - t0);
+    }
+    await reader.close();
+    lines.push(`A report's read of the same site (a day of saturated hours among the 31 days a report covers, ~900 pipelined HGETALLs, decoded): ${median(reads).toFixed(0)} ms wall in the reading process (median of ${reads.length}).`);
     // The 24 hours may straddle two dates: a day of retention holds 24 `h` keys and one `d` and one `dv`.
     const each = (kind: string) => (kinds[kind]?.bytes ?? 0) / Math.max(1, kinds[kind]?.keys ?? 1);
     const perDay = 24 * each('h') + each('d') + each('dv');
