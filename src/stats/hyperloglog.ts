@@ -102,7 +102,7 @@ export class HyperLogLog {
       throw new RangeError(`HyperLogLog.add needs a hash of at least 8 bytes, got ${hash.byteLength}`);
     }
     // Two big-endian 32-bit halves instead of a BigInt, read byte by byte: this runs for every new
-    // visitor, and on Node 20 creating a DataView costs about a microsecond, more than the rest.
+    // visitor, and a DataView per call would cost more than the rest of it (bench/README.md, notes).
     const hi = ((hash[0] as number) << 24) | ((hash[1] as number) << 16) | ((hash[2] as number) << 8) | (hash[3] as number);
     const lo = ((hash[4] as number) << 24) | ((hash[5] as number) << 16) | ((hash[6] as number) << 8) | (hash[7] as number);
     const p = this.precision;
