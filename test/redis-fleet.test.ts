@@ -56,7 +56,8 @@ describe.skipIf(!haveRedis)('three proxies behind one Redis', () => {
       { LEGACY_TLS_REPORT_TOKEN: TOKEN, LEGACY_TLS_REDIS_URL: redis.url },
     );
     running.push(cli);
-    const listening = await cli.waitFor((l) => l.msg === 'listening');
+    // Three processes starting at once under tsx on a busy two-core machine: more than the helper's 20 s default at times.
+    const listening = await cli.waitFor((l) => l.msg === 'listening', 45_000);
     return { cli, port: Number(new URL(String(listening.https)).port), ca: await readFile(path.join(dir, 'cert.pem'), 'utf8') };
   }
 
@@ -102,7 +103,7 @@ describe.skipIf(!haveRedis)('three proxies behind one Redis', () => {
     expect(dashboard.body).toContain('<td data-instance="0.requests">30</td>');
     for (const { cli } of fleet) cli.child.kill('SIGTERM');
     expect(await Promise.all(fleet.map(({ cli }) => cli.exit()))).toEqual([0, 0, 0]);
-  }, 60_000);
+  }, 90_000);
 
   it('with --workers 2, the primary holds the store and every worker reports the fleet', async () => {
     const { cli, port, ca } = await instance('cluster-1', ['--workers', '2'], 'fleet-cluster:');
@@ -120,7 +121,7 @@ describe.skipIf(!haveRedis)('three proxies behind one Redis', () => {
     expect(code, JSON.stringify(cli.lines.slice(-12), null, 1)).toBe(0);
     // Stopped cleanly: everything written.
     expect(Number(redis.cli('HGET', 'fleet-cluster:t', 'r:TLSv1.2|0|browser|passed').trim())).toBe(12);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe.skipIf(!haveRedis)('the command with a Redis it cannot use', () => {
