@@ -10,20 +10,32 @@ const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   none: '#95a5a6',
 };
 
-const WINDOW_TITLES: Record<WindowName, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' };
+/** What the dashboard shows: one window of the report, or its `span` (a report built from logs). */
+export type DashboardView = WindowName | 'span';
+
+const WINDOW_TITLES: Record<DashboardView, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', span: 'whole log' };
+
+/** Where the dashboard's links go: by default `?window=…` and `report.json` under `basePath`. */
+export interface DashboardLinks {
+  view(view: DashboardView): string;
+  /** The JSON document, or null for no link (a file opened from disk has none beside it). */
+  json: string | null;
+}
 
 /**
  * The dashboard: server-rendered HTML with inline SVG, no script and no external resource, so it works
  * behind the strictest CSP and on a phone. Every figure is taken from the same `ReportDocument` that
  * `report.json` returns, and carries a `data-figure` attribute naming its JSON path.
  */
-export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string): string {
-  const w = report.windows[window];
+export function renderDashboard(report: ReportDocument, window: DashboardView, basePath: string, links: DashboardLinks = queryLinks(basePath)): string {
+  const w = window === 'span' ? report.span : report.windows[window];
+  if (w === undefined) throw new RangeError('legacy-tls-fallback: this report has no span (only a report built from logs has)');
   const figure = (path: string, text: string | number) => `<span data-figure="${escapeHtml(path)}">${escapeHtml(String(text))}</span>`;
-  const tabs = WINDOWS.map((name) =>
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const tabs = views.map((name) =>
     name === window
       ? `<strong>${WINDOW_TITLES[name]}</strong>`
-      : `<a href="${escapeHtml(`${basePath}?window=${name}`)}">${WINDOW_TITLES[name]}</a>`,
+      : `<a href="${escapeHtml(links.view(name))}">${WINDOW_TITLES[name]}</a>`,
   ).join(' · ');
 
   const protocolRows = PROTOCOL_LABELS.map(
@@ -92,7 +104,7 @@ section > h2:first-child { margin-top: 0; }
 <main>
 <h1>Legacy TLS traffic</h1>
 <p>${tabs}</p>
-<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
+<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}.${links.json === null ? '' : ` The same figures as <a href="${escapeHtml(links.json)}">report.json</a>.`}</p>
 ${storage}
 ${upstream}
 <div class="cards">
@@ -119,7 +131,7 @@ ${shareChart(w.series)}
 </section>
 
 <section>
-<h2>Protocol mix ${window === '24h' ? 'per hour' : 'per day'}</h2>
+<h2>Protocol mix ${window === '24h' ? 'per hour' : w.series.length > 1 && Date.parse(w.series[1]?.start ?? '') - Date.parse(w.series[0]?.start ?? '') > 86_400_000 ? 'over time' : 'per day'}</h2>
 ${protocolChart(w.series)}
 <table>
 <thead><tr><th>Protocol</th><th>Requests</th><th>Visitors</th></tr></thead>
@@ -152,6 +164,10 @@ ${failureRows}
 </body>
 </html>
 `;
+}
+
+function queryLinks(basePath: string): DashboardLinks {
+  return { view: (view) => `${basePath}?window=${view}`, json: `${basePath}report.json` };
 }
 
 function percent(share: number): string {
