@@ -8,7 +8,7 @@ const io: CliIo = {
     write: (s) => void process.stdout.write(s),
     isTTY: process.stdout.isTTY === true,
   },
-  stderr: { write: (s) => void process.stderr.write(s) },
+  stderr: { write: (s) => void process.stderr.write(s), isTTY: process.stderr.isTTY === true },
   env: process.env,
   cwd: process.cwd(),
   onSignal(signal, handler) {

@@ -166,6 +166,29 @@ ${failureRows}
 `;
 }
 
+/**
+ * Every view of a report in one self-contained file that opens from disk (`analyse --html`): each view
+ * is a `<main id="view-…">`, the tabs are `#view-…` links, and CSS `:target` shows the one picked
+ * (no script, so it still works under the strictest settings). The whole log is shown first when the
+ * report has a span, else 30 days. `notes`: plain-text lines shown above every view (how the log
+ * could be read), escaped here.
+ */
+export function renderDashboardFile(report: ReportDocument, notes: readonly string[] = []): string {
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const links: DashboardLinks = { view: (view) => `#view-${view}`, json: null };
+  const notesHtml = notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n');
+  const bodies = views.map((view) => {
+    const html = renderDashboard(report, view, '', links);
+    const main = html.slice(html.indexOf('<main>') + '<main>'.length, html.lastIndexOf('</main>'));
+    return `<main class="view" id="view-${view}">${main.replace('</h1>', `</h1>\n${notesHtml}`)}</main>`;
+  });
+  const first = renderDashboard(report, views[views.length - 1] as DashboardView, '', links);
+  const fallback = `#view-${views[views.length - 1] as DashboardView}`;
+  // The default view is the last in the document, so that `:target ~` can hide it when another is picked.
+  const css = `.view { display: none; }\n${fallback} { display: block; }\n.view:target { display: block; }\n.view:target ~ ${fallback} { display: none; }\n.note { background: #fff8e1; border: 1px solid #f0d58c; padding: 0.6rem 0.8rem; border-radius: 6px; }\n</style>`;
+  return `${first.slice(0, first.indexOf('<main>')).replace('</style>', css).replace(/<title>[^<]*<\/title>/, '<title>Legacy TLS report from logs</title>')}${bodies.join('\n')}\n</body>\n</html>\n`;
+}
+
 function queryLinks(basePath: string): DashboardLinks {
   return { view: (view) => `${basePath}?window=${view}`, json: `${basePath}report.json` };
 }
