@@ -18,8 +18,17 @@ import { defaultText, defineOptions, type FlagEntry } from '../schema/define.js'
 import { boolean, integer, string } from '../schema/option.js';
 import { STATS_OPTIONS } from '../stats/options.js';
 import { FileStore } from '../stats/stores/file.js';
-import type { CliIo } from './main.js';
 import { PROGRAM } from './options.js';
+
+/** What the command touches of the outside world: the part of main's `CliIo` it needs (main imports this file). */
+export interface AnalyseIo {
+  stdout: { write(s: string): void };
+  /** `isTTY`: a terminal, where the progress line is drawn (never into a pipe or a file). */
+  stderr: { write(s: string): void; isTTY?: boolean };
+  cwd: string;
+  /** What `-` reads. @default process.stdin */
+  stdin?: AsyncIterable<Buffer | string>;
+}
 
 const checkPath = (file: string) => (file.trim() === '' || file.includes('\u0000') ? 'expected a file path' : undefined);
 
@@ -183,7 +192,7 @@ export function analyseHelpText(): string {
 }
 
 /** A progress line on a terminal: bytes read of the total, lines/s. Redrawn at most 4 times a second. */
-function progressLine(io: CliIo, now: () => number): { update(progress: AnalyseProgress): void; clear(): void } {
+function progressLine(io: AnalyseIo, now: () => number): { update(progress: AnalyseProgress): void; clear(): void } {
   const start = now();
   let last = 0;
   let shown = false;
@@ -214,7 +223,7 @@ function progressLine(io: CliIo, now: () => number): { update(progress: AnalyseP
 }
 
 /** `analyse` as a command: resolves with the exit code. */
-export async function runAnalyse(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runAnalyse(argv: readonly string[], io: AnalyseIo): Promise<number> {
   let parsed: ParsedAnalyse;
   try {
     parsed = parseAnalyseArgs(argv);
