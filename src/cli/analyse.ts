@@ -191,6 +191,10 @@ export function analyseHelpText(): string {
   return lines.join('\n');
 }
 
+function grouped(value: number): string {
+  return String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
 /** A progress line on a terminal: bytes read of the total, lines/s. Redrawn at most 4 times a second. */
 function progressLine(io: AnalyseIo, now: () => number): { update(progress: AnalyseProgress): void; clear(): void } {
   const start = now();
@@ -203,7 +207,7 @@ function progressLine(io: AnalyseIo, now: () => number): { update(progress: Anal
       if (t - last < 250) return;
       last = t;
       const seconds = Math.max(0.001, (t - start) / 1000);
-      const rate = `${Math.round(progress.lines / seconds).toLocaleString('en-US')} lines/s`;
+      const rate = `${grouped(progress.lines / seconds)} lines/s`;
       let bar = '';
       if (progress.bytesTotal !== null && progress.bytesTotal > 0) {
         const fraction = Math.min(1, progress.bytesRead / progress.bytesTotal);
@@ -212,7 +216,7 @@ function progressLine(io: AnalyseIo, now: () => number): { update(progress: Anal
       } else {
         bar = `${mib(progress.bytesRead)} read`;
       }
-      io.stderr.write(`\r\x1b[K${bar} · ${progress.lines.toLocaleString('en-US')} lines · ${rate}`);
+      io.stderr.write(`\r\x1b[K${bar} · ${grouped(progress.lines)} lines · ${rate}`);
       shown = true;
     },
     clear() {
