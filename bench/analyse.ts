@@ -12,7 +12,7 @@
  * time when installed). Both read the same file from the page cache: the first reader run warms it.
  * Prints a Markdown table on stdout; progress on stderr.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -97,6 +97,8 @@ async function compileReader(dir: string): Promise<string> {
   const done = await runTracked(process.execPath, [tsc, ...options, entry], { timeoutMs: 180_000 });
   if (done.code !== 0) throw new Error(`tsc failed on ${entry}:\n${done.stdout}${done.stderr}`);
   await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+  // The whole command imports the package's dependencies (ua-parser-js): found through a link.
+  await symlink(await realpath(path.join(REPO_DIR, 'node_modules')), path.join(dir, 'node_modules'), 'dir');
   return path.join(dir, 'bench', 'analyse-reader.js');
 }
 
