@@ -64,7 +64,7 @@ export function formatSummary(doc: AnalysisDocument): string {
   const inputs = info.inputs;
   out.push(`Read ${inputs.length} ${inputs.length === 1 ? 'log' : 'logs'}${info.from && info.to ? `, from ${day(info.from)} to ${day(info.to)} UTC` : ''}:`);
   for (const input of inputs) {
-    const format = input.format === null ? 'not read' : `${input.format}${input.layout ? ` (${printable(input.layout, 80)})` : ''}, ${input.formatSource ?? ''}`;
+    const format = input.format === null ? (input.lines === 0 && input.error === null ? 'empty' : 'not read') : `${input.format}${input.layout ? ` (${printable(input.layout, 80)})` : ''}, ${input.formatSource ?? ''}`;
     const parts = [`${n(input.lines)} lines`, `${n(input.requests)} requests`];
     if (input.connections > 0) parts.push(`${n(input.connections)} connections`);
     if (input.handshakeFailures > 0) parts.push(`${n(input.handshakeFailures)} failed handshakes`);
