@@ -14,8 +14,11 @@ export interface TlsFacts {
   cipher: string | null;
   /** SNI host name the client sent, when any. */
   servername: string | null;
-  /** Where the facts come from: this socket, a trusted proxy's header, or nowhere. */
-  source: 'socket' | 'header' | 'none';
+  /**
+   * Where the facts come from: this socket, a trusted proxy's header, nowhere, or a line of a server's
+   * access log (`analyse`: `protocol` is what the log says was negotiated, `null` for no TLS).
+   */
+  source: 'socket' | 'header' | 'none' | 'log';
 }
 
 export type ClientKind = 'browser' | 'bot' | 'library' | 'unknown';

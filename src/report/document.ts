@@ -100,12 +100,38 @@ export interface ReportDocument {
   storage: StorageStatus;
   windows: Record<WindowName, WindowReport>;
   totals: Totals;
+  /**
+   * The whole time the numbers cover, from the hour of the first to the hour of the last: present in a
+   * report built from logs (`analyse`), where the log's span is the question; daily series.
+   */
+  span?: WindowReport;
+}
+
+export interface ReportOptions {
+  /** Adds `span`, from the hour of `from` to the hour of `to` (ms since the epoch). */
+  span?: { from: number; to: number };
 }
 
 export const TOP_CLIENTS = 10;
 
 const WINDOW_HOURS: Record<WindowName, number> = { '24h': 24, '7d': 7 * 24, '30d': 30 * 24 };
 const WINDOW_DAYS: Record<WindowName, number> = { '24h': 1, '7d': 7, '30d': 30 };
+/** Points of a daily series at most: a longer span gets points of several days each. */
+const MAX_SERIES_POINTS = 400;
+
+/** What a window covers: the hours it sums, and the sketches it unites (hourly ones, or daily ones). */
+interface Range {
+  firstHour: number;
+  lastHour: number;
+  firstDay: number;
+  lastDay: number;
+  hourly: boolean;
+}
+
+function rangeOf(now: number, name: WindowName): Range {
+  const lastHour = hourStart(now);
+  return { firstHour: lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS, lastHour, firstDay: dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS, lastDay: dayStart(now), hourly: name === '24h' };
+}
 
 // Protocols that a minimum of TLS 1.2 / 1.3 would send to the fallback page.
 const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
@@ -118,9 +144,15 @@ const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
  * the hours inside the window; the 24 h visitor figures unite hourly sketches, the 7 d and 30 d ones
  * unite the sketches of the last 7 / 30 UTC days (today included).
  */
-export function buildReport(state: StatsState, now: number, storage: StorageStatus): ReportDocument {
-  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name)])) as Record<WindowName, WindowReport>;
-  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows, totals: buildTotals(state) };
+export function buildReport(state: StatsState, now: number, storage: StorageStatus, options: ReportOptions = {}): ReportDocument {
+  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, rangeOf(now, name))])) as Record<WindowName, WindowReport>;
+  const report: ReportDocument = { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows, totals: buildTotals(state) };
+  const span = options.span;
+  if (span) {
+    const from = Math.min(span.from, span.to);
+    report.span = buildWindow(state, { firstHour: hourStart(from), lastHour: hourStart(span.to), firstDay: dayStart(from), lastDay: dayStart(span.to), hourly: false });
+  }
+  return report;
 }
 
 /** The all-time part of the document, on its own: Prometheus scrapes read only this. */
@@ -142,9 +174,8 @@ export function buildTotals(state: StatsState): Totals {
   return { requests, handshakes, handshakeFailures, upstreamErrors };
 }
 
-function buildWindow(state: StatsState, now: number, name: WindowName): WindowReport {
-  const lastHour = hourStart(now);
-  const firstHour = lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS;
+function buildWindow(state: StatsState, range: Range): WindowReport {
+  const { firstHour, lastHour } = range;
   const hours = [...state.hours].filter(([start]) => start >= firstHour && start <= lastHour);
 
   const byProtocol = zero(PROTOCOL_LABELS);
@@ -191,7 +222,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     for (const [status, n] of bucket.upstreamErrors) upstreamErrors[status] += n;
   }
 
-  const sketches = visitorSketches(state, now, name);
+  const sketches = visitorSketches(state, range);
   const classes = [...sketches].map(([key, hll]) => [parseVisitorKey(key), hll] as const).filter((entry): entry is readonly [VisitorClass, HyperLogLog] => entry[0] !== null);
   const unite = (predicate: (protocol: VisitorClass['protocol'], human: VisitorClass['human']) => boolean) =>
     HyperLogLog.union(classes.filter(([visitor]) => predicate(visitor.protocol, visitor.human)).map(([, hll]) => hll)).count();
@@ -225,20 +256,19 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     },
     legacyShare: ratio(legacy, total),
     legacyShareBrowsers: ratio(legacyBrowsers, browsers),
-    topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, now, name)),
+    topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, range)),
     handshakes: { total: sum(Object.values(handshakesByProtocol)), resumed, byProtocol: handshakesByProtocol },
     handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
     upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
-    series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),
+    series: range.hourly ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, range.firstDay, range.lastDay),
   };
 }
 
-/** Unites, per key, the sketches the window covers: hourly ones for 24 h, daily ones for 7 d and 30 d. */
+/** Unites, per key, the sketches the window covers: hourly ones for 24 h, daily ones for 7 d, 30 d and a span. */
 function windowSketches(
   state: StatsState,
-  now: number,
-  name: WindowName,
+  range: Range,
   hourly: (bucket: HourBucket) => Iterable<[string, HyperLogLog]>,
   daily: (bucket: DayBucket) => Iterable<[string, HyperLogLog]>,
 ): Map<string, HyperLogLog> {
@@ -248,22 +278,20 @@ function windowSketches(
     if (existing) existing.merge(hll);
     else out.set(key, hll.clone());
   };
-  if (name === '24h') {
-    const lastHour = hourStart(now);
-    for (const [start, bucket] of state.hours) if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const entry of hourly(bucket)) add(entry);
+  if (range.hourly) {
+    for (const [start, bucket] of state.hours) if (start >= range.firstHour && start <= range.lastHour) for (const entry of hourly(bucket)) add(entry);
   } else {
-    const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
-    for (const [start, bucket] of state.days) if (start >= firstDay) for (const entry of daily(bucket)) add(entry);
+    for (const [start, bucket] of state.days) if (start >= range.firstDay && start <= range.lastDay) for (const entry of daily(bucket)) add(entry);
   }
   return out;
 }
 
-function visitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
-  return windowSketches(state, now, name, (hour) => hour.visitors ?? [], (day) => day.visitors);
+function visitorSketches(state: StatsState, range: Range): Map<string, HyperLogLog> {
+  return windowSketches(state, range, (hour) => hour.visitors ?? [], (day) => day.visitors);
 }
 
-function clientVisitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
-  return windowSketches(state, now, name, (hour) => hour.clientVisitors ?? [], (day) => [...day.clients].map(([key, c]): [string, HyperLogLog] => [key, c.visitors]));
+function clientVisitorSketches(state: StatsState, range: Range): Map<string, HyperLogLog> {
+  return windowSketches(state, range, (hour) => hour.clientVisitors ?? [], (day) => [...day.clients].map(([key, c]): [string, HyperLogLog] => [key, c.visitors]));
 }
 
 function topClients(requests: Map<string, number>, visitors: Map<string, HyperLogLog>): LegacyClientRow[] {
@@ -286,10 +314,10 @@ function hourlySeries(state: StatsState, firstHour: number, lastHour: number): S
   return points;
 }
 
-function dailySeries(state: StatsState, now: number, days: number): SeriesPoint[] {
+function dailySeries(state: StatsState, firstDay: number, lastDay: number): SeriesPoint[] {
   const points: SeriesPoint[] = [];
-  const today = dayStart(now);
-  for (let start = today - (days - 1) * DAY_MS; start <= today; start += DAY_MS) points.push(point(state, start, start + DAY_MS));
+  const step = Math.ceil((lastDay - firstDay + DAY_MS) / DAY_MS / MAX_SERIES_POINTS) * DAY_MS;
+  for (let start = firstDay; start <= lastDay; start += step) points.push(point(state, start, Math.min(start + step, lastDay + DAY_MS)));
   return points;
 }
 

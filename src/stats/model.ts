@@ -45,6 +45,26 @@ export interface DayBucket {
   clients: Map<string, ClientCounts>;
 }
 
+/**
+ * A log imported into the stats (`analyse --into`) and how far, so that importing it again, or a
+ * rotated or grown copy of it, counts only what is new.
+ */
+export interface ImportRecord {
+  /** Hash of the log's first record (time, address, request, user agent…): rotation and growth keep it. */
+  id: string;
+  /** The input as it was named when imported, for messages. */
+  input: string;
+  /** Records counted from the log, from its first one on. */
+  records: number;
+  /** Time of the last record counted (ms): a later import checks the log still has it at that place. */
+  last: number;
+  /** When it was imported (ms). */
+  at: number;
+}
+
+/** Imports remembered; the oldest are forgotten first (re-importing one whose data is past retention adds nothing). */
+export const MAX_IMPORTS = 1000;
+
 export interface StatsState {
   /** Hour start (ms since epoch) → bucket. */
   hours: Map<number, HourBucket>;
@@ -58,6 +78,8 @@ export interface StatsState {
     /** Responses the proxy made itself because the upstream failed, by status (502, 504). */
     upstreamErrors: Map<string, number>;
   };
+  /** Logs imported by `analyse --into`, by `ImportRecord.id`. Absent in states that never had one. */
+  imports?: Map<string, ImportRecord>;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -74,7 +96,7 @@ export function dayStart(time: number): number {
 /** Whether nothing was counted in `state` (a drained counter that saw no traffic). */
 export function isEmptyState(state: StatsState): boolean {
   const { totals } = state;
-  return state.hours.size === 0 && state.days.size === 0 && totals.requests.size === 0 && totals.handshakes.size === 0 && totals.failures.size === 0 && totals.upstreamErrors.size === 0;
+  return state.hours.size === 0 && state.days.size === 0 && totals.requests.size === 0 && totals.handshakes.size === 0 && totals.failures.size === 0 && totals.upstreamErrors.size === 0 && !state.imports?.size;
 }
 
 export function emptyState(): StatsState {
@@ -290,6 +312,20 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
   }
 }
 
+/**
+ * The visitor sketches of recordRequest alone, for a caller that counts requests of the same labels
+ * in bulk (recordRequest with `visitor` null and an amount). Not for legacy clients' labels: their
+ * per-client sketches live beside their bounded counts and go with recordRequest.
+ */
+export function recordVisitor(state: StatsState, time: number, sample: RequestLabels, visitor: Uint8Array): void {
+  const { hour, day } = buckets(state, time);
+  const keys = sample.keys ?? sampleKeys(sample);
+  for (const key of keys.visitors) {
+    if (hour.visitors) sketch(hour.visitors, key).add(visitor);
+    sketch(day.visitors, key).add(visitor);
+  }
+}
+
 export function recordHandshake(state: StatsState, time: number, protocol: ProtocolLabel, resumed: boolean): void {
   const key = handshakeKey({ protocol, resumed });
   addTo(hourBucket(state, time).handshakes, key);
@@ -320,6 +356,16 @@ export function prune(state: StatsState, now: number, retentionDays: number): vo
   }
   const oldestDay = dayStart(now) - retentionDays * DAY_MS;
   for (const start of state.days.keys()) if (start < oldestDay) state.days.delete(start);
+  if (state.imports) pruneImports(state.imports, oldestHour);
+}
+
+/** Forgets imports whose every record is past retention, then all but the MAX_IMPORTS latest. */
+function pruneImports(imports: Map<string, ImportRecord>, oldest: number): void {
+  for (const [id, entry] of imports) if (entry.last < oldest) imports.delete(id);
+  if (imports.size <= MAX_IMPORTS) return;
+  const latest = [...imports.values()].sort((a, b) => b.at - a.at).slice(0, MAX_IMPORTS);
+  imports.clear();
+  for (const entry of latest) imports.set(entry.id, entry);
 }
 
 /** Adds `other` into `target`: counters add up, sketches unite. Used for cluster workers and late loads. */
@@ -364,6 +410,11 @@ export function mergeState(target: StatsState, other: StatsState): void {
   mergeCounts(target.totals.handshakes, other.totals.handshakes);
   mergeCounts(target.totals.failures, other.totals.failures);
   mergeCounts(target.totals.upstreamErrors, other.totals.upstreamErrors);
+  if (other.imports?.size) {
+    target.imports ??= new Map();
+    // The same log imported further wins: it covers what the shorter import did.
+    for (const [id, entry] of other.imports) if ((target.imports.get(id)?.records ?? -1) < entry.records) target.imports.set(id, entry);
+  }
 }
 
 function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {

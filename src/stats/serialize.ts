@@ -1,6 +1,6 @@
 import { HyperLogLog } from './hyperloglog.js';
 import { FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, UPSTREAM_ERROR_STATUSES } from './labels.js';
-import { CLIENT_SKETCH_PRECISION, emptyState, type ClientCounts, type DayBucket, type HourBucket, type StatsState } from './model.js';
+import { CLIENT_SKETCH_PRECISION, emptyState, MAX_IMPORTS, type ClientCounts, type DayBucket, type HourBucket, type ImportRecord, type StatsState } from './model.js';
 
 /**
  * On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change, and keep
@@ -57,6 +57,16 @@ export interface StatsDocument {
   totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts };
   hours: HourDocument[];
   days: DayDocument[];
+  /** Logs imported by `analyse --into`; absent when there were none (and in files written before). */
+  imports?: ImportDocument[];
+}
+
+interface ImportDocument {
+  id: string;
+  input: string;
+  records: number;
+  last: string;
+  at: string;
 }
 
 export function toDocument(state: StatsState, salt: Buffer, now: number): StatsDocument {
@@ -89,7 +99,12 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       visitors: sketchesToObject(d.visitors),
       clients: Object.fromEntries([...d.clients].map(([k, c]) => [k, { requests: c.requests, visitors: c.visitors.toString() }])),
     })),
+    ...(state.imports && state.imports.size > 0 && { imports: [...state.imports.values()].sort((a, b) => a.at - b.at).map(importToDocument) }),
   };
+}
+
+function importToDocument(entry: ImportRecord): ImportDocument {
+  return { id: entry.id, input: entry.input, records: entry.records, last: new Date(entry.last).toISOString(), at: new Date(entry.at).toISOString() };
 }
 
 function sketchesToObject(map: Map<string, HyperLogLog>): Record<string, string> {
@@ -139,6 +154,18 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
     }
     const bucket: DayBucket = { visitors: sketches(d.visitors, 'visitors'), clients };
     state.days.set(time(d.start, `days[${i}].start`), bucket);
+  }
+  if (doc.imports !== undefined) {
+    const list = array(doc.imports, 'imports');
+    if (list.length > MAX_IMPORTS) fail(`imports has ${list.length} entries, more than ${MAX_IMPORTS}`);
+    state.imports = new Map();
+    for (const [i, raw] of list.entries()) {
+      const entry = object(raw, `imports[${i}]`);
+      const id = string(entry.id, `imports[${i}].id`);
+      const input = string(entry.input, `imports[${i}].input`);
+      if (id.length > 64 || input.length > 512) fail(`imports[${i}] is too long`);
+      state.imports.set(id, { id, input, records: count(entry.records, `imports[${i}].records`), last: time(entry.last, `imports[${i}].last`), at: time(entry.at, `imports[${i}].at`) });
+    }
   }
   return { state, salt };
 }

@@ -10,20 +10,32 @@ const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   none: '#95a5a6',
 };
 
-const WINDOW_TITLES: Record<WindowName, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' };
+/** What the dashboard shows: one window of the report, or its `span` (a report built from logs). */
+export type DashboardView = WindowName | 'span';
+
+const WINDOW_TITLES: Record<DashboardView, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', span: 'whole log' };
+
+/** Where the dashboard's links go: by default `?window=…` and `report.json` under `basePath`. */
+export interface DashboardLinks {
+  view(view: DashboardView): string;
+  /** The JSON document, or null for no link (a file opened from disk has none beside it). */
+  json: string | null;
+}
 
 /**
  * The dashboard: server-rendered HTML with inline SVG, no script and no external resource, so it works
  * behind the strictest CSP and on a phone. Every figure is taken from the same `ReportDocument` that
  * `report.json` returns, and carries a `data-figure` attribute naming its JSON path.
  */
-export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string): string {
-  const w = report.windows[window];
+export function renderDashboard(report: ReportDocument, window: DashboardView, basePath: string, links: DashboardLinks = queryLinks(basePath)): string {
+  const w = window === 'span' ? report.span : report.windows[window];
+  if (w === undefined) throw new RangeError('legacy-tls-fallback: this report has no span (only a report built from logs has)');
   const figure = (path: string, text: string | number) => `<span data-figure="${escapeHtml(path)}">${escapeHtml(String(text))}</span>`;
-  const tabs = WINDOWS.map((name) =>
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const tabs = views.map((name) =>
     name === window
       ? `<strong>${WINDOW_TITLES[name]}</strong>`
-      : `<a href="${escapeHtml(`${basePath}?window=${name}`)}">${WINDOW_TITLES[name]}</a>`,
+      : `<a href="${escapeHtml(links.view(name))}">${WINDOW_TITLES[name]}</a>`,
   ).join(' · ');
 
   const protocolRows = PROTOCOL_LABELS.map(
@@ -95,7 +107,7 @@ section > h2:first-child { margin-top: 0; }
 <main>
 <h1>Legacy TLS traffic</h1>
 <p>${tabs}</p>
-<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
+<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}.${links.json === null ? '' : ` The same figures as <a href="${escapeHtml(links.json)}">report.json</a>.`}</p>
 ${storage}
 ${note}
 ${upstream}
@@ -123,7 +135,7 @@ ${shareChart(w.series)}
 </section>
 
 <section>
-<h2>Protocol mix ${window === '24h' ? 'per hour' : 'per day'}</h2>
+<h2>Protocol mix ${window === '24h' ? 'per hour' : w.series.length > 1 && Date.parse(w.series[1]?.start ?? '') - Date.parse(w.series[0]?.start ?? '') > 86_400_000 ? 'over time' : 'per day'}</h2>
 ${protocolChart(w.series)}
 <table>
 <thead><tr><th>Protocol</th><th>Requests</th><th>Visitors</th></tr></thead>
@@ -180,6 +192,33 @@ ${rows}
 </table>
 <p class="muted">${where}</p>
 </section>`;
+}
+
+/**
+ * Every view of a report in one self-contained file that opens from disk (`analyse --html`): each view
+ * is a `<main id="view-…">`, the tabs are `#view-…` links, and CSS `:target` shows the one picked
+ * (no script, so it still works under the strictest settings). The whole log is shown first when the
+ * report has a span, else 30 days. `notes`: plain-text lines shown above every view (how the log
+ * could be read), escaped here.
+ */
+export function renderDashboardFile(report: ReportDocument, notes: readonly string[] = []): string {
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const links: DashboardLinks = { view: (view) => `#view-${view}`, json: null };
+  const notesHtml = notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n');
+  const bodies = views.map((view) => {
+    const html = renderDashboard(report, view, '', links);
+    const main = html.slice(html.indexOf('<main>') + '<main>'.length, html.lastIndexOf('</main>'));
+    return `<main class="view" id="view-${view}">${main.replace('</h1>', `</h1>\n${notesHtml}`)}</main>`;
+  });
+  const first = renderDashboard(report, views[views.length - 1] as DashboardView, '', links);
+  const fallback = `#view-${views[views.length - 1] as DashboardView}`;
+  // The default view is the last in the document, so that `:target ~` can hide it when another is picked.
+  const css = `.view { display: none; }\n${fallback} { display: block; }\n.view:target { display: block; }\n.view:target ~ ${fallback} { display: none; }\n.note { background: #fff8e1; border: 1px solid #f0d58c; padding: 0.6rem 0.8rem; border-radius: 6px; }\n</style>`;
+  return `${first.slice(0, first.indexOf('<main>')).replace('</style>', css).replace(/<title>[^<]*<\/title>/, '<title>Legacy TLS report from logs</title>')}${bodies.join('\n')}\n</body>\n</html>\n`;
+}
+
+function queryLinks(basePath: string): DashboardLinks {
+  return { view: (view) => `${basePath}?window=${view}`, json: `${basePath}report.json` };
 }
 
 function percent(share: number): string {
