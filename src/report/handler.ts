@@ -39,7 +39,7 @@ const DASHBOARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 export function createReportResponder(options: LegacyTlsReportOptions): (request: ReportRequest) => Promise<ReportResponse | null> {
   const resolved = resolveReportOptions(options);
   const { stats, prefix } = resolved;
-  const registry = registerLegacyTlsMetrics(stats, resolved.registry);
+  const registry = registerLegacyTlsMetrics(stats, resolved.registry, { readiness: resolved.readiness });
   const tokenMatches = resolved.token === undefined ? undefined : createTokenCheck(resolved.token);
   if (!tokenMatches) {
     resolved.warn(`legacy-tls-fallback: no report token set; ${prefix}/ is served to loopback clients only. Set \`token\` to open it to others.`);
@@ -81,7 +81,7 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
     if (!(WINDOWS as readonly string[]).includes(window)) {
       return respond(400, 'text/plain; charset=utf-8', `Unknown window; use one of ${WINDOWS.join(', ')}.\n`);
     }
-    const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus());
+    const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus(), { plan: stats.sitesPlan?.(), readiness: resolved.readiness });
     if (route === 'json') return respond(200, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
     return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`), {
       'content-security-policy': DASHBOARD_CSP,
