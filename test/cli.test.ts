@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { eventually } from './helpers/long.js';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -154,10 +155,13 @@ describe('the legacy-tls-fallback command', () => {
     const { cli, port, ca } = await start(['--workers', '2']);
     // New connections are spread over the workers by the primary.
     for (let i = 0; i < 20; i++) await tlsRequest({ port, ca, version: i % 2 ? 'TLSv1.3' : 'TLSv1' });
-    await new Promise((r) => setTimeout(r, 1_500));
-    const report = await tlsRequest({ port, ca, version: 'TLSv1.3', path: '/_legacy-tls/report.json', headers: { authorization: `Bearer ${TOKEN}` } });
-    const w = JSON.parse(report.body).windows['24h'];
-    expect(w.requests.total).toBe(20);
+    const report = () => tlsRequest({ port, ca, version: 'TLSv1.3', path: '/_legacy-tls/report.json', headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => JSON.parse(r.body).windows['24h']);
+    // Each worker sends its counts every second: every worker's report shows all of them once they have.
+    const w = await eventually(async () => {
+      const window = await report();
+      expect(window.requests.total).toBe(20);
+      return window;
+    });
     expect(w.requests.byProtocol).toMatchObject({ TLSv1: 10, 'TLSv1.3': 10 });
 
     // A TLS 1.2 session ticket from one worker resumes on whichever worker takes the next connection.
@@ -177,15 +181,13 @@ describe('the legacy-tls-fallback command', () => {
     expect(before).toHaveLength(2);
     process.kill(before[0]!, 'SIGKILL');
     await cli.waitFor((l) => String(l.msg).includes('worker died'));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await cli.waitFor((l) => l.msg === 'replacement worker listening');
     const after = workerPids();
     expect(after).toHaveLength(2);
     expect(after).not.toContain(before[0]);
     expect((await tlsRequest({ port, ca, version: 'TLSv1.3' })).status).toBe(200);
     // The dead worker's counts (sent before it died) are kept; the new request is added.
-    await new Promise((r) => setTimeout(r, 1_500));
-    const afterKill = await tlsRequest({ port, ca, version: 'TLSv1.3', path: '/_legacy-tls/report.json', headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(JSON.parse(afterKill.body).windows['24h'].requests.total).toBe(21);
+    await eventually(async () => expect((await report()).requests.total).toBe(21));
 
     cli.child.kill('SIGTERM');
     expect(await cli.exit()).toBe(0);

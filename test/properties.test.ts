@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { runs } from './helpers/long.js';
 import { describe, expect, it } from 'vitest';
 import { classifyClient } from '../src/classify/classify.js';
 import {
@@ -270,7 +271,7 @@ describe('property: classification is total', () => {
           compareVersions(client.version, minimum) < 0;
         expect(verdict.reasons.includes('user-agent')).toBe(uaLegacy);
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -280,7 +281,7 @@ describe('property: classification is total', () => {
         const fast = parseModernBrowser(userAgent);
         if (fast !== null) expect(fast).toStrictEqual(parseWithUaParser(userAgent));
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -396,7 +397,7 @@ describe('property: trusted TLS header', () => {
         // Node joins repeated headers with ", ": the array form and the joined form mean the same.
         if (Array.isArray(value)) expect(parseTrustedTlsHeader(value.join(','))).toStrictEqual(parsed);
       }),
-      { numRuns: 1500 },
+      { numRuns: runs(1500) },
     );
   });
 
@@ -422,7 +423,7 @@ describe('property: trusted TLS header', () => {
           }
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 
@@ -433,7 +434,7 @@ describe('property: trusted TLS header', () => {
         expect(result).toBe(typeof value === 'string' ? modelNormalise(value) : null);
         if (result !== null) expect(normaliseTlsVersion(result)).toBe(result);
       }),
-      { numRuns: 3000 },
+      { numRuns: runs(3000) },
     );
     for (const [spelling, protocol] of SPELLINGS) expect(normaliseTlsVersion(spelling)).toBe(protocol);
     for (const protocol of TLS_PROTOCOLS) expect(normaliseTlsVersion(protocol)).toBe(protocol);
@@ -444,7 +445,7 @@ describe('property: trusted TLS header', () => {
       fc.property(spelledVersion, ([value, protocol]) => {
         expect(normaliseTlsVersion(value)).toBe(protocol);
       }),
-      { numRuns: 1000 },
+      { numRuns: runs(1000) },
     );
   });
 });
@@ -488,7 +489,7 @@ describe('property: compareVersions', () => {
         expect(compareVersions(a.text, b.text) + compareVersions(b.text, a.text)).toBe(0);
         expect(compareVersions(a.text, b.text)).toBe(modelCompare(a.parts, b.parts));
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
@@ -502,7 +503,7 @@ describe('property: compareVersions', () => {
         if (ab >= 0 && bc >= 0) expect(ac).toBeGreaterThanOrEqual(0);
         if (ab === 0 && bc === 0) expect(ac).toBe(0);
       }),
-      { numRuns: 2000 },
+      { numRuns: runs(2000) },
     );
   });
 
@@ -514,7 +515,7 @@ describe('property: compareVersions', () => {
           for (let j = i + 1; j < sorted.length; j++) expect(compareVersions(sorted[i] ?? '', sorted[j] ?? '')).toBeLessThanOrEqual(0);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 });
@@ -737,7 +738,7 @@ describe('property: report maths', () => {
       fc.property(scenarioArb, ([now, events]) => {
         checkReport(buildReport(buildState(events), now, STORAGE), events, now);
       }),
-      { numRuns: 250 },
+      { numRuns: runs(250) },
     );
   });
 });
@@ -767,7 +768,7 @@ describe('property: stats file round-trip', () => {
           expect(buildReport(loaded.state, now, STORAGE)).toStrictEqual(buildReport(state, now, STORAGE));
         },
       ),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 });
@@ -853,7 +854,7 @@ describe('property: bounded label maps', () => {
           checkBounded(requests, given, MAX_CLIENTS_PER_BUCKET);
         }
       }),
-      { numRuns: 200, ...LABEL_RUN_LIMIT },
+      { numRuns: runs(200), ...LABEL_RUN_LIMIT },
     );
   });
 
@@ -899,7 +900,7 @@ describe('property: bounded label maps', () => {
         const clients = state.hours.get(LABEL_HOUR)?.clients ?? new Map<string, number>();
         expect([...clients].sort()).toEqual([...expected].sort());
       }),
-      { numRuns: 300, ...LABEL_RUN_LIMIT },
+      { numRuns: runs(300), ...LABEL_RUN_LIMIT },
     );
   });
 
@@ -918,7 +919,7 @@ describe('property: bounded label maps', () => {
         expect(hour?.clients.get('the heavy one')).toBe(weight);
         expect([...state.days.values()][0]?.clients.get('the heavy one')?.requests).toBe(weight);
       }),
-      { numRuns: 200, ...LABEL_RUN_LIMIT },
+      { numRuns: runs(200), ...LABEL_RUN_LIMIT },
     );
   });
 });
@@ -967,7 +968,7 @@ describe('property: HyperLogLog', () => {
         expect(back.toString()).toBe(text);
         expect(back.isEmpty()).toBe(hashes.length === 0);
       }),
-      { numRuns: 60 },
+      { numRuns: runs(60) },
     );
   });
 
@@ -995,7 +996,7 @@ describe('property: HyperLogLog', () => {
         // Merging never changed the inputs.
         expect(sa.toString()).toBe(sketchOf(a, precision).toString());
       }),
-      { numRuns: 40 },
+      { numRuns: runs(40) },
     );
   });
 });

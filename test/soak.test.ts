@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { LONG } from './helpers/long.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startProxy } from '../src/proxy/app.js';
@@ -12,7 +13,7 @@ import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
  * Soak: mixed traffic through the proxy at a steady rate. `npm test` runs 8 s;
  * `LTF_SOAK_SECONDS=60 npx vitest run test/soak.test.ts` runs the full minute.
  */
-const SECONDS = Number(process.env.LTF_SOAK_SECONDS ?? 8);
+const SECONDS = Number(process.env.LTF_SOAK_SECONDS ?? (LONG ? 60 : 3));
 const RATE_PER_SECOND = 120;
 
 const CLIENTS: { name: string; version: TlsProtocol; ua: string; legacy: boolean }[] = [

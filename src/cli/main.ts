@@ -292,6 +292,7 @@ function clientHost(url: string): string {
 function untilStopped(running: RunningProxy, config: ProxyConfig, demo: DemoSite | undefined, io: CliIo, logger: ProxyLogger): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
+    let closing: Promise<void> | undefined;
     let finished = false;
     const unsubscribe: (() => void)[] = [];
     const finish = (code: number) => {
@@ -302,14 +303,16 @@ function untilStopped(running: RunningProxy, config: ProxyConfig, demo: DemoSite
     };
     const stop = (signal: CliSignal) => {
       if (stopping) {
-        logger.warn('second signal: exiting at once, requests in flight are cut', { signal });
-        finish(EXIT_ERROR);
+        // Cut, not abandoned: the stats are still saved (tsx and `npm run` may deliver one stop twice).
+        logger.warn('second signal: requests in flight are cut; the counts are still saved', { signal });
+        running.cut?.();
+        void closing?.then(() => finish(EXIT_ERROR), () => finish(EXIT_ERROR));
         return;
       }
       stopping = true;
       logger.info('stopping', { signal, graceMs: config.timeouts.shutdownGrace });
-      running
-        .close(config.timeouts.shutdownGrace)
+      closing = running.close(config.timeouts.shutdownGrace);
+      closing
         .then(() => demo?.close())
         .then(
           () => {

@@ -112,7 +112,7 @@ const fromEntry = (owner: 'proxy' | 'cli') => (entry: FlagEntry): Flag => ({
   arg: entry.option.type === 'boolean' ? undefined : entry.cli.arg,
   // Help texts are written for the library: `option` names become `--flags` in the terminal.
   help: entry.option.help,
-  defaultText: entry.option.type === 'boolean' ? 'off' : defaultText(entry.option).replace(/^'(.*)'$/, '$1'),
+  defaultText: entry.option.type === 'boolean' ? 'off' : defaultText(entry.option).replace(/^'(.*)'$/, '$1').replace(/^\[\]$/, 'none'),
   boolean: entry.option.type === 'boolean',
   multiple: entry.cli.multiple,
 });
@@ -399,6 +399,29 @@ function asFlags(text: string): string {
   });
 }
 
+/**
+ * The command's options as Markdown, one table per group, for docs/proxy.md (`npm run docs` writes it
+ * there; a test fails when the page and these definitions disagree).
+ */
+export function flagTables(): string {
+  const code = (text: string) => `\`${text}\``;
+  const cell = (text: string) => asFlags(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const usage = (flag: Flag) => code(`--${flag.name}${flag.arg === undefined ? '' : ` ${flag.arg}`}`).replace(/\|/g, '\\|');
+  return GROUPS.map((group) =>
+    [
+      `**${group}**`,
+      '',
+      '| Flag | Default | Description |',
+      '| --- | --- | --- |',
+      ...FLAGS.filter((f) => f.group === group).map((flag) => {
+        const variable = flag.entry?.cli.env;
+        const defaults = flag.defaultText === undefined ? '' : cell(flag.defaultText);
+        return `| ${usage(flag)}${flag.multiple ? ' (repeatable)' : ''} | ${defaults} | ${cell(flag.help)}${variable ? ` Environment: ${code(variable)}.` : ''} |`;
+      }),
+    ].join('\n'),
+  ).join('\n\n');
+}
+
 export function helpText(): string {
   const lines: string[] = [
     `${PROGRAM}: put a TLS 1.0/1.1-capable HTTPS proxy in front of a site. Modern clients reach the site;`,
@@ -432,7 +455,7 @@ export function helpText(): string {
     `  ${PROGRAM} --upstream https://app.internal --upstream-insecure --mode observe --workers auto`,
     `  ${PROGRAM} --config /etc/${PROGRAM}.json --listen [::]:8443`,
     '',
-    'Signals: SIGHUP re-reads the certificate files; SIGTERM or SIGINT stop gracefully (a second one, a second or more later, exits at once).',
+    'Signals: SIGHUP re-reads the certificate files; SIGTERM or SIGINT stop gracefully; a second one cuts the requests in flight (the counts are still saved) and exits 1.',
     'Exit status: 0 stopped cleanly, 1 an error, 2 a usage or configuration error.',
     '',
   );
@@ -441,8 +464,3 @@ export function helpText(): string {
 
 /** The long flag names, for tests and completion. */
 export const CLI_FLAGS: readonly string[] = FLAG_NAMES;
-
-/** Each flag and the option it sets, for the docs. */
-export function flagTable(): { flag: string; option: string | undefined; group: CliGroup; arg: string | undefined; help: string; defaultText: string | undefined; env: string | undefined }[] {
-  return FLAGS.map((f) => ({ flag: f.name, option: f.path, group: f.group, arg: f.arg, help: f.help, defaultText: f.defaultText, env: f.entry?.cli.env }));
-}

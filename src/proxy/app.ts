@@ -110,6 +110,10 @@ async function startWithStats(
   return {
     urls: { https: httpsUrl, http: httpUrl, report: `${httpsUrl}${config.reportPrefix}/` },
     reloadCertificates,
+    cut() {
+      server.closeAllConnections();
+      httpServer?.closeAllConnections();
+    },
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
         unwatchCertificates();

@@ -30,7 +30,8 @@ type Message =
   /** `id` 0 answers a worker's request at start; the others are reloads, answered with `certificates-applied`. */
   | { type: 'ltf:certificates'; id: number; pem: CertificatePem }
   | { type: 'ltf:certificates-applied'; id: number; ok: boolean }
-  | { type: 'ltf:shutdown'; graceMs: number };
+  | { type: 'ltf:shutdown'; graceMs: number }
+  | { type: 'ltf:cut' };
 
 const DELTA_INTERVAL_MS = 1000;
 /** A worker that does not confirm new certificates within this is counted as having failed to. */
@@ -167,6 +168,9 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
     urls: firstUrls!,
     reloadCertificates,
     failed,
+    cut() {
+      for (const worker of live()) if (worker.isConnected()) worker.send({ type: 'ltf:cut' } satisfies Message);
+    },
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
         shuttingDown = true;
@@ -245,6 +249,7 @@ async function startWorker(config: ProxyConfig, logger: ProxyLogger): Promise<Ru
   };
   worker.on('message', (message: Message) => {
     if (message.type === 'ltf:shutdown') void close(message.graceMs);
+    else if (message.type === 'ltf:cut') proxy.cut?.();
   });
   worker.send({ type: 'ltf:listening', urls: proxy.urls } satisfies Message);
   return { urls: proxy.urls, reloadCertificates: proxy.reloadCertificates, close };

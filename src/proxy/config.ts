@@ -359,6 +359,8 @@ export interface RunningProxy {
   reloadCertificates(): Promise<boolean>;
   /** Stops accepting, lets requests in flight finish within `graceMs`, flushes the stats. */
   close(graceMs?: number): Promise<void>;
+  /** During a `close`, cuts the requests still in flight now instead of after the grace; the stats are still saved. */
+  cut?(): void;
   /**
    * Settles, with the reason, when the proxy has given up serving on its own (a cluster whose workers
    * keep dying); never otherwise. The CLI then stops and exits 1, so the service manager restarts it.

@@ -112,7 +112,7 @@ export function defaultText(option: Option<unknown>): string {
   const value = option.default;
   if (value === undefined) return 'none';
   if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return JSON.stringify(value).replace(/"/g, "'");
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value).replace(/"/g, "'");
   return String(value);
 }
 
