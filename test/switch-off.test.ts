@@ -11,7 +11,8 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLegacyTlsServer, type LegacyTlsServer } from '../src/index.js';
 import { legacyTlsFallback as expressFallback } from '../src/express/index.js';
-import { legacyTlsFallback as koaFallback, type LegacyTlsFallbackOptions } from '../src/koa/index.js';
+import { legacyTlsFallback as koaFallback } from '../src/koa/index.js';
+import type { FallbackOptions } from '../src/fallback/options.js';
 import { escapeHtml } from '../src/html.js';
 import { continueTarget, hasNoticeCookie } from '../src/fallback/switch-off.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';
@@ -25,6 +26,8 @@ const HTML_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q
 const IE6_PAGE_ACCEPT = 'image/gif, image/x-xbitmap, image/jpeg, image/pjpeg, application/x-shockwave-flash, */*';
 const DEPRECATION = `@${SWITCH_OFF_MS / 1000}`;
 const SUNSET = 'Mon, 01 Mar 2027 00:00:00 GMT';
+/** The options both adapters take alike (no `skip` or `onLegacy`, whose argument differs). */
+type LegacyTlsFallbackOptions = Omit<FallbackOptions<never>, 'skip' | 'onLegacy'>;
 const texts = (tag: string) => BUILT_IN_LANGUAGES.find((pack) => pack.tag === tag)!.texts;
 
 const servers: http.Server[] = [];
