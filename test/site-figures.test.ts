@@ -26,7 +26,10 @@ function setup(options: Omit<FallbackOptions<null>, 'stats' | 'now'>, clock: { n
   const engine = new FallbackEngine(resolveFallbackOptions<null>({ ...options, stats: counted, now: () => clock.now }));
   const send = (host: string | undefined, path: string, userAgent: string, remoteAddress = '192.0.2.1') => {
     const req = { method: 'GET', url: path, headers: { ...(host !== undefined && { host }), 'user-agent': userAgent, accept: 'text/html' }, socket: { remoteAddress } };
-    return engine.handle(req as unknown as IncomingMessage, path, null);
+    const outcome = engine.handle(req as unknown as IncomingMessage, path, null);
+    // No onLegacy hook: the engine answers synchronously.
+    if (outcome instanceof Promise) throw new Error('expected a synchronous outcome');
+    return outcome;
   };
   return { stats: counted, engine, send };
 }
@@ -94,8 +97,8 @@ describe('counts per host and per group', () => {
   it('counts the fallback page\'s own views apart: one redirect and its page view are one lost request', () => {
     const clock = { now: START };
     const { stats: counted, send } = setup({ mode: 'redirect' }, clock);
-    expect((send('www.example.com', '/shop', IE8) as { action: string }).action).toBe('redirected');
-    expect((send('www.example.com', '/legacy-browser', IE8) as { action: string }).action).toBe('page');
+    expect(send('www.example.com', '/shop', IE8).action).toBe('redirected');
+    expect(send('www.example.com', '/legacy-browser', IE8).action).toBe('page');
     const window = buildReport(counted.snapshot(), counted.now(), counted.storageStatus()).windows['24h'];
     expect(window.requests.total).toBe(1);
     expect(window.pageViews).toEqual({ total: 1, legacy: 1 });

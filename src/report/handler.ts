@@ -5,6 +5,7 @@ import { resolveReportOptions, type LegacyTlsReportOptions } from './options.js'
 import { registerLegacyTlsMetrics } from './formats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
 import { renderDashboard } from './formats/html.js';
+import { CSV_TABLES, renderCsv } from './formats/csv.js';
 import { buildReport, WINDOWS, type WindowName } from './document.js';
 
 export interface ReportRequest {
@@ -33,6 +34,7 @@ const DASHBOARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 
 /**
  * The report endpoints, framework-neutral: `{prefix}/` (dashboard), `{prefix}/report.json`,
+ * `{prefix}/report.csv?table=…` (one table, see formats/csv.ts),
  * `{prefix}/metrics`, and `{prefix}/health` (no token, for load balancers). Returns `null` for any
  * other path, so the caller hands the request on.
  */
@@ -45,9 +47,10 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
     resolved.warn(`legacy-tls-fallback: no report token set; ${prefix}/ is served to loopback clients only. Set \`token\` to open it to others.`);
   }
 
-  const routes: Record<string, 'dashboard' | 'json' | 'metrics' | 'health'> = {
+  const routes: Record<string, 'dashboard' | 'json' | 'csv' | 'metrics' | 'health'> = {
     [`${prefix}/`]: 'dashboard',
     [`${prefix}/report.json`]: 'json',
+    [`${prefix}/report.csv`]: 'csv',
     [`${prefix}/metrics`]: 'metrics',
     [`${prefix}/health`]: 'health',
   };
@@ -77,12 +80,23 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
     if (stats.ready) await Promise.resolve(stats.ready).catch(() => undefined);
     await stats.refresh?.();
     if (route === 'metrics') return respond(200, registry.contentType, await registry.metrics());
-    const window = new URLSearchParams(request.query).get('window') ?? '24h';
+    const query = new URLSearchParams(request.query);
+    const window = query.get('window') ?? '24h';
     if (!(WINDOWS as readonly string[]).includes(window)) {
       return respond(400, 'text/plain; charset=utf-8', `Unknown window; use one of ${WINDOWS.join(', ')}.\n`);
     }
+    const table = query.get('table');
+    if (route === 'csv' && !(CSV_TABLES as readonly (string | null)[]).includes(table)) {
+      return respond(400, 'text/plain; charset=utf-8', `Unknown or missing table; use ?table= one of ${CSV_TABLES.join(', ')} (and &window= one of ${WINDOWS.join(', ')}).\n`);
+    }
     const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus(), { plan: stats.sitesPlan?.(), readiness: resolved.readiness });
     if (route === 'json') return respond(200, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
+    if (route === 'csv') {
+      // `table` and `window` were checked against closed lists above: safe in a file name.
+      return respond(200, 'text/csv; charset=utf-8; header=present', renderCsv(report, window as WindowName, table as string) ?? '', {
+        'content-disposition': `attachment; filename="legacy-tls-${table}-${window}.csv"`,
+      });
+    }
     return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`), {
       'content-security-policy': DASHBOARD_CSP,
     });
