@@ -113,7 +113,7 @@ export const REPORT_OPTIONS = defineOptions({
         help: 'Days in a row below the threshold before a site is called ready.',
         validate: checkDays,
         arg: 'N',
-        parse: (text, name) => (/^\d{1,4}$/.test(text.trim()) ? Number(text.trim()) : text),
+        parse: (text) => (/^\d{1,4}$/.test(text.trim()) ? Number(text.trim()) : text),
         cli: { group: 'Stats and report', flag: 'readiness-days' },
       }),
     },
