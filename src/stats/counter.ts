@@ -24,6 +24,17 @@ interface ConnectionEntry {
   lastHost: string | undefined;
   lastGroup: string | undefined;
   sites: Set<string> | undefined;
+  /** This connection's last site cell, counted by increments like the labels (see countRepeat). */
+  sitePending: SitePending | undefined;
+}
+
+/** Requests of one (host, group, cell) in one hour, not yet in the state. */
+interface SitePending {
+  host: string;
+  group: string;
+  cell: number;
+  hour: number;
+  count: number;
 }
 
 // Label sets with pending counts before they are folded anyway: bounds the list between drains.
@@ -49,6 +60,8 @@ export class StatsCounter {
   private connections = new WeakMap<object, ConnectionEntry>();
   private pending: CachedLabels[] = [];
   private pendingHour = 0;
+  private sitePending: SitePending[] = [];
+  private sitePendingHour = 0;
 
   constructor(salt: Buffer, private readonly now: () => number) {
     this.keyed = new SipHash24(salt);
@@ -67,7 +80,7 @@ export class StatsCounter {
     const hour = hourStart(time);
     let entry = connection === undefined ? undefined : this.connections.get(connection);
     if (entry === undefined || entry.address !== remoteAddress || entry.userAgent !== userAgent) {
-      entry = { address: remoteAddress, userAgent, hash: this.visitorHash(remoteAddress, userAgent), hour: -1, verdict, labels: {}, siteHour: -1, lastHost: undefined, lastGroup: undefined, sites: undefined };
+      entry = { address: remoteAddress, userAgent, hash: this.visitorHash(remoteAddress, userAgent), hour: -1, verdict, labels: {}, siteHour: -1, lastHost: undefined, lastGroup: undefined, sites: undefined, sitePending: undefined };
       if (connection !== undefined) this.connections.set(connection, entry);
     } else if (entry.verdict !== verdict) {
       // Other labels (a trusted header that changed): the visitor goes into their sketches too.
@@ -101,20 +114,46 @@ export class StatsCounter {
         entry.lastGroup = undefined;
         entry.sites = undefined;
       }
-      if (entry.lastHost !== host || entry.lastGroup !== group) {
+      if (entry.lastHost === undefined) {
+        // The connection's first pair this hour: no set needed until it moves to another.
+        visitor = entry.hash;
+      } else if (entry.lastHost !== host || entry.lastGroup !== group) {
         const key = `${host}\u0000${group}`;
-        entry.sites ??= new Set();
+        entry.sites ??= new Set([`${entry.lastHost}\u0000${entry.lastGroup ?? ''}`]);
         if (!entry.sites.has(key)) {
           // Bounded: one connection's hosts and groups (a client sending a new Host per request starts over).
           if (entry.sites.size >= MAX_SITES_PER_CONNECTION) entry.sites.clear();
           entry.sites.add(key);
           visitor = entry.hash;
         }
-        entry.lastHost = host;
-        entry.lastGroup = group;
       }
+      entry.lastHost = host;
+      entry.lastGroup = group;
     }
-    recordSite(this.state, time, host, group, siteCell(labels.legacy, browser), visitor, labels.legacy);
+    const cell = siteCell(labels.legacy, browser);
+    if (visitor !== null) {
+      recordSite(this.state, time, host, group, cell, visitor, labels.legacy);
+      return;
+    }
+    // Nothing for the sketches: one increment now, folded into the state with the labels' counts.
+    let pending = entry.sitePending;
+    if (pending === undefined || pending.hour !== hour || pending.cell !== cell || pending.host !== host || pending.group !== group) {
+      pending = entry.sitePending = { host, group, cell, hour, count: 0 };
+    }
+    if (this.sitePending.length > 0 && (hour !== this.sitePendingHour || this.sitePending.length >= MAX_PENDING_LABELS)) this.foldSitePending();
+    if (pending.count === 0) {
+      if (this.sitePending.length === 0) this.sitePendingHour = hour;
+      this.sitePending.push(pending);
+    }
+    pending.count += 1;
+  }
+
+  private foldSitePending(): void {
+    for (const pending of this.sitePending) {
+      recordSite(this.state, pending.hour, pending.host, pending.group, pending.cell, null, false, pending.count);
+      pending.count = 0;
+    }
+    this.sitePending.length = 0;
   }
 
   recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void {
@@ -135,6 +174,7 @@ export class StatsCounter {
    */
   drain(): StatsState {
     this.foldPending();
+    this.foldSitePending();
     const drained = this.state;
     this.state = emptyState();
     return drained;
