@@ -4,7 +4,7 @@ import { splitTarget } from '../request-target.js';
 import { resolveReportOptions, type LegacyTlsReportOptions } from './options.js';
 import { registerLegacyTlsMetrics } from './formats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
-import { renderDashboard } from './formats/html.js';
+import { findSite, renderDashboard, type SiteFilter } from './formats/html.js';
 import { CSV_TABLES, renderCsv } from './formats/csv.js';
 import { buildReport, WINDOWS, type WindowName } from './document.js';
 
@@ -97,7 +97,17 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
         'content-disposition': `attachment; filename="legacy-tls-${table}-${window}.csv"`,
       });
     }
-    return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`), {
+    // `?host=` or `?group=` narrows the dashboard to one site the report knows; anything else is refused.
+    const host = query.get('host');
+    const group = query.get('group');
+    let filter: SiteFilter | undefined;
+    if (host !== null || group !== null) {
+      filter = host !== null ? { scope: 'host', name: host } : { scope: 'group', name: group as string };
+      if ((host !== null && group !== null) || filter.name.length > 300 || !findSite(report, filter)) {
+        return respond(400, 'text/plain; charset=utf-8', `Unknown ${filter.scope}; use one the dashboard links to (one of host= or group=).\n`);
+      }
+    }
+    return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`, filter), {
       'content-security-policy': DASHBOARD_CSP,
     });
   };
