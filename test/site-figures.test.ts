@@ -3,7 +3,10 @@
  * switch-off. Requests go through the engine (the code the Koa and Express adapters and the proxy call)
  * with an injected clock; the metrics are read as Prometheus scrapes them.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FallbackEngine } from '../src/fallback/engine.js';
@@ -104,6 +107,45 @@ describe('counts per host and per group', () => {
     expect(window.requests.total).toBe(1);
     expect(window.pageViews).toEqual({ total: 1, legacy: 1 });
     expect(window.whatIf.find((row) => row.minimum === 'TLSv1.2')?.requests).toBe(1);
+  });
+});
+
+describe('per-site counts kept', () => {
+  it('across the hour turning on one connection, a save and a restart', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-sites-'));
+    try {
+      const clock = { now: START };
+      const statsFile = path.join(dir, 'stats.json');
+      const first = new TrafficStats({ statsFile, now: () => clock.now, summaryInterval: 0 });
+      await first.ready;
+      const engine = new FallbackEngine(resolveFallbackOptions<null>({ mode: 'observe', stats: first, groups: { '/api': 'API' } }));
+      // One keep-alive connection: its repeats are counted by increments, folded when the hour turns.
+      const socket = { remoteAddress: '192.0.2.7' };
+      const send = (host: string, url: string) => {
+        const req = { method: 'GET', url, headers: { host, 'user-agent': IE8 }, socket };
+        if (engine.handle(req as unknown as IncomingMessage, url, null) instanceof Promise) throw new Error('expected a synchronous outcome');
+      };
+      for (let i = 0; i < 5; i++) send('www.example.com', '/api/x');
+      clock.now += 3_600_000;
+      for (let i = 0; i < 3; i++) send('www.example.com', '/api/x');
+      send('shop.example.com', '/');
+      send('www.example.com', '/api/x');
+      await first.close();
+
+      const second = new TrafficStats({ statsFile, now: () => clock.now, summaryInterval: 0 });
+      stats.push(second);
+      await second.ready;
+      const report = buildReport(second.snapshot(), second.now(), second.storageStatus());
+      const hosts = Object.fromEntries(report.sites.hosts.map((row) => [row.name, row.windows['24h'].requests]));
+      expect(hosts).toEqual({ 'www.example.com': 9, 'shop.example.com': 1 });
+      const api = report.sites.groups.find((row) => row.name === 'API')!;
+      expect(api.windows['24h'].series.filter((p) => p.requests > 0).map((p) => p.requests)).toEqual([5, 4]);
+      expect(api.windows['24h'].legacyBrowsers).toBe(9);
+      const totals = report.totals.sites.filter((row) => row.scope === 'host').reduce((a, row) => a + row.count, 0);
+      expect(totals).toBe(10);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
