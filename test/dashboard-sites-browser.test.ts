@@ -177,6 +177,8 @@ describe.runIf(hasTool('chromium'))('dashboard: switch-off plan and readability,
     await expectFits(page, 'narrowed');
     await expectAxisLabelsWhole(page);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-group-phone.png`, fullPage: true });
+    // The plan section alone, small enough to look at.
+    await page.locator('section', { hasText: 'Switch-off plan' }).screenshot({ path: `${ARTIFACTS}dashboard-group-plan-phone.png` });
     const refused = await page.goto(`https://127.0.0.1:${port}/_legacy-tls/?group=%3Cscript%3E`);
     expect(refused?.status()).toBe(400);
   });

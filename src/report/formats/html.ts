@@ -86,8 +86,8 @@ td { font-variant-numeric: tabular-nums; }
 svg { width: 100%; height: auto; display: block; }
 section > h2:first-child { margin-top: 0; }
 /* The charts scale with the screen; keep their labels legible when they are drawn small. */
-@media (max-width: 40rem) { svg text { font-size: 16px; } }
-@media (max-width: 30rem) { svg text { font-size: 20px; } }
+@media (max-width: 40rem) { svg text { font-size: 22px; } }
+@media (max-width: 30rem) { svg text { font-size: 28px; } }
 .warn { background: #fdecea; border: 1px solid #f5c6cb; padding: 0.6rem 0.8rem; border-radius: 6px; }
 .muted { color: #5f6b7a; font-size: 0.9em; }
 .axis { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; color: #5f6b7a; font-size: 0.85em; }
