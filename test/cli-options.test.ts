@@ -312,6 +312,18 @@ describe('parseCliArgs: the config file', () => {
     expect(cliOnly.source).toBe('"config" in config.json');
   });
 
+  it('reads the switch-off plan from the config file and names the flag or key of a bad value', () => {
+    const plan = { upstream: 'http://x.test', 'switch-off': '2027-03-01', hosts: { 'api.example.com': { switchOff: false, mode: 'redirect' } }, groups: { '/api': 'API' }, 'readiness-threshold': 0.002, 'readiness-days': 7 };
+    const { config } = parse(['--config', file], { files: { [file]: JSON.stringify(plan) } });
+    expect(config).toMatchObject({ switchOff: '2027-03-01', hosts: plan.hosts, groups: plan.groups, readiness: { threshold: 0.002, days: 7 } });
+    expect(usageError(() => parse([...UPSTREAM, '--switch-off', '2027-02-30'])).message).toMatch(/--switch-off.*2027-02-30.*YYYY-MM-DD/);
+    expect(usageError(() => parse([...UPSTREAM, '--hosts', '{bad'])).message).toMatch(/--hosts.*expected JSON/);
+    expect(usageError(() => parse([...UPSTREAM, '--hosts', '{"api.example.com": {"mode": "off"}}'])).message).toMatch(/--hosts.*mode/);
+    expect(usageError(() => parse([...UPSTREAM, '--groups', '/=Root'])).message).toMatch(/--groups.*path prefix/);
+    expect(usageError(() => parse([...UPSTREAM, '--readiness-threshold', '150%'])).message).toMatch(/--readiness-threshold/);
+    expect(usageError(() => parse([...UPSTREAM, '--notice', 'banner'])).message).toMatch(/--notice.*interstitial/);
+  });
+
   it('names the key when a value in the file is bad', () => {
     const error = usageError(() => parse(['--config', file], { files: { [file]: JSON.stringify({ upstream: 'http://x.test', email: 'bad' }) } }));
     expect(error.message).toContain('"email" in config.json is "bad"');
