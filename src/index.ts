@@ -33,3 +33,7 @@ export type { AnalyseOptions, AnalyseProgress } from './analyse/options.js';
 export { formatSummary } from './analyse/summary.js';
 export { readLogRecords, LogReadError, LogFormatError, LOG_FORMAT_NAMES, type LogRecord, type LogFormatName, type LogInputStats } from './analyse/index.js';
 export { FileStore } from './stats/stores/file.js';
+// The switch-off plan (issue 15): options per host and group, and what the report says of them.
+export type { GroupOptions, GroupsOption, HostsOption, NoticeKind, SiteOptions } from './fallback/options.js';
+export type { ReadinessOptions } from './report/options.js';
+export type { Readiness, SiteRow, SitesReport, SiteSwitchOff, SiteWindow } from './report/sites.js';
