@@ -10,12 +10,15 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { analyseFlagTable } from '../src/cli/analyse.js';
 import { flagTables } from '../src/cli/options.js';
 import { FALLBACK_OPTIONS } from '../src/fallback/options.js';
 import { en } from '../src/fallback/texts/en.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';
 import { PROXY_OPTIONS } from '../src/proxy/config.js';
+import { registerLegacyTlsMetrics } from '../src/report/formats/prometheus.js';
 import { REPORT_OPTIONS } from '../src/report/options.js';
+import { emptyState } from '../src/stats/model.js';
 import { markdownTable } from '../src/schema/define.js';
 import { STATS_OPTIONS } from '../src/stats/options.js';
 import { REDIS_STORE_OPTIONS } from '../src/stats/stores/redis-options.js';
@@ -32,6 +35,8 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
   'options redis': () => markdownTable(REDIS_STORE_OPTIONS.rows()),
   'options proxy': () => markdownTable(PROXY_OPTIONS.rows()),
   'cli flags': flagTables,
+  metrics: metricsTable,
+  'analyse flags': analyseFlagTable,
   'page texts': () =>
     [
       `Built-in languages: ${BUILT_IN_LANGUAGES.map((pack) => `\`${pack.tag}\``).join(', ')}.`,
@@ -41,6 +46,16 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
       ...Object.entries(en.texts).map(([key, text]) => `| \`${key}\` | ${text.replace(/\|/g, '\\|').replace(/\n/g, ' ⏎ ')} |`),
     ].join('\n'),
 };
+
+/** Every metric `registerLegacyTlsMetrics` registers, read from the registry itself. */
+function metricsTable(): string {
+  const registry = registerLegacyTlsMetrics({ snapshot: emptyState, now: () => 0, storageStatus: () => { throw new Error('not scraped'); } });
+  const rows = registry.getMetricsAsArray().map((metric) => {
+    const { name, help, type, labelNames } = metric as unknown as { name: string; help: string; type: string; labelNames: readonly string[] };
+    return `| \`${name}\` | ${type} | ${labelNames.map((label) => `\`${label}\``).join(', ')} | ${help.replace(/\|/g, '\\|')} |`;
+  });
+  return ['| Metric | Type | Labels | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
 
 const BLOCK = /(<!-- generated: ([a-z -]+?) -->\n)[\s\S]*?(<!-- \/generated -->)/g;
 

@@ -191,6 +191,20 @@ export function analyseHelpText(): string {
   return lines.join('\n');
 }
 
+/** The flags as a Markdown table, for docs/analyse.md (`npm run docs`). */
+export function analyseFlagTable(): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = FLAGS.filter((flag) => flag.entry !== null).map((flag) => {
+    const usage = `\`--${flag.name}${flag.arg === undefined ? '' : ` ${flag.arg}`}\``;
+    const help = flag.help.replace(/`([a-z][A-Za-z]*)`/g, (match, name: string) => {
+      const other = FLAGS.find((f) => f.entry?.path === name);
+      return other ? `\`--${other.name}\`` : match;
+    });
+    return `| ${usage} | ${flag.defaultText === undefined ? '' : cell(flag.defaultText)} | ${cell(help)} |`;
+  });
+  return ['| Flag | Default | Description |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
 function grouped(value: number): string {
   return String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
