@@ -6,6 +6,7 @@ import { guardConnections, parentOf } from './connection-guard.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
 import { defaultSelfSignedCertificate } from './self-signed.js';
 import { normaliseTlsVersion } from './facts.js';
+import { installCensus, offeredOf, type Census } from './census.js';
 
 /** A request listener. Node ignores what it returns: a promise (Koa's `app.callback()`) must answer its own errors. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -33,18 +34,31 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
   const server = https.createServer(resolved.tls, handler) as LegacyTlsServer;
 
   const reportFailure = (failure: HandshakeFailure) => {
-    resolved.stats?.recordHandshakeFailure(failure.reason);
+    resolved.stats?.recordHandshakeFailure(failure.reason, failure.offered);
     server.emit(HANDSHAKE_FAILURE_EVENT, failure);
   };
-  const guard = guardConnections(server, resolved.connections, reportFailure);
+  let census: Census | undefined;
+  if (resolved.census) {
+    census = installCensus(server, { helloTimeout: resolved.connections.handshakeTimeout }, {
+      outcome: (_raw, outcome) => resolved.stats?.recordClientHello?.(outcome),
+      // The TLS layer never had these connections, so it reports nothing: report what it would have.
+      lost: (raw, code) => {
+        if (guard.closedByGuard(raw)) return;
+        reportFailure({ reason: handshakeFailureReason({ code }), code, remoteAddress: raw.remoteAddress ?? null, at: new Date(), offered: null });
+      },
+    });
+  }
+  const guard = guardConnections(server, resolved.connections, reportFailure, census);
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
     socket.destroy();
     if (guard.closedByGuard(socket)) return;
+    const raw = parentOf(socket);
     reportFailure({
       reason: handshakeFailureReason(error),
       code: errorCode(error),
-      remoteAddress: socket.remoteAddress ?? parentOf(socket)?.remoteAddress ?? null,
+      remoteAddress: socket.remoteAddress ?? raw?.remoteAddress ?? null,
       at: new Date(),
+      offered: offeredOf(raw),
     });
   });
   // Connections still in their handshake are connections too: without this, close() would wait for them.
