@@ -62,13 +62,17 @@ export interface ClientInfo {
  * Why a client is legacy. `intercepted-or-spoofed` comes with `tls-version`: a user agent naming a
  * current browser on a connection whose ClientHello offers nothing above TLS 1.0, which no current
  * browser sends by itself (a TLS-inspecting middlebox, old antivirus, or a bot lying about itself).
- * The request is still legacy and gets the fallback page; the reason is there for the owner's answer.
+ * The request gets what its other reasons decide (with the default policy, the fallback page); this
+ * reason is there for the owner's answer to those people, which is about their network, not their browser.
  */
 export type LegacyReason = 'tls-version' | 'user-agent' | 'intercepted-or-spoofed';
 
 export interface Verdict {
   legacy: boolean;
-  /** Why the client is legacy; empty when it is not. Every reason that applies is kept. */
+  /**
+   * Why the client is legacy; every reason that applies is kept. `intercepted-or-spoofed` describes the
+   * connection and never makes it legacy by itself, so it may be the one reason of a request that is not.
+   */
   reasons: LegacyReason[];
   tls: TlsFacts;
   client: ClientInfo;
