@@ -4,6 +4,7 @@
  * error, on Ctrl+C or on an uncaught exception.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -273,7 +274,9 @@ export async function runNodeJson<Result>(
  */
 export function runAsChild<Spec, Result>(moduleUrl: string, main: (spec: Spec) => Promise<Result>): void {
   const [, entry, arg] = process.argv;
-  if (entry === undefined || arg === undefined || path.resolve(entry) !== fileURLToPath(moduleUrl)) return;
+  // Real paths on both sides: in a git worktree node_modules is a symlink, and tsx reports the module by
+  // its real path while argv keeps the path it was started with (or the other way round).
+  if (entry === undefined || arg === undefined || realPath(path.resolve(entry)) !== realPath(fileURLToPath(moduleUrl))) return;
   main(JSON.parse(arg) as Spec).then(
     (result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -284,6 +287,14 @@ export function runAsChild<Spec, Result>(moduleUrl: string, main: (spec: Spec) =
       process.exit(1);
     },
   );
+}
+
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** True when `command` is on the PATH. */

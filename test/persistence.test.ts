@@ -28,6 +28,7 @@ import {
   CLIENT_KINDS,
   fingerprintKey,
   LEGACY_REASONS,
+  PASS_THROUGH_OUTCOMES,
   FAILURE_REASONS,
   UPSTREAM_ERROR_STATUSES,
   FALLBACK_ACTIONS,
@@ -373,6 +374,7 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
       upstreamErrors: full(UPSTREAM_ERROR_STATUSES),
       offered: full(CLIENT_HELLO_OUTCOMES),
       failedFingerprints: full(fingerprints),
+      passThrough: full(PASS_THROUGH_OUTCOMES),
       visitors: sketched ? new Map(visitorKeys.map((key) => [key, visitorsSketch])) : null,
       clientVisitors: sketched ? new Map(clients.map((key) => [key, clientSketch])) : null,
     });

@@ -8,6 +8,8 @@ import {
   UPSTREAM_ERROR_STATUSES,
   parseClientLabel,
   parseFingerprintKey,
+  PASS_THROUGH_OUTCOMES,
+  type PassThroughOutcome,
   parseHandshakeKey,
   parseRequestKey,
   parseTotalsKey,
@@ -104,6 +106,12 @@ export interface WindowReport {
   offered: { connections: number; byVersion: Record<ClientHelloOutcome, number> };
   /** Failed handshakes by offered version and JA4, named where the fingerprint is known; heaviest first. */
   namedFailures: NamedFailureRow[];
+  /**
+   * The built-in pass-through's connections: `relayed` ones went to the existing server, so they are in
+   * `offered` (per connection) but in none of the request, visitor or handshake figures, which count
+   * what was terminated here. All 0 without the pass-through.
+   */
+  passThrough: Record<PassThroughOutcome, number>;
   /**
    * Requests the standalone proxy answered itself because the upstream failed: 502 (unreachable, or a
    * broken answer) and 504 (no answer in time). Always 0 with the middleware, which has no upstream.
@@ -214,6 +222,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
   const byAction = zero(FALLBACK_ACTIONS);
   const byReason = { 'tls-version': 0, 'user-agent': 0, 'intercepted-or-spoofed': 0 };
   const offered = zero(CLIENT_HELLO_OUTCOMES);
+  const passThrough = zero(PASS_THROUGH_OUTCOMES);
   const handshakesByProtocol = zero(PROTOCOL_LABELS);
   const failures = zero(FAILURE_REASONS);
   const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
@@ -253,6 +262,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
     for (const [reason, n] of bucket.failures) failures[reason] += n;
     for (const [status, n] of bucket.upstreamErrors) upstreamErrors[status] += n;
     for (const [outcome, n] of bucket.offered) offered[outcome] += n;
+    for (const [outcome, n] of bucket.passThrough) passThrough[outcome] += n;
   }
   const helloConnections = sum(HELLO_READ.map((v) => offered[v]));
 
@@ -297,6 +307,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
     handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
     offered: { connections: sum(Object.values(offered)), byVersion: offered },
     namedFailures: namedFailures(fingerprintCounts(state, firstHour, lastHour), lastDay),
+    passThrough,
     upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
     series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),

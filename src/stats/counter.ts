@@ -1,6 +1,6 @@
 import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason, OfferedTls, TlsProtocol, Verdict } from '../types.js';
-import { clientLabel, osLabel, sampleKeys, type RequestLabels } from './labels.js';
-import { emptyState, hourStart, recordClientHello, recordHandshake, recordHandshakeFailure, recordRequest, recordUpstreamError, type StatsState } from './model.js';
+import { clientLabel, osLabel, sampleKeys, type PassThroughOutcome, type RequestLabels } from './labels.js';
+import { emptyState, hourStart, recordClientHello, recordPassThrough, recordHandshake, recordHandshakeFailure, recordRequest, recordUpstreamError, type StatsState } from './model.js';
 import { SipHash24 } from './siphash.js';
 import type { RequestRecord } from './types.js';
 
@@ -86,6 +86,10 @@ export class StatsCounter {
 
   recordClientHello(outcome: ClientHelloOutcome): void {
     recordClientHello(this.state, this.now(), outcome);
+  }
+
+  recordPassThrough(outcome: PassThroughOutcome): void {
+    recordPassThrough(this.state, this.now(), outcome);
   }
 
   recordUpstreamError(status: 502 | 504): void {

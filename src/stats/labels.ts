@@ -14,6 +14,9 @@ export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too
 export type UpstreamErrorStatus = '502' | '504';
 export const UPSTREAM_ERROR_STATUSES: readonly UpstreamErrorStatus[] = ['502', '504'];
 export const OTHER = 'other';
+/** What the pass-through did with a connection: relayed to the existing server, or terminated here. */
+export type PassThroughOutcome = 'relayed' | 'terminated' | 'upstream-unavailable';
+export const PASS_THROUGH_OUTCOMES: readonly PassThroughOutcome[] = ['relayed', 'terminated', 'upstream-unavailable'];
 export const LEGACY_REASONS: readonly LegacyReason[] = ['tls-version', 'user-agent', 'intercepted-or-spoofed'];
 export { CLIENT_HELLO_OUTCOMES };
 

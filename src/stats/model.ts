@@ -1,6 +1,6 @@
 import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason, LegacyReason, OfferedTls } from '../types.js';
 import { HyperLogLog } from './hyperloglog.js';
-import { fingerprintKey, handshakeKey, OTHER, sampleKeys, type ProtocolLabel, type RequestLabels, type UpstreamErrorStatus } from './labels.js';
+import { fingerprintKey, handshakeKey, OTHER, sampleKeys, type PassThroughOutcome, type ProtocolLabel, type RequestLabels, type UpstreamErrorStatus } from './labels.js';
 
 /**
  * The pure data behind the analytics: counters per hour, visitor sketches per hour and per day, and
@@ -46,6 +46,8 @@ export interface HourBucket {
   offered: Map<ClientHelloOutcome, number>;
   /** Failed handshakes whose hello was read, by `fingerprintKey` (bounded: MAX_FINGERPRINTS_PER_HOUR). */
   failedFingerprints: Map<string, number>;
+  /** Connections of the built-in pass-through, by what it did with them (empty without it). */
+  passThrough: Map<PassThroughOutcome, number>;
   /** Visitor sketches; dropped once the hour is older than HOURLY_SKETCH_HOURS. */
   visitors: Map<string, HyperLogLog> | null;
   clientVisitors: Map<string, HyperLogLog> | null;
@@ -107,6 +109,7 @@ function emptyHour(): HourBucket {
     upstreamErrors: new Map(),
     offered: new Map(),
     failedFingerprints: new Map(),
+    passThrough: new Map(),
     visitors: new Map(),
     clientVisitors: new Map(),
   };
@@ -321,6 +324,11 @@ export function recordHandshakeFailure(state: StatsState, time: number, reason: 
   if (offered) addBounded(hour.failedFingerprints, fingerprintKey({ offered: offered.maxVersion, ja4: offered.ja4 }), MAX_FINGERPRINTS_PER_HOUR, 1, null);
 }
 
+/** One connection of the built-in pass-through. */
+export function recordPassThrough(state: StatsState, time: number, outcome: PassThroughOutcome): void {
+  addTo(hourBucket(state, time).passThrough, outcome);
+}
+
 /** One connection of the ClientHello census. */
 export function recordClientHello(state: StatsState, time: number, outcome: ClientHelloOutcome): void {
   addTo(hourBucket(state, time).offered, outcome);
@@ -367,6 +375,7 @@ export function mergeState(target: StatsState, other: StatsState): void {
     mergeCounts(into.failures, bucket.failures);
     mergeCounts(into.upstreamErrors, bucket.upstreamErrors);
     mergeCounts(into.offered, bucket.offered);
+    mergeCounts(into.passThrough, bucket.passThrough);
     mergeBounded(into.failedFingerprints, bucket.failedFingerprints, MAX_FINGERPRINTS_PER_HOUR, null, null);
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
   }

@@ -1,5 +1,5 @@
 import { HyperLogLog } from './hyperloglog.js';
-import { CLIENT_HELLO_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, LEGACY_REASONS, UPSTREAM_ERROR_STATUSES } from './labels.js';
+import { CLIENT_HELLO_OUTCOMES, PASS_THROUGH_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, LEGACY_REASONS, UPSTREAM_ERROR_STATUSES } from './labels.js';
 import { CLIENT_SKETCH_PRECISION, MAX_FINGERPRINTS_PER_HOUR, emptyState, type ClientCounts, type DayBucket, type HourBucket, type StatsState } from './model.js';
 
 /**
@@ -41,6 +41,7 @@ interface HourDocument {
   /** The ClientHello census; absent in files written before it, and when there was nothing. */
   offered?: Counts;
   failedFingerprints?: Counts;
+  passThrough?: Counts;
   visitors: Record<string, string> | null;
   clientVisitors: Record<string, string> | null;
 }
@@ -87,6 +88,7 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       ...(h.upstreamErrors.size > 0 && { upstreamErrors: Object.fromEntries(h.upstreamErrors) }),
       ...(h.offered.size > 0 && { offered: Object.fromEntries(h.offered) }),
       ...(h.failedFingerprints.size > 0 && { failedFingerprints: Object.fromEntries(h.failedFingerprints) }),
+      ...(h.passThrough.size > 0 && { passThrough: Object.fromEntries(h.passThrough) }),
       visitors: h.visitors && sketchesToObject(h.visitors),
       clientVisitors: h.clientVisitors && sketchesToObject(h.clientVisitors),
     })),
@@ -134,6 +136,7 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       upstreamErrors: h.upstreamErrors === undefined ? new Map() : counts(h.upstreamErrors, 'upstreamErrors', UPSTREAM_ERROR_STATUSES),
       offered: h.offered === undefined ? new Map() : counts(h.offered, 'offered', CLIENT_HELLO_OUTCOMES),
       failedFingerprints: h.failedFingerprints === undefined ? new Map() : bounded(counts(h.failedFingerprints, 'failedFingerprints'), MAX_FINGERPRINTS_PER_HOUR, 'failedFingerprints'),
+      passThrough: h.passThrough === undefined ? new Map() : counts(h.passThrough, 'passThrough', PASS_THROUGH_OUTCOMES),
       visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
       clientVisitors: h.clientVisitors === null ? null : sketches(h.clientVisitors, 'clientVisitors', CLIENT_SKETCH_PRECISION),
     };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientHelloOutcome, HandshakeFailureReason, OfferedTls, TlsProtocol } from '../types.js';
 import { StatsCounter } from './counter.js';
+import type { PassThroughOutcome } from './labels.js';
 import { emptyState, type StatsState } from './model.js';
 import { resolveTrafficStatsOptions, type ResolvedStatsOptions, type TrafficStatsOptions } from './options.js';
 import { fromDocument } from './serialize.js';
@@ -67,6 +68,11 @@ export class TrafficStats implements StatsSource, StatsRecorder {
 
   recordHandshakeFailure(reason: HandshakeFailureReason, offered?: OfferedTls | null): void {
     this.counter.recordHandshakeFailure(reason, offered);
+  }
+
+  /** One connection of the built-in pass-through: relayed, terminated here, or reset (existing server down). */
+  recordPassThrough(outcome: PassThroughOutcome): void {
+    this.counter.recordPassThrough(outcome);
   }
 
   /** One connection of the ClientHello census (see `clientHelloCensus`). */

@@ -34,9 +34,17 @@ export function offeredOf(raw: Socket | undefined): OfferedTls | null {
   return clientHelloOf(raw)?.offered ?? null;
 }
 
-/** Records a socket's hello facts, for a listener that read the hello itself and hands the socket on. */
-export function rememberClientHello(raw: Socket, facts: ClientHelloFacts): void {
-  helloBySocket.set(raw, facts);
+/** Sockets whose first bytes a listener in front already read and counted (the pass-through relay). */
+const handedOver = new WeakSet<Socket>();
+
+/**
+ * For a listener that read the hello itself, counted the connection, and hands the socket on to the
+ * TLS server: its facts (`null` when it had none, such as not TLS), so the census neither reads nor
+ * counts it again.
+ */
+export function rememberClientHello(raw: Socket, facts: ClientHelloFacts | null): void {
+  handedOver.add(raw);
+  if (facts) helloBySocket.set(raw, facts);
 }
 
 /**
@@ -115,7 +123,7 @@ export function installCensus(server: tls.Server, settings: CensusSettings, hook
   server.on('connection', (raw: Socket) => {
     if (raw.destroyed) return;
     // A listener in front (the pass-through relay) read this hello already, and counted it.
-    if (helloBySocket.has(raw)) {
+    if (handedOver.has(raw)) {
       started.add(raw);
       handOn(raw);
       return;
@@ -187,6 +195,8 @@ function readFirstBytes(raw: Socket, helloTimeout: number, started: WeakSet<Sock
   raw.on('data', onData);
   raw.on('error', onError);
   raw.on('close', onClose);
+  // A socket may come paused (a PROXY header acceptor before this): 'data' alone would not start it.
+  raw.resume();
 }
 
 // Room for `more` bytes after `length`: doubling, from 1 KiB, never above the reader's bound plus the chunk.

@@ -165,7 +165,7 @@ const OUTCOME_TITLES: Record<string, string> = {
 /** The ClientHello census: who fails at the handshake, by name, and connections by offered version. */
 function censusSection(report: ReportDocument, window: WindowName, figure: (path: string, text: string | number) => string): string {
   const w = report.windows[window];
-  if (w.offered.connections === 0 && w.namedFailures.length === 0) return '';
+  if (w.offered.connections === 0 && w.namedFailures.length === 0 && w.passThrough.relayed === 0) return '';
   const intercepted = w.requests.byReason['intercepted-or-spoofed'];
   const failureRows = w.namedFailures.length
     ? w.namedFailures
@@ -179,8 +179,14 @@ function censusSection(report: ReportDocument, window: WindowName, figure: (path
     .filter(([, n]) => n > 0)
     .map(([outcome, n]) => `<tr><th scope="row">${escapeHtml(OUTCOME_TITLES[outcome] ?? outcome)}</th><td>${figure(`offered.byVersion.${outcome}`, n)}</td></tr>`)
     .join('\n');
+  const pass = w.passThrough;
+  const passThrough =
+    pass.relayed + pass.terminated + pass['upstream-unavailable'] > 0
+      ? `<p>Pass-through: ${figure('passThrough.relayed', pass.relayed)} connections were relayed to the existing server and ${figure('passThrough.terminated', pass.terminated)} terminated here${pass['upstream-unavailable'] > 0 ? `; ${figure('passThrough.upstream-unavailable', pass['upstream-unavailable'])} were reset because the existing server could not be reached` : ''}. The census below counts every connection; requests, visitors and handshakes above count only those terminated here.</p>`
+      : '';
   return `<section>
 <h2>Who cannot connect</h2>
+${passThrough}
 <p class="muted">Failed handshakes by what the client offered, named from the fingerprints of testssl.sh's recorded clients.</p>
 <table>
 <thead><tr><th>Client</th><th>Highest version offered</th><th>JA4</th><th>Failed connections</th><th>Last 24 hours</th></tr></thead>
