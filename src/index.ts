@@ -25,3 +25,22 @@ export { legacyTlsReportHandler } from './report/handler.js';
 export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/document.js';
 export type { TrafficStatsOptions } from './stats/options.js';
 export type { LegacyTlsReportOptions } from './report/options.js';
+// The ClientHello census, and keeping modern traffic off the Node path (pass-through, router behind).
+export { clientHelloOf, type ClientHelloFacts } from './tls/census.js';
+export { knownClient, KNOWN_CLIENTS_SOURCE, type KnownClient, type KnownClientEntry } from './tls/known-clients.js';
+export { isInterceptedOrSpoofed } from './classify/classify.js';
+export type { OfferedTls, OfferedVersion, ClientHelloOutcome } from './types.js';
+export type { NamedFailureRow } from './report/document.js';
+export {
+  createRelay,
+  RELAY_SERVER_OPTIONS,
+  createProxyHeaderAcceptor,
+  proxiedPeer,
+  type Relay,
+  type RelayOptions,
+  type RelayCensusRecord,
+  type RelayOutcome,
+  type ProxyHeaderAcceptor,
+  type ProxyHeaderAcceptorOptions,
+} from './relay/index.js';
+export { routerConfig, parseRouterLogLine, ROUTER_KINDS, type RouterConfigOptions, type RouterKind, type RouterLogRecord } from './router-config/index.js';

@@ -13,6 +13,7 @@ import { createLogger } from './logger.js';
 import { helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
 import { prepareState, type PreparedState } from './state.js';
 import { contactWarning, shellWord } from './warnings.js';
+import { parseRouterConfigArgs, ROUTER_CONFIG_COMMAND, routerConfigHelp, routerConfigText } from './router-config.js';
 
 export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -48,6 +49,7 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
  * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === ROUTER_CONFIG_COMMAND) return runRouterConfig(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv, io.env, (file) => readFileSync(path.resolve(io.cwd, file), 'utf8'), { isTTY: io.stdout.isTTY === true });
@@ -103,6 +105,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/** `router-config`: prints the router's configuration on stdout and exits; nothing is started. */
+function runRouterConfig(argv: string[], io: CliIo): number {
+  try {
+    const command = parseRouterConfigArgs(argv);
+    io.stdout.write(command.help ? routerConfigHelp() : routerConfigText(command));
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message}\nRun ${PROGRAM} ${ROUTER_CONFIG_COMMAND} --help for the options.\n`);
+      return EXIT_USAGE;
+    }
+    return fail(error, io, undefined);
+  }
+}
 
 function fail(error: unknown, io: CliIo, logger: ProxyLogger | undefined): number {
   const usage = usageMessage(error);

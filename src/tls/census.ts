@@ -24,9 +24,14 @@ export interface ClientHelloFacts {
 /** The facts of each connection whose hello was read, by its TCP socket; gone with the socket. */
 const helloBySocket = new WeakMap<Socket, ClientHelloFacts>();
 
-/** The ClientHello facts of a TCP socket (the `_parent` of a server-side TLS socket), when read. */
-export function clientHelloOf(raw: Socket | undefined): ClientHelloFacts | null {
-  return (raw && helloBySocket.get(raw)) ?? null;
+/**
+ * The ClientHello facts of a connection, when the census read them: pass the TCP socket, or the TLS
+ * socket a server made of it (`req.socket`), whose TCP socket Node keeps as `_parent`.
+ */
+export function clientHelloOf(socket: Socket | undefined): ClientHelloFacts | null {
+  if (!socket) return null;
+  const parent = (socket as Socket & { _parent?: Socket })._parent;
+  return helloBySocket.get(socket) ?? (parent ? helloBySocket.get(parent) : undefined) ?? null;
 }
 
 /** What a TCP socket's hello offered (version and JA4 only), when the census read it. */
