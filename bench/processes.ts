@@ -4,6 +4,7 @@
  * error, on Ctrl+C or on an uncaught exception.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -31,9 +32,11 @@ export function tsxImportArgs(): string[] {
 
 /**
  * Where `compileForChildren` puts src/ and bench/ compiled by tsc. Inside node_modules so that the
- * compiled files resolve the same packages, and so that no linter or test runner looks at them.
+ * compiled files resolve the same packages, and so that no linter or test runner looks at them. One
+ * directory per checkout: git worktrees share node_modules (a symlink), and two benches at once must
+ * not run each other's code.
  */
-export const CHILD_BUILD_DIR = path.join(REPO_DIR, 'node_modules', '.cache', 'legacy-tls-fallback-bench');
+export const CHILD_BUILD_DIR = path.join(REPO_DIR, 'node_modules', '.cache', `legacy-tls-fallback-bench-${createHash('sha256').update(REPO_DIR).digest('hex').slice(0, 12)}`);
 let childBuild: string | null = null;
 
 /**

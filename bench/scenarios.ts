@@ -15,6 +15,7 @@ import { nginxAvailable, nginxHelloConfig, nginxProxyConfig, startNginx, type Ru
 import type { NodeLoadResult, NodeLoadSpec } from './node-load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { userAgentShapes } from './user-agent-shapes.js';
+import { relayGroup } from './relay.js';
 import { hasCommand, runNodeJson, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { median, mib, type Row } from './report.js';
 import type { ServerInfo, ServerVariant } from './servers.js';
@@ -462,4 +463,4 @@ const proxy: ScenarioGroup = {
     }),
 };
 
-export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, memory];
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, relayGroup, memory];

@@ -7,9 +7,10 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/cli/main.js';
 import { parseRouterConfigArgs, routerConfigText } from '../src/cli/router-config.js';
@@ -85,7 +86,7 @@ describe.runIf(hasTool('curl') && hasTool('nginx') && hasTool('haproxy') && hasS
     caFile = config.certificates[0]!.certFile;
     const pem = readFileSync(caFile, 'utf8');
     const key = readFileSync(config.certificates[0]!.keyFile, 'utf8');
-    modern = https.createServer({ cert: pem, key, minVersion: 'TLSv1.2' }, (req, res) => res.end(`modern ${(req.socket as import('node:tls').TLSSocket).getProtocol()}`));
+    modern = https.createServer({ cert: pem, key, minVersion: 'TLSv1.2' }, (req, res) => res.end(`modern ${(req.socket as TLSSocket).getProtocol()}`));
     modernPort = await listenOn(modern);
     proxy = await startProxy({ ...config, acceptProxyProtocol: ['127.0.0.1'] }, captureLogger());
     legacyPort = Number(new URL(proxy.urls.https).port);
