@@ -11,7 +11,6 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { flagTables } from '../src/cli/options.js';
-import { CLI_OPTIONS } from '../src/cli/options.js';
 import { FALLBACK_OPTIONS } from '../src/fallback/options.js';
 import { en } from '../src/fallback/texts/en.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';
@@ -19,6 +18,7 @@ import { PROXY_OPTIONS } from '../src/proxy/config.js';
 import { REPORT_OPTIONS } from '../src/report/options.js';
 import { markdownTable } from '../src/schema/define.js';
 import { STATS_OPTIONS } from '../src/stats/options.js';
+import { REDIS_STORE_OPTIONS } from '../src/stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../src/tls/options.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,8 +29,8 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
   'options fallback': () => markdownTable(FALLBACK_OPTIONS.rows()),
   'options stats': () => markdownTable(STATS_OPTIONS.rows()),
   'options report': () => markdownTable(REPORT_OPTIONS.rows()),
+  'options redis': () => markdownTable(REDIS_STORE_OPTIONS.rows()),
   'options proxy': () => markdownTable(PROXY_OPTIONS.rows()),
-  'options cli': () => markdownTable(CLI_OPTIONS.rows()),
   'cli flags': flagTables,
   'page texts': () =>
     [

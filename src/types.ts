@@ -14,8 +14,11 @@ export interface TlsFacts {
   cipher: string | null;
   /** SNI host name the client sent, when any. */
   servername: string | null;
-  /** Where the facts come from: this socket, a trusted proxy's header, or nowhere. */
-  source: 'socket' | 'header' | 'none';
+  /**
+   * Where the facts come from: this socket, a trusted proxy's header, nowhere, or a line of a server's
+   * access log (`analyse`: `protocol` is what the log says was negotiated, `null` for no TLS).
+   */
+  source: 'socket' | 'header' | 'none' | 'log';
   /**
    * What the client's ClientHello *offered*, read by the server's census before the TLS layer saw it;
    * absent when the hello was not read here (plain HTTP, a trusted header, a server without the census).
@@ -82,9 +85,12 @@ export type FallbackMode = 'redirect' | 'render' | 'observe';
 
 /**
  * What the middleware did with a request; the analytics count these. `rejected`: answered 400 because
- * its path cannot be normalised, so nothing could be decided on it.
+ * its path cannot be normalised, so nothing could be decided on it. Before a switch-off date, a legacy
+ * request is `warned` (served, with `Deprecation` and `Sunset` headers) or answered with the one-time
+ * `interstitial`. `page`: the fallback page's own traffic (the page, its assets, its continue link),
+ * counted apart from the site's.
  */
-export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected';
+export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected' | 'warned' | 'interstitial' | 'page';
 
 /**
  * Normalised reason a TLS handshake failed. The last three are connections the server closed itself:

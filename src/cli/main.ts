@@ -2,15 +2,17 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LegacyTlsError } from '../errors.js';
+import { InvalidOptionError, LegacyTlsError } from '../errors.js';
 import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
 import { checkUpstream } from '../proxy/upstream-check.js';
+import { runAnalyse } from './analyse.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
 import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
-import { helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
+import { describeOptionError, helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV, UsageError } from './options.js';
+import { runReportCommand } from './report-command.js';
 import { prepareState, type PreparedState } from './state.js';
 import { contactWarning, shellWord } from './warnings.js';
 import { parseRouterConfigArgs, ROUTER_CONFIG_COMMAND, routerConfigHelp, routerConfigText } from './router-config.js';
@@ -20,7 +22,10 @@ export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 /** Everything the CLI touches of the outside world; `bin.ts` builds it from `process`, tests from fakes. */
 export interface CliIo {
   stdout: { write(s: string): void; isTTY?: boolean };
-  stderr: { write(s: string): void };
+  /** `isTTY`: a terminal, where `analyse` draws its progress line (never into a pipe or a file). */
+  stderr: { write(s: string): void; isTTY?: boolean };
+  /** What `analyse -` reads. @default process.stdin */
+  stdin?: AsyncIterable<Buffer | string>;
   env: Record<string, string | undefined>;
   cwd: string;
   /** Subscribes to a signal; returns the unsubscribe function. */
@@ -49,6 +54,9 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
  * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // Offline commands with options of their own: they start nothing of the proxy.
+  if (argv[0] === 'report') return runReportCommand(argv.slice(1), io);
+  if (argv[0] === 'analyse' || argv[0] === 'analyze') return runAnalyse(argv.slice(1), io);
   if (argv[0] === ROUTER_CONFIG_COMMAND) return runRouterConfig(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
@@ -136,6 +144,7 @@ function fail(error: unknown, io: CliIo, logger: ProxyLogger | undefined): numbe
 /** The message for errors the user fixes in the configuration (exit code 2), or undefined. */
 function usageMessage(error: unknown): string | undefined {
   if (error instanceof UsageError) return error.message;
+  if (error instanceof InvalidOptionError) return describeOptionError(error);
   // The library validates again at start-up (certificates, options): same kind of mistake.
   if (error instanceof LegacyTlsError) return error.message;
   const e = error as NodeJS.ErrnoException & { address?: string; port?: number };

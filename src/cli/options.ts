@@ -185,7 +185,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
   if (positional !== undefined) {
     if (!(COMMANDS as readonly string[]).includes(positional)) {
       const suggestion = closest(positional, COMMANDS);
-      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default), demo and router-config.'}`, positional);
+      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default), demo, router-config and analyse (which comes first: analyse FILE...).'}`, positional);
     }
     command = positional as CliCommand;
   }
@@ -277,7 +277,10 @@ function resolveSettings(command: CliCommand, raw: Map<string, Raw>, readFile: (
   /** The user's name for an option path: its flag as given (`--listen`, `"listen" in ltf.json`), else the option. */
   const nameOf = (option: string) => {
     const flag = BY_PATH.get(option.replace(/\[\d+\]$/, ''));
-    return flag ? label(flag.name) : `option \`${option}\``;
+    if (flag) return label(flag.name);
+    // A part of an object-valued option (`hosts['api.example.com'].mode`): the flag that carries it.
+    const owner = BY_PATH.get(/^([A-Za-z]\w*)[[.]/.exec(option)?.[1] ?? '');
+    return owner ? `${label(owner.name)} (at ${option})` : `option \`${option}\``;
   };
   const asUsage = (error: unknown) => (error instanceof InvalidOptionError ? new UsageError(`${PROGRAM}: ${error.describe(nameOf)}`, nameOf(error.option)) : error);
 
@@ -430,6 +433,8 @@ export function helpText(): string {
     'Usage:',
     `  ${PROGRAM} --upstream URL [options]   run the proxy in front of URL`,
     `  ${PROGRAM} demo [options]             try it against a built-in demo site`,
+    `  ${PROGRAM} report --merge FILE...     one report from the stats files of several servers (report --help)`,
+    `  ${PROGRAM} analyse [options] FILE...  read existing access logs: the same report, before deploying (analyse --help)`,
     '',
     'Every option can also be set in the JSON file given with --config, keyed by the option name without',
     'the dashes ({"upstream": "http://127.0.0.1:3000", "cert": ["rsa.pem", "ecdsa.pem"], "upstream-insecure": true}).',
@@ -460,6 +465,18 @@ export function helpText(): string {
     '',
   );
   return lines.join('\n');
+}
+
+/**
+ * An option error met after parsing (at start-up: Redis refusing the `redisUrl`), named by its flag as
+ * `--help` spells it: `--redis-url`.
+ */
+export function describeOptionError(error: InvalidOptionError): string {
+  const flagOf = (option: string) => {
+    const flag = BY_PATH.get(option.replace(/\[\d+\]$/, ''));
+    return flag ? `--${flag.name}` : `option \`${option}\``;
+  };
+  return `${PROGRAM}: ${error.describe(flagOf)}`;
 }
 
 /** The long flag names, for tests and completion. */

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { resolveServerOptions } from '../tls/options.js';
-import { TrafficStats } from '../stats/traffic-stats.js';
+import type { TrafficStats } from '../stats/traffic-stats.js';
 import type { StatsSource } from '../stats/types.js';
 import { createLegacyTlsServer } from '../tls/server.js';
 import { readCertificateFiles, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import { ClosedConnectionLog } from './handshake-log.js';
 import { createProxyHandler } from './handler.js';
+import { createProxyStats, statsOpened } from './stats.js';
 import { createFront, describeFront } from './front.js';
 import { defaultSelfSignedCertificate } from '../tls/self-signed.js';
 
@@ -31,11 +32,11 @@ export interface ProxyRuntime {
  * `config.upstream`, the optional plain-HTTP listener, the report, and certificate reloading.
  */
 export async function startProxy(config: ProxyConfig, logger: ProxyLogger, runtime?: ProxyRuntime): Promise<RunningProxy> {
-  const stats = runtime?.stats ?? new TrafficStats({ statsFile: config.statsFile, logger: toLibraryLogger(logger), summaryInterval: 300_000 });
+  const stats = runtime?.stats ?? createProxyStats(config, toLibraryLogger(logger), 300_000);
   const ownsStats = runtime?.ownsStats ?? true;
   try {
-    // Rejects when another process writes the same stats file: refuse to start rather than lose counts.
-    if (ownsStats) await stats.ready;
+    // Rejects when another process writes the same stats file, or Redis refuses us: refuse to start rather than lose counts.
+    if (ownsStats) await statsOpened(stats, config);
     return await startWithStats(config, logger, stats, runtime?.reportSource ?? stats, ownsStats, runtime?.ticketKeys, runtime?.certificates);
   } catch (error) {
     // A proxy that failed to start must not leave its stats timers and file behind.

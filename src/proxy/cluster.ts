@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { answerClusterStore, ClusterWorkerStore, type ClusterStoreMessage } from '../stats/stores/cluster.js';
 import { TrafficStats } from '../stats/traffic-stats.js';
 import { startProxy } from './app.js';
+import { createProxyStats, statsOpened } from './stats.js';
 import { loadCertificates, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import { decideRestart, NO_FAILURES, RESTART_POLICY, type RestartPolicy } from './restart-policy.js';
 
 /**
  * `--workers N`: one process per core with node:cluster. The primary owns the only `TrafficStats`
- * with a file (one writer); workers count locally and send deltas every second; a worker's report
+ * with a file or the Redis store (one writer); workers count locally and send deltas every second; a worker's report
  * asks the primary for the merged numbers, so every worker shows all workers' traffic. The primary
  * also makes the TLS session-ticket keys and the visitor salt, so a ticket issued by one worker
  * resumes on any other and a visitor served by two workers counts once.
@@ -40,8 +41,13 @@ const RELOAD_REPLY_MS = 10_000;
 async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: number, policy: RestartPolicy): Promise<RunningProxy> {
   // Checked before any worker exists: a bad pair at start is a configuration error, as without --workers.
   let certificates = await loadCertificates(config);
-  const stats = new TrafficStats({ statsFile: config.statsFile, logger: { warn: (m) => logger.warn(m), info: (m) => logger.info(m) } });
-  await stats.ready;
+  const stats = createProxyStats(config, { warn: (m) => logger.warn(m), info: (m) => logger.info(m) });
+  try {
+    await statsOpened(stats, config);
+  } catch (error) {
+    await stats.close();
+    throw error;
+  }
   const env = { LTF_TICKET_KEYS: randomBytes(48).toString('hex'), LTF_STATS_SALT: stats.visitorSalt.toString('hex') };
   let shuttingDown = false;
   let gaveUp = false;

@@ -1,12 +1,13 @@
 import net from 'node:net';
 import os from 'node:os';
 import { InvalidOptionError } from '../errors.js';
-import { FALLBACK_OPTIONS, type ExcludeRule, type FallbackPageContent, type FallbackPageRenderer } from '../fallback/options.js';
+import { FALLBACK_OPTIONS, type ExcludeRule, type FallbackPageContent, type FallbackPageRenderer, type GroupsOption, type HostsOption, type NoticeKind } from '../fallback/options.js';
 import { hasControlCharacters } from '../schema/common.js';
 import { defineOptions, type Resolved } from '../schema/define.js';
 import { boolean, custom, integer, list, string, withDefault } from '../schema/option.js';
-import { REPORT_OPTIONS } from '../report/options.js';
+import { REPORT_OPTIONS, type ReadinessOptions } from '../report/options.js';
 import { STATS_OPTIONS } from '../stats/options.js';
+import { REDIS_STORE_OPTIONS, type RedisEndpoint } from '../stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../tls/options.js';
 import { trustedProxyEntryError } from '../tls/trusted-proxies.js';
 import { parseHostPort, type HostPort } from '../relay/address.js';
@@ -81,7 +82,15 @@ export const PROXY_OPTIONS = defineOptions({
   }),
   page: FALLBACK_OPTIONS.specs.page,
   exclude: FALLBACK_OPTIONS.specs.exclude,
+  switchOff: FALLBACK_OPTIONS.specs.switchOff,
+  notice: FALLBACK_OPTIONS.specs.notice,
+  hosts: FALLBACK_OPTIONS.specs.hosts,
+  groups: FALLBACK_OPTIONS.specs.groups,
+  readiness: REPORT_OPTIONS.specs.readiness,
   statsFile: withDefault(STATS_OPTIONS.specs.statsFile, { defaultText: 'none: in memory (the command: `<state-dir>/stats.json`)' }),
+  redisUrl: withDefault(REDIS_STORE_OPTIONS.specs.url, { defaultText: 'none: the numbers stay in `statsFile`' }),
+  redisPrefix: REDIS_STORE_OPTIONS.specs.keyPrefix,
+  instanceName: REDIS_STORE_OPTIONS.specs.instance,
   reportToken: withDefault(REPORT_OPTIONS.specs.token, { defaultText: 'none: loopback only (the command: generated once into `<state-dir>/report-token`)' }),
   reportPrefix: REPORT_OPTIONS.specs.prefix,
   trustedHeader: FALLBACK_OPTIONS.specs.trustedHeader,
@@ -160,8 +169,17 @@ export interface ProxyConfig {
   fallbackPageFile: string | undefined;
   page: FallbackPageContent | FallbackPageRenderer;
   exclude: ExcludeRule[];
+  /** The switch-off day (`YYYY-MM-DD`), and the options per host and per path group. */
+  switchOff: string | undefined;
+  notice: NoticeKind;
+  hosts: HostsOption | undefined;
+  groups: GroupsOption | undefined;
+  /** When the report calls a site ready for the switch-off. */
+  readiness: ReadinessOptions;
   /** Without it, counts live in memory only. */
   statsFile: string | undefined;
+  /** The Redis store every server of the site shares, instead of `statsFile`. */
+  redis: RedisSettings | undefined;
   /** Without it the report answers loopback clients only. */
   reportToken: string | undefined;
   reportPrefix: string;
@@ -190,6 +208,13 @@ export interface ProxyConfig {
 }
 
 type ResolvedProxyOptions = Resolved<typeof PROXY_OPTIONS.specs>;
+
+/** `--redis-url`, `--redis-prefix`, `--instance-name`, as `redisStore` takes them. */
+export interface RedisSettings {
+  url: RedisEndpoint;
+  keyPrefix: string;
+  instance: string | undefined;
+}
 
 /**
  * Validates a proxy configuration and fills in every default: the command line, the tests and the
@@ -235,6 +260,7 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
   if (o.passThrough !== undefined && o.workers > 1) {
     throw new InvalidOptionError('workers', o.workers, 'the pass-through runs in one process: keep {{workers}} at 1 with {{passThrough}} (the relayed traffic costs little; the existing server does the TLS work)');
   }
+  const redis = redisSettings(o, given);
 
   return {
     upstream: o.upstream,
@@ -250,7 +276,13 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     fallbackPageFile: o.fallbackPage,
     page: o.page,
     exclude: o.exclude,
+    switchOff: o.switchOff,
+    notice: o.notice,
+    hosts: o.hosts,
+    groups: o.groups,
+    readiness: o.readiness,
     statsFile: o.statsFile,
+    redis,
     reportToken: o.reportToken,
     reportPrefix: o.reportPrefix,
     trustedHeader: o.trustedHeader,
@@ -272,6 +304,19 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     proxyProtocol: o.proxyProtocol,
     acceptProxyProtocol: o.acceptProxyProtocol,
   };
+}
+
+/** The Redis store's settings, when `redisUrl` is given; its companions alone would be ignored, so they are refused. */
+function redisSettings(o: ResolvedProxyOptions, given: Record<string, unknown>): RedisSettings | undefined {
+  if (o.redisUrl === undefined) {
+    const orphan = (['redisPrefix', 'instanceName'] as const).find((name) => given[name] !== undefined);
+    if (orphan) throw new InvalidOptionError(orphan, given[orphan], 'it names the Redis store, which {{redisUrl}} turns on; give {{redisUrl}} too, or drop it');
+    return undefined;
+  }
+  if (o.statsFile !== undefined) {
+    throw new InvalidOptionError('statsFile', o.statsFile, 'the numbers are kept in one place: {{statsFile}} or the Redis store of {{redisUrl}}; drop one');
+  }
+  return { url: o.redisUrl, keyPrefix: o.redisPrefix, instance: o.instanceName };
 }
 
 /**

@@ -102,7 +102,7 @@ export class HyperLogLog {
       throw new RangeError(`HyperLogLog.add needs a hash of at least 8 bytes, got ${hash.byteLength}`);
     }
     // Two big-endian 32-bit halves instead of a BigInt, read byte by byte: this runs for every new
-    // visitor, and on Node 20 creating a DataView costs about a microsecond, more than the rest.
+    // visitor, and a DataView per call would cost more than the rest of it (bench/README.md, notes).
     const hi = ((hash[0] as number) << 24) | ((hash[1] as number) << 16) | ((hash[2] as number) << 8) | (hash[3] as number);
     const lo = ((hash[4] as number) << 24) | ((hash[5] as number) << 16) | ((hash[6] as number) << 8) | (hash[7] as number);
     const p = this.precision;
@@ -153,6 +153,26 @@ export class HyperLogLog {
 
   isEmpty(): boolean {
     return this.#registers === null || this.#registers.every((value) => value === 0);
+  }
+
+  /**
+   * The registers, one byte each (2^p of them), or null when nothing was added. Read-only: for a store
+   * that unites sketches itself (the Redis store's script takes the register-wise maximum).
+   */
+  registers(): Readonly<Uint8Array> | null {
+    return this.#registers;
+  }
+
+  /** A sketch from {@link registers} bytes, checked like {@link fromString}'s dense form. */
+  static fromRegisters(bytes: Uint8Array, precision: number = HLL_PRECISION): HyperLogLog {
+    const sketch = new HyperLogLog(precision);
+    if (bytes.length !== sketch.#size) throw new Error(`Malformed HyperLogLog registers: ${bytes.length} bytes, expected ${sketch.#size} for precision ${precision}`);
+    const maxRank = sketch.#maxRank;
+    const registers = new Uint8Array(bytes);
+    const bad = registers.findIndex((value) => value > maxRank);
+    if (bad !== -1) throw new Error(`Malformed HyperLogLog registers: register ${bad} holds ${registers[bad]}, maximum is ${maxRank}`);
+    sketch.#registers = registers;
+    return sketch;
   }
 
   /**

@@ -4,8 +4,8 @@
  *
  * Written out in 32-bit halves because it runs on every request whose user agent is new to its
  * connection, the path an attacker drives: `crypto.createHash(...).copy()` costs a native object and
- * two crossings per call (about 17 µs a request in the unique-user-agent benchmark's profile, 8 % of
- * the server's time), this costs no allocation but the 8 output bytes.
+ * two crossings per call (measured in bench/README.md, notes), this costs no allocation but the 8
+ * output bytes.
  */
 
 const MAX_INPUT_BYTES = 4096;

@@ -9,9 +9,9 @@ import { FileStore } from './stores/file.js';
 import { MemoryStore } from './stores/memory.js';
 import type { StatsStore } from './stores/store.js';
 import { TrafficSummary } from './summary.js';
-import type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
+import type { RequestRecord, SitesPlan, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
-export type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
+export type { InstanceStatus, RequestRecord, SiteLabels, SitesPlan, PlannedSite, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
 /**
  * The numbers: every request the middleware sees, every handshake the server completes or loses.
@@ -38,6 +38,7 @@ export class TrafficStats implements StatsSource, StatsRecorder {
   private flushTimer: NodeJS.Timeout | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private plan: SitesPlan | undefined;
 
   constructor(options: TrafficStatsOptions = {}) {
     this.options = resolveTrafficStatsOptions(options);
@@ -45,7 +46,8 @@ export class TrafficStats implements StatsSource, StatsRecorder {
     this.store = this.options.store ?? (statsFile === undefined ? new MemoryStore() : new FileStore(statsFile));
     this.counter = new StatsCounter(this.salt, now);
     this.summary = new TrafficSummary(logger, now);
-    this.ready = this.store.open({ salt: this.salt, now, retentionDays: this.options.retentionDays, warn: (message) => this.warn(message) }).then((salt) => {
+    const context = { salt: this.salt, now, retentionDays: this.options.retentionDays, warn: (message: string) => this.warn(message), adoptSalt: (salt: Buffer) => this.useSalt(salt) };
+    this.ready = this.store.open(context).then((salt) => {
       if (!salt.equals(this.salt)) this.useSalt(salt);
     });
     this.opened = this.ready.catch(() => undefined);
@@ -107,6 +109,15 @@ export class TrafficStats implements StatsSource, StatsRecorder {
 
   storageStatus(): StorageStatus {
     return this.store.status();
+  }
+
+  /** The middleware's switch-off plan (its dates and modes), for the report. */
+  useSitesPlan(plan: SitesPlan): void {
+    this.plan = plan;
+  }
+
+  sitesPlan(): SitesPlan | undefined {
+    return this.plan;
   }
 
   /** Adds numbers counted elsewhere (a cluster worker's, in the stats document form). */

@@ -1,6 +1,9 @@
 import { escapeHtml } from '../../html.js';
 import { PROTOCOL_LABELS, type ProtocolLabel } from '../../stats/labels.js';
-import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName } from '../document.js';
+import { MAX_HOSTS } from '../../stats/model.js';
+import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName, type WindowReport } from '../document.js';
+import type { SiteRow } from '../sites.js';
+import { CSV_TABLES } from './csv.js';
 
 const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   TLSv1: '#c0392b',
@@ -10,20 +13,32 @@ const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   none: '#95a5a6',
 };
 
-const WINDOW_TITLES: Record<WindowName, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' };
+/** What the dashboard shows: one window of the report, or its `span` (a report built from logs). */
+export type DashboardView = WindowName | 'span';
+
+const WINDOW_TITLES: Record<DashboardView, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', span: 'whole log' };
+
+/** Where the dashboard's links go: by default `?window=…` and `report.json` under `basePath`. */
+export interface DashboardLinks {
+  view(view: DashboardView): string;
+  /** The JSON document, or null for no link (a file opened from disk has none beside it). */
+  json: string | null;
+}
 
 /**
  * The dashboard: server-rendered HTML with inline SVG, no script and no external resource, so it works
  * behind the strictest CSP and on a phone. Every figure is taken from the same `ReportDocument` that
  * `report.json` returns, and carries a `data-figure` attribute naming its JSON path.
  */
-export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string): string {
-  const w = report.windows[window];
+export function renderDashboard(report: ReportDocument, window: DashboardView, basePath: string, filter?: SiteFilter, links: DashboardLinks = queryLinks(basePath)): string {
+  const w = window === 'span' ? report.span : report.windows[window];
+  if (w === undefined) throw new RangeError('legacy-tls-fallback: this report has no span (only a report built from logs has)');
   const figure = (path: string, text: string | number) => `<span data-figure="${escapeHtml(path)}">${escapeHtml(String(text))}</span>`;
-  const tabs = WINDOWS.map((name) =>
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const tabs = views.map((name) =>
     name === window
       ? `<strong>${WINDOW_TITLES[name]}</strong>`
-      : `<a href="${escapeHtml(`${basePath}?window=${name}`)}">${WINDOW_TITLES[name]}</a>`,
+      : `<a href="${escapeHtml(links.view(name))}">${WINDOW_TITLES[name]}</a>`,
   ).join(' · ');
 
   const protocolRows = PROTOCOL_LABELS.map(
@@ -32,16 +47,17 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
 
   const whatIfRows = w.whatIf
     .map(
-      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td>${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td>${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td>${figure(`whatIf.${i}.connections`, row.connections)} (${figure(`whatIf.${i}.connectionShare`, percent(row.connectionShare))})</td><td>${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
+      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Connections turned away">${figure(`whatIf.${i}.connections`, row.connections)} (${figure(`whatIf.${i}.connectionShare`, percent(row.connectionShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
     )
     .join('\n');
 
-  const census = censusSection(report, window, figure);
+  const census = censusSection(w, figure);
 
   const clientRows = w.topLegacyClients.length
     ? w.topLegacyClients
         .map(
-          (c, i) => `<tr><td>${figure(`topLegacyClients.${i}.browser`, c.browser)} ${escapeHtml(c.version)}</td><td>${escapeHtml(c.os)}</td><td>${figure(`topLegacyClients.${i}.requests`, c.requests)}</td><td>${figure(`topLegacyClients.${i}.visitors`, c.visitors)}</td></tr>`,
+          // Unknown parts ('?') are left empty rather than printed: `Googlebot`, not `Googlebot ?`.
+          (c, i) => `<tr><td>${figure(`topLegacyClients.${i}.browser`, c.browser)}${c.version === '?' || c.version === '' ? '' : ` ${escapeHtml(c.version)}`}</td><td${c.os === '?' ? '' : ' data-label="System"'}>${c.os === '?' ? '' : escapeHtml(c.os)}</td><td data-label="Requests">${figure(`topLegacyClients.${i}.requests`, c.requests)}</td><td data-label="Visitors">${figure(`topLegacyClients.${i}.visitors`, c.visitors)}</td></tr>`,
         )
         .join('\n')
     : '<tr><td colspan="4">No legacy client in this period.</td></tr>';
@@ -58,8 +74,11 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
       : '';
 
   const storage = report.storage.error
-    ? `<p class="warn">The stats file cannot be written (${escapeHtml(report.storage.error)}): counts are kept in memory and will be saved when writing works again.</p>`
+    ? report.storage.store === 'redis'
+      ? `<p class="warn">The Redis store ${escapeHtml(report.storage.location ?? '')} cannot be reached (${escapeHtml(report.storage.error)}): this server counts in memory and writes it all when Redis is back. Until then this report shows the last numbers read from Redis and this server's own since.</p>`
+      : `<p class="warn">The stats file cannot be written (${escapeHtml(report.storage.error)}): counts are kept in memory and will be saved when writing works again.</p>`
     : '';
+  const note = report.storage.note ? `<p class="warn">${escapeHtml(report.storage.note)}</p>` : '';
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -84,45 +103,55 @@ td { font-variant-numeric: tabular-nums; }
 svg { width: 100%; height: auto; display: block; }
 section > h2:first-child { margin-top: 0; }
 /* The charts scale with the screen; keep their labels legible when they are drawn small. */
-@media (max-width: 40rem) { svg text { font-size: 16px; } }
-@media (max-width: 30rem) { svg text { font-size: 20px; } }
+@media (max-width: 40rem) { svg text { font-size: 22px; } }
+@media (max-width: 30rem) { svg text { font-size: 28px; } }
 .warn { background: #fdecea; border: 1px solid #f5c6cb; padding: 0.6rem 0.8rem; border-radius: 6px; }
 .muted { color: #5f6b7a; font-size: 0.9em; }
+.axis { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; color: #5f6b7a; font-size: 0.85em; }
+.ok { color: #1e8449; }
+/* On a phone a wide table becomes one block per row, each cell labelled: nothing scrolls sideways. */
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack tr { display: block; padding: 0.3rem 0; border-bottom: 1px solid #dde1e6; }
+  table.stack th, table.stack td { display: block; border: 0; padding: 0.1rem 0.2rem; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: #5f6b7a; }
+}
 </style>
 </head>
 <body>
 <main>
 <h1>Legacy TLS traffic</h1>
 <p>${tabs}</p>
-<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
+<p class="muted">From ${escapeHtml(dateTime(w.from))} to ${escapeHtml(dateTime(w.to))}. Generated ${escapeHtml(dateTime(report.generatedAt))}.${links.json === null || window === 'span' ? '' : ` The same figures as <a href="${escapeHtml(links.json)}">report.json</a>; tables as CSV: ${csvLinks(basePath, window)}.`}</p>
 ${storage}
+${note}
 ${upstream}
 <div class="cards">
 <div>Requests<span class="big">${figure('requests.total', w.requests.total)}</span></div>
 <div>Legacy share<span class="big">${figure('legacyShare', percent(w.legacyShare))}</span>${figure('requests.legacy', w.requests.legacy)} requests</div>
-<div>Legacy share among browsers<span class="big">${figure('legacyShareBrowsers', percent(w.legacyShareBrowsers))}</span>bots and libraries left out</div>
+<div>Legacy share among browsers${w.requests.byKind.browser === 0 ? '<span class="big">no data</span>no browser traffic in this period' : `<span class="big">${figure('legacyShareBrowsers', percent(w.legacyShareBrowsers))}</span>bots and libraries left out`}</div>
 <div>Visitors (approx.)<span class="big">${figure('visitors.total', w.visitors.total)}</span>${figure('visitors.legacy', w.visitors.legacy)} on legacy clients</div>
 </div>
-
+${links.json === null || window === 'span' ? '' : sitesSection(report, window, basePath, filter)}
 <section>
 <h2>What if you raised the minimum?</h2>
-<table>
+<table class="stack">
 <thead><tr><th></th><th>Requests sent to the fallback page</th><th>Browser visitors sent there</th><th>Connections turned away (per connection)</th><th>Already cannot connect</th></tr></thead>
 <tbody>
 ${whatIfRows}
 </tbody>
 </table>
-<p class="muted">"Connections turned away": connections whose ClientHello offers nothing at or above the minimum, counted per connection, including clients that never make a request. "Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP.</p>
+<p class="muted">"Connections turned away": connections whose ClientHello offers nothing at or above the minimum, counted per connection, including clients that never make a request. "Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP. The fallback page's own views are counted apart, not as more requests lost: ${figure('pageViews.legacy', w.pageViews.legacy)} from legacy clients (${figure('pageViews.total', w.pageViews.total)} in all).</p>
 </section>
 ${census}
 <section>
 <h2>Legacy share over time</h2>
-${shareChart(w.series)}
+${shareChart(w.series, window !== '24h')}
 </section>
 
 <section>
-<h2>Protocol mix ${window === '24h' ? 'per hour' : 'per day'}</h2>
-${protocolChart(w.series)}
+<h2>Protocol mix ${window === '24h' ? 'per hour' : w.series.length > 1 && Date.parse(w.series[1]?.start ?? '') - Date.parse(w.series[0]?.start ?? '') > 86_400_000 ? 'over time' : 'per day'}</h2>
+${protocolChart(w.series, window !== '24h')}
 <table>
 <thead><tr><th>Protocol</th><th>Requests</th><th>Visitors</th></tr></thead>
 <tbody>
@@ -133,7 +162,7 @@ ${protocolRows}
 
 <section>
 <h2>Top legacy clients</h2>
-<table>
+<table class="stack">
 <thead><tr><th>Client</th><th>System</th><th>Requests</th><th>Visitors</th></tr></thead>
 <tbody>
 ${clientRows}
@@ -150,6 +179,7 @@ ${failureRows}
 </tbody>
 </table>
 </section>
+${instancesSection(report)}
 </main>
 </body>
 </html>
@@ -163,8 +193,7 @@ const OUTCOME_TITLES: Record<string, string> = {
 };
 
 /** The ClientHello census: who fails at the handshake, by name, and connections by offered version. */
-function censusSection(report: ReportDocument, window: WindowName, figure: (path: string, text: string | number) => string): string {
-  const w = report.windows[window];
+function censusSection(w: WindowReport, figure: (path: string, text: string | number) => string): string {
   if (w.offered.connections === 0 && w.namedFailures.length === 0 && w.passThrough.relayed === 0) return '';
   const intercepted = w.requests.byReason['intercepted-or-spoofed'];
   const failureRows = w.namedFailures.length
@@ -208,49 +237,121 @@ ${versionRows}
 `;
 }
 
+/**
+ * The servers that write into a shared store (or the files of a merged report), so an owner sees that
+ * every one reports: one whose "last seen" lags the others has stopped sending.
+ */
+function instancesSection(report: ReportDocument): string {
+  const { instances, instance, location } = report.storage;
+  if (!instances || instances.length === 0) return '';
+  const rows = instances
+    .map((row, i) => `<tr><td>${escapeHtml(row.name)}${row.name === instance ? ' <span class="muted">(this server)</span>' : ''}</td><td data-instance="${i}.lastSeen">${escapeHtml(row.lastSeen)}</td><td data-instance="${i}.requests">${row.requests}</td></tr>`)
+    .join('\n');
+  const where = report.storage.store === 'redis' ? `Every server writing to ${escapeHtml(location ?? 'the store')}; these figures are all of theirs together.` : 'The stats files merged into this report.';
+  return `<section>
+<h2>Instances</h2>
+<table>
+<thead><tr><th>Instance</th><th>Last seen</th><th>Requests</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<p class="muted">${where}</p>
+</section>`;
+}
+
+/**
+ * Every view of a report in one self-contained file that opens from disk (`analyse --html`): each view
+ * is a `<main id="view-…">`, the tabs are `#view-…` links, and CSS `:target` shows the one picked
+ * (no script, so it still works under the strictest settings). The whole log is shown first when the
+ * report has a span, else 30 days. `notes`: plain-text lines shown above every view (how the log
+ * could be read), escaped here.
+ */
+export function renderDashboardFile(report: ReportDocument, notes: readonly string[] = []): string {
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const links: DashboardLinks = { view: (view) => `#view-${view}`, json: null };
+  const notesHtml = notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n');
+  const bodies = views.map((view) => {
+    const html = renderDashboard(report, view, '', undefined, links);
+    const main = html.slice(html.indexOf('<main>') + '<main>'.length, html.lastIndexOf('</main>'));
+    return `<main class="view" id="view-${view}">${main.replace('</h1>', `</h1>\n${notesHtml}`)}</main>`;
+  });
+  const first = renderDashboard(report, views[views.length - 1] as DashboardView, '', undefined, links);
+  const fallback = `#view-${views[views.length - 1] as DashboardView}`;
+  // The default view is the last in the document, so that `:target ~` can hide it when another is picked.
+  const css = `.view { display: none; }\n${fallback} { display: block; }\n.view:target { display: block; }\n.view:target ~ ${fallback} { display: none; }\n.note { background: #fff8e1; border: 1px solid #f0d58c; padding: 0.6rem 0.8rem; border-radius: 6px; }\n</style>`;
+  return `${first.slice(0, first.indexOf('<main>')).replace('</style>', css).replace(/<title>[^<]*<\/title>/, '<title>Legacy TLS report from logs</title>')}${bodies.join('\n')}\n</body>\n</html>\n`;
+}
+
+function queryLinks(basePath: string): DashboardLinks {
+  return { view: (view) => `${basePath}?window=${view}`, json: `${basePath}report.json` };
+}
+
 function percent(share: number): string {
   return `${(share * 100).toFixed(2)}%`;
 }
 
 const WIDTH = 720;
 const HEIGHT = 180;
-// Room for the axis labels at the larger size phones get (see the CSS).
-const PAD = { left: 64, right: 8, top: 12, bottom: 26 };
+// Tick labels sit inside the plot, above their grid lines, so no screen width cuts them; the dates
+// under the chart are HTML, which wraps instead of overflowing.
+const PAD = { left: 4, right: 4, top: 30, bottom: 4 };
 
-function frame(series: SeriesPoint[], body: string, yLabel: (fraction: number) => string): string {
-  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const grid = [0, 0.5, 1]
-    .map((f) => {
-      const y = PAD.top + plotHeight * (1 - f);
-      return `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text x="${PAD.left - 4}" y="${y}" dominant-baseline="middle" text-anchor="end" font-size="10" fill="#5f6b7a">${escapeHtml(yLabel(f))}</text>`;
-    })
-    .join('');
-  const first = series[0]?.start.slice(0, 16).replace('T', ' ') ?? '';
-  const last = series.at(-1)?.start.slice(0, 16).replace('T', ' ') ?? '';
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">${grid}${body}<text x="${PAD.left}" y="${HEIGHT - 6}" font-size="10" fill="#5f6b7a">${escapeHtml(first)}</text><text x="${WIDTH - PAD.right}" y="${HEIGHT - 6}" font-size="10" fill="#5f6b7a" text-anchor="end">${escapeHtml(last)}</text></svg>`;
+/** A round axis maximum at or above `max` (1, 2, 2.5 or 5 times a power of ten) and its two ticks. */
+export function niceScale(max: number): { top: number; ticks: number[] } {
+  const positive = max > 0 && Number.isFinite(max) ? max : 1;
+  const power = 10 ** Math.floor(Math.log10(positive));
+  const top = [1, 2, 2.5, 5, 10].map((m) => m * power).find((candidate) => candidate >= positive * (1 - 1e-9)) ?? 10 * power;
+  return { top, ticks: [0, top / 2, top] };
 }
 
-function slot(series: SeriesPoint[]): number {
+function frame(series: readonly { start: string }[], body: string, ticks: number[], top: number, label: (value: number) => string, daily: boolean): string {
+  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
+  const grid = ticks
+    .map((value) => {
+      const y = PAD.top + plotHeight * (1 - value / top);
+      return `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e3e6ea"/><text x="${PAD.left + 2}" y="${(y - 4).toFixed(1)}" font-size="12" fill="#5f6b7a" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeHtml(label(value))}</text>`;
+    })
+    .join('');
+  const first = series[0]?.start;
+  const last = series.at(-1)?.start;
+  const when = (iso: string | undefined) => (iso === undefined ? '' : daily ? date(iso) : dateTime(iso));
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">${body}${grid}</svg>\n<div class="axis"><span>${escapeHtml(when(first))}</span><span>${escapeHtml(when(last))}</span></div>`;
+}
+
+function slot(series: readonly unknown[]): number {
   return (WIDTH - PAD.left - PAD.right) / Math.max(series.length, 1);
 }
 
-function shareChart(series: SeriesPoint[]): string {
+/** Bars of a share per point, on a round scale (at least 1 %). */
+function shareBars(points: readonly { start: string; part: number; whole: number }[], daily: boolean, threshold?: number): string {
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const max = Math.max(0.01, ...series.map((p) => (p.requests ? p.legacy / p.requests : 0)));
-  const step = slot(series);
-  const bars = series
+  const { top, ticks } = niceScale(Math.max(0.01, threshold ?? 0, ...points.map((p) => (p.whole ? p.part / p.whole : 0))));
+  const step = slot(points);
+  const bars = points
     .map((p, i) => {
-      const share = p.requests ? p.legacy / p.requests : 0;
-      const h = (share / max) * plotHeight;
-      return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${(PAD.top + plotHeight - h).toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#c0392b"><title>${escapeHtml(p.start)}: ${percent(share)} legacy (${p.legacy} of ${p.requests})</title></rect>`;
+      const share = p.whole ? p.part / p.whole : 0;
+      const h = (share / top) * plotHeight;
+      return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${(PAD.top + plotHeight - h).toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#c0392b"><title>${escapeHtml(daily ? date(p.start) : dateTime(p.start))}: ${p.whole ? percent(share) : 'no data'} legacy (${p.part} of ${p.whole})</title></rect>`;
     })
     .join('');
-  return frame(series, bars, (f) => percent(f * max).replace('.00', ''));
+  const line =
+    threshold === undefined
+      ? ''
+      : `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${(PAD.top + plotHeight * (1 - threshold / top)).toFixed(1)}" y2="${(PAD.top + plotHeight * (1 - threshold / top)).toFixed(1)}" stroke="#1e8449" stroke-dasharray="6 4"><title>readiness threshold ${percent(threshold)}</title></line>`;
+  return frame(points, bars + line, ticks, top, (value) => shortPercent(value, top), daily);
 }
 
-function protocolChart(series: SeriesPoint[]): string {
+function shareChart(series: SeriesPoint[], daily: boolean): string {
+  return shareBars(
+    series.map((p) => ({ start: p.start, part: p.legacy, whole: p.requests })),
+    daily,
+  );
+}
+
+function protocolChart(series: SeriesPoint[], daily: boolean): string {
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const max = Math.max(1, ...series.map((p) => p.requests));
+  const { top, ticks } = niceScale(Math.max(1, ...series.map((p) => p.requests)));
   const step = slot(series);
   const bars = series
     .map((p, i) => {
@@ -258,11 +359,100 @@ function protocolChart(series: SeriesPoint[]): string {
       return PROTOCOL_LABELS.map((protocol) => {
         const n = p.byProtocol[protocol];
         if (!n) return '';
-        const h = (n / max) * plotHeight;
+        const h = (n / top) * plotHeight;
         y -= h;
-        return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${PROTOCOL_COLOURS[protocol]}"><title>${escapeHtml(p.start)}: ${n} on ${protocol}</title></rect>`;
+        return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${PROTOCOL_COLOURS[protocol]}"><title>${escapeHtml(daily ? date(p.start) : dateTime(p.start))}: ${n} on ${protocol}</title></rect>`;
       }).join('');
     })
     .join('');
-  return frame(series, bars, (f) => String(Math.round(f * max)));
+  // Request counts are whole: a top of 2.5 or below shows its ticks with one decimal at most.
+  return frame(series, bars, ticks, top, (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1)), daily);
+}
+
+/** `30%`, `2.5%`, `0.25%`: as many decimals as the scale needs, no more. */
+function shortPercent(value: number, top: number): string {
+  const digits = Math.max(0, Math.min(4, -Math.floor(Math.log10(top * 100)) + 1));
+  return `${(value * 100).toFixed(value === 0 ? 0 : digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '')}%`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `28 Nov 2026`: an ISO timestamp (or `YYYY-MM-DD`) as people write dates; UTC, said so where it matters. */
+export function date(iso: string): string {
+  const at = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return `${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}`;
+}
+
+/** `28 Nov 2026, 14:00 UTC`. The page has no script, so the viewer's time zone is unknown: UTC, named. */
+export function dateTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return `${date(iso)}, ${String(at.getUTCHours()).padStart(2, '0')}:${String(at.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+function csvLinks(basePath: string, window: WindowName): string {
+  return CSV_TABLES.map((table) => `<a href="${escapeHtml(`${basePath}report.csv?table=${table}&window=${window}`)}">${table}</a>`).join(', ');
+}
+
+/** A dashboard narrowed to one host or one path group (`?host=` / `?group=`, checked against the report). */
+export interface SiteFilter {
+  scope: 'host' | 'group';
+  name: string;
+}
+
+/** The site row a filter names, or undefined when the report has none by that name. */
+export function findSite(report: ReportDocument, filter: SiteFilter): SiteRow | undefined {
+  return (filter.scope === 'host' ? report.sites.hosts : report.sites.groups).find((row) => row.name === filter.name);
+}
+
+function siteLabel(row: SiteRow): string {
+  if (row.scope === 'site') return 'the whole site';
+  if (row.name === '') return row.scope === 'host' ? '(no host named)' : '(outside every group)';
+  return row.name;
+}
+
+/**
+ * Per host and per group: the switch-off date and days left, the legacy share among browsers, and
+ * readiness; each name links to the dashboard narrowed to it (a plain link, no script). Narrowed, the
+ * section shows that one site's legacy share trend against its readiness threshold and date.
+ */
+function sitesSection(report: ReportDocument, window: WindowName, basePath: string, filter: SiteFilter | undefined): string {
+  const { sites } = report;
+  const selected = filter === undefined ? undefined : findSite(report, filter);
+  const link = (row: SiteRow) => {
+    if (row.scope === 'site') return selected === undefined ? '<strong>the whole site</strong>' : `<a href="${escapeHtml(`${basePath}?window=${window}`)}">the whole site</a>`;
+    const here = selected !== undefined && selected.scope === row.scope && selected.name === row.name;
+    const text = escapeHtml(siteLabel(row));
+    return here ? `<strong>${text}</strong>` : `<a href="${escapeHtml(`${basePath}?window=${window}&${row.scope}=${encodeURIComponent(row.name)}`)}">${text}</a>`;
+  };
+  const rows = [sites.site, ...sites.hosts, ...sites.groups].map((row) => {
+    const w = row.windows[window];
+    const share = w.legacyShareBrowsers === null ? 'no data' : percent(w.legacyShareBrowsers);
+    // No date: the mode applies now (`redirect`, `render`: switched off; `observe`: counted only).
+    const switchOff = row.switchOff === null ? (row.mode === null ? 'no date' : `no date (${row.mode} now)`) : `${date(row.switchOff.date)}${row.switchOff.phase === 'before' ? ` (${row.switchOff.daysLeft} ${row.switchOff.daysLeft === 1 ? 'day' : 'days'} left)` : ' (passed)'}`;
+    const ready = row.readiness.ready ? `<span class="ok">ready</span> since ${escapeHtml(date(row.readiness.since!))}` : row.readiness.since === null ? 'not ready' : `not yet: ${row.readiness.daysBelow} of ${row.readiness.days} days`;
+    return `<tr><th scope="row">${row.scope === 'site' ? '' : `${row.scope}: `}${link(row)}</th><td data-label="Switch-off">${escapeHtml(switchOff)}</td><td data-label="Requests">${w.requests}</td><td data-label="Legacy among browsers">${share}</td><td data-label="Readiness">${ready}</td></tr>`;
+  });
+  const focus = selected ?? (sites.site.switchOff === null ? undefined : sites.site);
+  const trend =
+    focus === undefined
+      ? ''
+      : `<h3>${escapeHtml(siteLabel(focus))}: legacy share among browsers, against the readiness threshold (${percent(sites.readiness.threshold)})${focus.switchOff === null ? '' : ` and the switch-off on ${escapeHtml(date(focus.switchOff.date))}`}</h3>\n${shareBars(
+          focus.windows[window].series.map((p) => ({ start: p.start, part: p.legacyBrowsers, whole: p.browsers })),
+          window !== '24h',
+          sites.readiness.threshold,
+        )}`;
+  return `<section>
+<h2>Switch-off plan, per host and group</h2>
+<table class="stack">
+<thead><tr><th>Site</th><th>Switch-off</th><th>Requests</th><th>Legacy among browsers</th><th>Readiness</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+<p class="muted">Ready: the daily legacy share among browser visitors has stayed below ${percent(sites.readiness.threshold)} for ${sites.readiness.days} days in a row. Hosts are the ${MAX_HOSTS} busiest seen, then "other".</p>
+${trend}
+</section>
+`;
 }

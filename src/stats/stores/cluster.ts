@@ -34,13 +34,19 @@ export class ClusterWorkerStore implements StatsStore {
   private nextId = 1;
   private readonly waiting = new Map<number, () => void>();
 
-  constructor(private readonly channel: ClusterChannel, private readonly salt: Buffer) {
+  constructor(private readonly channel: ClusterChannel, private salt: Buffer) {
     channel.on('message', (message) => {
       if (message.type !== 'ltf:snapshot') return;
       const { id, document, storage } = message as Extract<ClusterStoreMessage, { type: 'ltf:snapshot' }>;
       try {
-        this.last = fromDocument(document).state;
+        const { state, salt } = fromDocument(document);
+        this.last = state;
         this.storage = storage;
+        // The primary took the fleet's salt from Redis after this worker was forked (Redis was down at start).
+        if (!salt.equals(this.salt)) {
+          this.salt = salt;
+          this.context?.adoptSalt?.(salt);
+        }
       } finally {
         this.waiting.get(id)?.();
         this.waiting.delete(id);
@@ -99,6 +105,8 @@ export class ClusterWorkerStore implements StatsStore {
 export interface PrimaryStats {
   mergeDelta(document: unknown): void;
   snapshot(): StatsState;
+  /** Brings `snapshot()` up to date first, when the numbers live elsewhere (Redis). */
+  refresh?(): Promise<void>;
   storageStatus(): StorageStatus;
   now(): number;
   readonly visitorSalt: Buffer;
@@ -108,7 +116,7 @@ export interface PrimaryStats {
  * The primary's side: merges a worker's deltas into its stats and answers its snapshot requests.
  * Returns false for messages that are not the store's.
  */
-export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterChannel, 'send'>, message: { type?: unknown }, onBadDelta: (error: Error) => void): boolean {
+export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterChannel, 'send'> & Partial<Pick<ClusterChannel, 'isConnected'>>, message: { type?: unknown }, onBadDelta: (error: Error) => void): boolean {
   if (message.type === 'ltf:delta') {
     try {
       stats.mergeDelta((message as Extract<ClusterStoreMessage, { type: 'ltf:delta' }>).delta);
@@ -119,7 +127,18 @@ export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterCha
   }
   if (message.type === 'ltf:snapshot-request') {
     const { id } = message as Extract<ClusterStoreMessage, { type: 'ltf:snapshot-request' }>;
-    channel.send({ type: 'ltf:snapshot', id, document: toDocument(stats.snapshot(), stats.visitorSalt, stats.now()), storage: stats.storageStatus() });
+    const answer = () => {
+      // The worker went away while Redis was read: a send now would be an 'error' event on the worker.
+      if (channel.isConnected?.() === false) return;
+      try {
+        channel.send({ type: 'ltf:snapshot', id, document: toDocument(stats.snapshot(), stats.visitorSalt, stats.now()), storage: stats.storageStatus() });
+      } catch {
+        // The worker went away meanwhile: nobody is waiting for the answer.
+      }
+    };
+    // A fleet's numbers are read from Redis first; a failed read still answers with the last ones.
+    if (stats.refresh) void stats.refresh().then(answer, answer);
+    else answer();
     return true;
   }
   return false;

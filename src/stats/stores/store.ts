@@ -11,12 +11,17 @@ export interface StoreContext {
   retentionDays: number;
   /** Where the store says what went wrong (once) and when it works again. */
   warn: (message: string) => void;
+  /**
+   * Hashes visitors with `salt` from now on: a shared store that could not be read at `open` (Redis down
+   * at start) hands over the shared salt once it can.
+   */
+  adoptSalt?: (salt: Buffer) => void;
 }
 
 /**
  * Where the numbers are kept. `TrafficStats` counts in memory on the request path and hands the store a
  * delta every `flushInterval` (and on close); nothing on the request path ever waits for a store.
- * Built in: memory, file, a cluster worker's view of its primary; the shared fleet store comes next.
+ * Built in: memory, file, a cluster worker's view of its primary, and Redis (a fleet's shared store).
  */
 export interface StatsStore {
   /** What the report's storage line calls it: `memory`, `file`, `cluster`, `redis`. */
