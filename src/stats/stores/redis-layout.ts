@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { HyperLogLog } from '../hyperloglog.js';
-import { FAILURE_REASONS, FALLBACK_ACTIONS, UPSTREAM_ERROR_STATUSES, type UpstreamErrorStatus } from '../labels.js';
+import { CLIENT_HELLO_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, LEGACY_REASONS, PASS_THROUGH_OUTCOMES, UPSTREAM_ERROR_STATUSES, type PassThroughOutcome, type UpstreamErrorStatus } from '../labels.js';
 import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, HOURLY_SKETCH_HOURS, MAX_CLIENTS_PER_BUCKET, MAX_OS_PER_HOUR, dayStart, emptyState, hourStart, type DayBucket, type HourBucket, type StatsState } from '../model.js';
-import type { FallbackAction, HandshakeFailureReason } from '../../types.js';
+import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason } from '../../types.js';
 import type { InstanceStatus } from '../types.js';
 
 /**
@@ -187,6 +187,10 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
     put('s:', bucket.handshakes);
     put('f:', bucket.failures);
     put('u:', bucket.upstreamErrors);
+    // The ClientHello census: closed sets, and the fingerprints each delta already bounded.
+    put('k:', bucket.offered);
+    put('j:', bucket.failedFingerprints);
+    put('p:', bucket.passThrough);
     const clients = [...bucket.clients].filter(([, n]) => n > 0).map(([label, n]) => [label, String(n), sketchArg(bucket.clientVisitors?.get(label))]);
     const os = [...bucket.os].filter(([, n]) => n > 0).map(([label, n]) => [label, String(n)]);
     const visitors = bucket.visitors ? [...bucket.visitors].map(([key, hll]) => [key, sketchArg(hll)]).filter(([, arg]) => arg !== 0) : [];
@@ -206,6 +210,7 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
   state.totals.handshakes.forEach((n, key) => totals.push([`s:${key}`, String(n)]));
   state.totals.failures.forEach((n, key) => totals.push([`f:${key}`, String(n)]));
   state.totals.upstreamErrors.forEach((n, key) => totals.push([`u:${key}`, String(n)]));
+  state.totals.offered.forEach((n, key) => totals.push([`k:${key}`, String(n)]));
   const header = JSON.stringify({
     H: hours,
     D: days,
@@ -315,18 +320,22 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
   state.totals.handshakes = counters(replies.totals, 's:');
   state.totals.failures = counters(replies.totals, 'f:', FAILURE_REASONS);
   state.totals.upstreamErrors = counters<UpstreamErrorStatus>(replies.totals, 'u:', UPSTREAM_ERROR_STATUSES);
+  state.totals.offered = counters<ClientHelloOutcome>(replies.totals, 'k:', CLIENT_HELLO_OUTCOMES);
   plan.hours.forEach(({ start }, i) => {
     const { counters: hash, sketches: sketchHash } = replies.hours[i] ?? { counters: new Map(), sketches: undefined };
     if (hash.size === 0 && (!sketchHash || sketchHash.size === 0)) return;
     const bucket: HourBucket = {
       requests: counters(hash, 'r:'),
       actions: counters<FallbackAction>(hash, 'a:', FALLBACK_ACTIONS),
-      reasons: counters(hash, 'e:', ['tls-version', 'user-agent'] as const),
+      reasons: counters(hash, 'e:', LEGACY_REASONS),
       clients: counters(hash, 'c:'),
       os: counters(hash, 'o:'),
       handshakes: counters(hash, 's:'),
       failures: counters<HandshakeFailureReason>(hash, 'f:', FAILURE_REASONS),
       upstreamErrors: counters<UpstreamErrorStatus>(hash, 'u:', UPSTREAM_ERROR_STATUSES),
+      offered: counters<ClientHelloOutcome>(hash, 'k:', CLIENT_HELLO_OUTCOMES),
+      failedFingerprints: counters(hash, 'j:'),
+      passThrough: counters<PassThroughOutcome>(hash, 'p:', PASS_THROUGH_OUTCOMES),
       visitors: sketchHash ? sketches(sketchHash, 'v:') : null,
       clientVisitors: sketchHash ? sketches(sketchHash, 'c:', CLIENT_SKETCH_PRECISION) : null,
       pageViews: new Map(),
