@@ -20,6 +20,7 @@ import { registerLegacyTlsMetrics } from '../src/report/formats/prometheus.js';
 import { REPORT_OPTIONS } from '../src/report/options.js';
 import { emptyState } from '../src/stats/model.js';
 import { markdownTable } from '../src/schema/define.js';
+import { ROUTER_CONFIG_OPTIONS } from '../src/router-config/options.js';
 import { STATS_OPTIONS } from '../src/stats/options.js';
 import { REDIS_STORE_OPTIONS } from '../src/stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../src/tls/options.js';
@@ -33,6 +34,7 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
   'options stats': () => markdownTable(STATS_OPTIONS.rows()),
   'options report': () => markdownTable(REPORT_OPTIONS.rows()),
   'options redis': () => markdownTable(REDIS_STORE_OPTIONS.rows()),
+  'options router-config': () => markdownTable(ROUTER_CONFIG_OPTIONS.rows()),
   'options proxy': () => markdownTable(PROXY_OPTIONS.rows()),
   'cli flags': flagTables,
   metrics: metricsTable,

@@ -75,11 +75,12 @@ describe.runIf(hasTool('nginx'))('--pass-through in front of a real nginx', () =
   let proxy: RunningProxy;
   let port: number;
   let logger: ReturnType<typeof captureLogger>;
+  let config: Awaited<ReturnType<typeof proxyConfig>>;
 
   beforeAll(async () => {
     upstream = recordingUpstream(seen);
     const upstreamPort = await listenOn(upstream);
-    const config = await proxyConfig(`http://127.0.0.1:${upstreamPort}`);
+    config = await proxyConfig(`http://127.0.0.1:${upstreamPort}`);
     dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-pass-through-'));
     const { certFile, keyFile } = config.certificates[0]!;
     ca = (await import('node:fs')).readFileSync(certFile, 'utf8');
@@ -195,6 +196,27 @@ http {
     expect(after.requests.byProtocol.TLSv1).toBeGreaterThan(0);
   });
 
+  it('serves the report to a modern client on --direct-listen, where everything is terminated here', async () => {
+    const direct = await startProxy({ ...config, statsFile: undefined, passThrough: { host: '127.0.0.1', port: nginx.ports[0]! }, proxyProtocol: true, directListen: { host: '127.0.0.1', port: 0 } }, captureLogger());
+    try {
+      const directPort = Number(new URL(direct.urls.direct!).port);
+      expect(direct.urls.report).toBe(`${direct.urls.direct}/_legacy-tls/`);
+      // The main port still relays TLS 1.3 to nginx; the direct one terminates it here and asks the site.
+      expect((await request(Number(new URL(direct.urls.https).port), ca, 'TLSv1.3')).text).toContain('modern site over TLSv1.3');
+      const site = await request(directPort, ca, 'TLSv1.3');
+      expect(site.status).toBe(200);
+      expect(site.text).not.toContain('modern site over');
+      const json = await request(directPort, ca, 'TLSv1.3', '/_legacy-tls/report.json', undefined, `Authorization: Bearer ${REPORT_TOKEN}\r\n`);
+      expect(json.status).toBe(200);
+      const document = JSON.parse(json.text.slice(json.text.indexOf('\r\n\r\n') + 4)) as ReportDocument;
+      expect(document.windows['24h'].passThrough.relayed).toBeGreaterThanOrEqual(1);
+      // A TLS 1.0 client on the direct port gets the fallback, as anywhere.
+      expect((await request(directPort, ca, 'TLSv1')).status).toBe(302);
+    } finally {
+      await direct.close(0);
+    }
+  });
+
   it('resets clients when the existing server is down, and logs it with the count', async () => {
     const gone = net.createServer();
     const closed = await listenOn(gone);
@@ -278,7 +300,10 @@ describe('pass-through options', () => {
     expect(() => resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: '127.0.0.1:8443', workers: 2 })).toThrow(/workers/);
     expect(() => resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: 'nowhere' })).toThrow(/passThrough/);
     expect(() => resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', acceptProxyProtocol: ['not an address'] })).toThrow(/acceptProxyProtocol/);
-    expect(resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: '127.0.0.1:8443', proxyProtocol: true })).toMatchObject({ passThrough: { host: '127.0.0.1', port: 8443 }, proxyProtocol: true });
+    expect(resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: '127.0.0.1:8443', proxyProtocol: true })).toMatchObject({ passThrough: { host: '127.0.0.1', port: 8443 }, proxyProtocol: true, directListen: null });
+    expect(() => resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', directListen: '127.0.0.1:9444' })).toThrow(/`directListen` is "127.0.0.1:9444"; without `passThrough`/);
+    expect(() => resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: '127.0.0.1:8443', listen: '0.0.0.0:9443', directListen: '127.0.0.1:9443' })).toThrow(/same port as `listen`/);
+    expect(resolveProxyConfig({ upstream: 'http://127.0.0.1:3000', passThrough: '127.0.0.1:8443', directListen: '9444' }).directListen).toEqual({ host: '127.0.0.1', port: 9444 });
   });
 
   it('labels relay records as the census does', () => {

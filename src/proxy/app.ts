@@ -94,9 +94,14 @@ async function startWithStats(
     });
     await listen(front.server, config.listen.host, config.listen.port);
     httpsPort = (front.server.address() as AddressInfo).port;
-    // Node's HTTP server starts enforcing its header and request timeouts on 'listening'; this one
-    // gets its connections from the front listener and never listens itself.
-    server.emit('listening');
+    if (config.directListen) {
+      // Where modern clients reach the report and the metrics: everything on it is terminated here.
+      await listen(server, config.directListen.host, config.directListen.port);
+    } else {
+      // Node's HTTP server starts enforcing its header and request timeouts on 'listening'; this one
+      // gets its connections from the front listener and never listens itself.
+      server.emit('listening');
+    }
     logger.info(`front listener: ${describeFront(config)}`);
   } else {
     await listen(server, config.listen.host, config.listen.port);
@@ -131,9 +136,11 @@ async function startWithStats(
   const httpsUrl = `https://${host}:${httpsPort}`;
   const httpUrl = httpServer ? `http://${urlHost(config.httpListen!.host)}:${(httpServer.address() as AddressInfo).port}` : null;
 
+  const directUrl = front && config.directListen ? `https://${urlHost(config.directListen.host)}:${(server.address() as AddressInfo).port}` : null;
+
   let closing: Promise<void> | undefined;
   return {
-    urls: { https: httpsUrl, http: httpUrl, report: `${httpsUrl}${config.reportPrefix}/` },
+    urls: { https: httpsUrl, http: httpUrl, report: `${directUrl ?? httpsUrl}${config.reportPrefix}/`, direct: directUrl },
     reloadCertificates,
     cut() {
       for (const socket of frontConnections) socket.destroy();

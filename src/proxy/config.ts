@@ -119,6 +119,13 @@ export const PROXY_OPTIONS = defineOptions({
     help: "With `passThrough`: send a PROXY protocol v2 header naming the client before the relayed bytes (nginx: `listen … ssl proxy_protocol`; HAProxy: `accept-proxy`).",
     cli: { group: 'Upstream' },
   }),
+  directListen: custom<ListenAddress | undefined>({
+    type: 'string | { host, port }',
+    defaultText: 'none',
+    help: "With `passThrough` or `acceptProxyProtocol`: a second HTTPS listener where every connection is terminated here, whatever it offers, as without them. That is where a modern browser reaches the report and Prometheus scrapes the metrics (on the main listener their connections go to the existing server). Bind it to loopback or an internal address: 127.0.0.1:9444.",
+    validate: (value, name) => listenAddress(value, name, '127.0.0.1'),
+    cli: { group: 'Listening', arg: '[HOST:]PORT' },
+  }),
   acceptProxyProtocol: list<string>({
     type: 'string[]',
     default: [],
@@ -205,6 +212,8 @@ export interface ProxyConfig {
   proxyProtocol: boolean;
   /** Routers whose PROXY protocol header is required and believed; empty: none expected. */
   acceptProxyProtocol: string[];
+  /** With a front listener: a listener where everything is terminated here (the report, the metrics); null: none. */
+  directListen: ListenAddress | null;
 }
 
 type ResolvedProxyOptions = Resolved<typeof PROXY_OPTIONS.specs>;
@@ -257,6 +266,12 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
   if (o.proxyProtocol && o.passThrough === undefined) {
     throw new InvalidOptionError('proxyProtocol', true, 'it adds a header to what {{passThrough}} relays; give {{passThrough}} the existing TLS server (such as 127.0.0.1:8443), or drop {{proxyProtocol}}');
   }
+  if (o.directListen !== undefined && o.passThrough === undefined && o.acceptProxyProtocol.length === 0) {
+    throw new InvalidOptionError('directListen', formatAddress(o.directListen), 'without {{passThrough}} or {{acceptProxyProtocol}} every connection is terminated on {{listen}} already; drop {{directListen}}, or give {{passThrough}}');
+  }
+  if (o.directListen !== undefined && o.directListen.port !== 0 && o.directListen.port === o.listen.port && hostsOverlap(o.directListen.host, o.listen.host)) {
+    throw new InvalidOptionError('directListen', formatAddress(o.directListen), `it is the same port as {{listen}} ${formatAddress(o.listen)}; give it a port of its own, such as 127.0.0.1:9444`);
+  }
   if (o.passThrough !== undefined && o.workers > 1) {
     throw new InvalidOptionError('workers', o.workers, 'the pass-through runs in one process: keep {{workers}} at 1 with {{passThrough}} (the relayed traffic costs little; the existing server does the TLS work)');
   }
@@ -303,6 +318,7 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     passThrough: o.passThrough ?? null,
     proxyProtocol: o.proxyProtocol,
     acceptProxyProtocol: o.acceptProxyProtocol,
+    directListen: o.directListen ?? null,
   };
 }
 
@@ -426,7 +442,7 @@ export interface ProxyLogger {
 
 export interface RunningProxy {
   /** The URLs actually bound (ports resolved when 0 was asked). */
-  urls: { https: string; http: string | null; report: string };
+  urls: { https: string; http: string | null; report: string; direct?: string | null };
   /** Re-reads the certificate files; keeps the old ones and returns false when the new ones are bad. */
   reloadCertificates(): Promise<boolean>;
   /** Stops accepting, lets requests in flight finish within `graceMs`, flushes the stats. */
