@@ -64,6 +64,7 @@ describe('parseCliArgs: defaults', () => {
       passThrough: null,
       proxyProtocol: false,
       acceptProxyProtocol: [],
+      directListen: null,
       logFormat: 'json',
       demoPage: false,
     });
@@ -143,6 +144,7 @@ describe('parseCliArgs: every flag', () => {
         '--client-hello-timeout', '3000',
         '--max-handshakes-per-address', '0',
         '--accept-proxy-protocol', '10.0.0.1,loopback',
+        '--direct-listen', '127.0.0.1:9444',
         '--log-format', 'pretty',
       ],
       { files: { 'page.html': HTML } },
@@ -183,6 +185,7 @@ describe('parseCliArgs: every flag', () => {
       passThrough: null,
       proxyProtocol: false,
       acceptProxyProtocol: ['10.0.0.1', 'loopback'],
+      directListen: { host: '127.0.0.1', port: 9444 },
       logFormat: 'pretty',
       demoPage: false,
     });
@@ -480,7 +483,7 @@ describe('help and version', () => {
     'handshake-timeout', 'client-hello-timeout', 'max-handshakes-per-address',
     'redis-url', 'redis-prefix', 'instance-name',
     'switch-off', 'notice', 'hosts', 'groups', 'readiness-threshold', 'readiness-days',
-    'pass-through', 'proxy-protocol', 'accept-proxy-protocol',
+    'pass-through', 'proxy-protocol', 'accept-proxy-protocol', 'direct-listen',
   ];
 
   it('lists every flag', () => {

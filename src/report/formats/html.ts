@@ -109,6 +109,7 @@ section > h2:first-child { margin-top: 0; }
 .muted { color: #5f6b7a; font-size: 0.9em; }
 .axis { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; color: #5f6b7a; font-size: 0.85em; }
 .ok { color: #1e8449; }
+code.ja4 { overflow-wrap: anywhere; }
 /* On a phone a wide table becomes one block per row, each cell labelled: nothing scrolls sideways. */
 @media (max-width: 40rem) {
   table.stack thead { display: none; }
@@ -200,7 +201,7 @@ function censusSection(w: WindowReport, figure: (path: string, text: string | nu
     ? w.namedFailures
         .map(
           (row, i) =>
-            `<tr><td>${row.name === null ? `<span class="muted">unknown client</span>` : figure(`namedFailures.${i}.name`, row.name)}</td><td>${figure(`namedFailures.${i}.offered`, row.offered)}</td><td><code>${figure(`namedFailures.${i}.ja4`, row.ja4)}</code></td><td>${figure(`namedFailures.${i}.connections`, row.connections)}</td><td>${figure(`namedFailures.${i}.last24h`, row.last24h)}</td></tr>`,
+            `<tr><td data-label="Client">${row.name === null ? `<span class="muted">unknown client</span>` : figure(`namedFailures.${i}.name`, row.name)}</td><td data-label="Highest version offered">${figure(`namedFailures.${i}.offered`, row.offered)}</td><td data-label="JA4"><code class="ja4">${figure(`namedFailures.${i}.ja4`, row.ja4)}</code></td><td data-label="Failed connections">${figure(`namedFailures.${i}.connections`, row.connections)}</td><td data-label="Last 24 hours">${figure(`namedFailures.${i}.last24h`, row.last24h)}</td></tr>`,
         )
         .join('\n')
     : '<tr><td colspan="5">No failed handshake with a readable ClientHello in this period.</td></tr>';
@@ -217,7 +218,7 @@ function censusSection(w: WindowReport, figure: (path: string, text: string | nu
 <h2>Who cannot connect</h2>
 ${passThrough}
 <p class="muted">Failed handshakes by what the client offered, named from the fingerprints of testssl.sh's recorded clients.</p>
-<table>
+<table class="stack">
 <thead><tr><th>Client</th><th>Highest version offered</th><th>JA4</th><th>Failed connections</th><th>Last 24 hours</th></tr></thead>
 <tbody>
 ${failureRows}
