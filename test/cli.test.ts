@@ -176,7 +176,7 @@ describe('the legacy-tls-fallback command', () => {
     }
     expect(resumed).toBe(7);
 
-    const workerPids = () => execFileSync('pgrep', ['-P', String(cli.child.pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    const workerPids = () => execFileSync('pgrep', ['-P', String(cli.child.pid), '-f', 'cli/bin']).toString().trim().split('\n').filter(Boolean).map(Number);
     const before = workerPids();
     expect(before).toHaveLength(2);
     process.kill(before[0]!, 'SIGKILL');
