@@ -27,3 +27,7 @@ export { legacyTlsReportHandler } from './report/handler.js';
 export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/document.js';
 export type { TrafficStatsOptions } from './stats/options.js';
 export type { LegacyTlsReportOptions } from './report/options.js';
+// The switch-off plan (issue 15): options per host and group, and what the report says of them.
+export type { GroupOptions, GroupsOption, HostsOption, NoticeKind, SiteOptions } from './fallback/options.js';
+export type { ReadinessOptions } from './report/options.js';
+export type { Readiness, SiteRow, SitesReport, SiteSwitchOff, SiteWindow } from './report/sites.js';

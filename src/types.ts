@@ -46,9 +46,12 @@ export type FallbackMode = 'redirect' | 'render' | 'observe';
 
 /**
  * What the middleware did with a request; the analytics count these. `rejected`: answered 400 because
- * its path cannot be normalised, so nothing could be decided on it.
+ * its path cannot be normalised, so nothing could be decided on it. Before a switch-off date, a legacy
+ * request is `warned` (served, with `Deprecation` and `Sunset` headers) or answered with the one-time
+ * `interstitial`. `page`: the fallback page's own traffic (the page, its assets, its continue link),
+ * counted apart from the site's.
  */
-export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected';
+export type FallbackAction = 'redirected' | 'rendered' | 'refused' | 'observed' | 'passed' | 'excluded' | 'rejected' | 'warned' | 'interstitial' | 'page';
 
 /**
  * Normalised reason a TLS handshake failed. The last three are connections the server closed itself:

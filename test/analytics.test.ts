@@ -95,7 +95,7 @@ describe('analytics: a known mix through a real server, counted exactly', () => 
     expect(w.requests.total).toBe(1000);
     expect(w.requests.byProtocol).toEqual({ TLSv1: 150, 'TLSv1.1': 50, 'TLSv1.2': 600, 'TLSv1.3': 200, none: 0 });
     expect(w.requests.byKind).toEqual({ browser: 900, bot: 50, library: 50, unknown: 0 });
-    expect(w.requests.byAction).toEqual({ redirected: 250, rendered: 0, refused: 0, observed: 0, passed: 700, excluded: 50, rejected: 0 });
+    expect(w.requests.byAction).toEqual({ redirected: 250, rendered: 0, refused: 0, observed: 0, passed: 700, excluded: 50, rejected: 0, warned: 0, interstitial: 0, page: 0 });
     expect(w.requests.legacy).toBe(300);
     expect(w.requests.byReason).toEqual({ 'tls-version': 200, 'user-agent': 100 });
     expect(w.legacyShare).toBe(0.3);

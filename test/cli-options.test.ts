@@ -47,6 +47,11 @@ describe('parseCliArgs: defaults', () => {
       fallbackPageFile: undefined,
       page: {},
       exclude: [],
+      switchOff: undefined,
+      notice: 'interstitial',
+      hosts: undefined,
+      groups: undefined,
+      readiness: { threshold: 0.001, days: 14 },
       statsFile: path.join('.legacy-tls-fallback', 'stats.json'),
       reportToken: undefined,
       reportPrefix: '/_legacy-tls',
@@ -110,6 +115,12 @@ describe('parseCliArgs: every flag', () => {
         '--fallback-page', 'page.html',
         '--server-name', 'www.example.com', '--server-name', '*.example.org',
         '--exclude', '/api', '--exclude', '/static/',
+        '--switch-off', '2027-03-01',
+        '--notice', 'headers',
+        '--hosts', '{"api.example.com": {"switchOff": "2026-12-01"}}',
+        '--groups', '/api=API,/shop=Shop',
+        '--readiness-threshold', '0.5%',
+        '--readiness-days', '7',
         '--state-dir', '/var/lib/ltf',
         '--stats-file', '/var/log/ltf.json',
         '--report-token', 'a-long-enough-secret-token',
@@ -151,6 +162,11 @@ describe('parseCliArgs: every flag', () => {
       fallbackPageFile: 'page.html',
       page: {},
       exclude: ['/api', '/static/'],
+      switchOff: '2027-03-01',
+      notice: 'headers',
+      hosts: { 'api.example.com': { switchOff: '2026-12-01' } },
+      groups: { '/api': 'API', '/shop': 'Shop' },
+      readiness: { threshold: 0.005, days: 7 },
       statsFile: '/var/log/ltf.json',
       reportToken: 'a-long-enough-secret-token',
       reportPrefix: '/_stats',
@@ -296,6 +312,18 @@ describe('parseCliArgs: the config file', () => {
     expect(cliOnly.source).toBe('"config" in config.json');
   });
 
+  it('reads the switch-off plan from the config file and names the flag or key of a bad value', () => {
+    const plan = { upstream: 'http://x.test', 'switch-off': '2027-03-01', hosts: { 'api.example.com': { switchOff: false, mode: 'redirect' } }, groups: { '/api': 'API' }, 'readiness-threshold': 0.002, 'readiness-days': 7 };
+    const { config } = parse(['--config', file], { files: { [file]: JSON.stringify(plan) } });
+    expect(config).toMatchObject({ switchOff: '2027-03-01', hosts: plan.hosts, groups: plan.groups, readiness: { threshold: 0.002, days: 7 } });
+    expect(usageError(() => parse([...UPSTREAM, '--switch-off', '2027-02-30'])).message).toMatch(/--switch-off.*2027-02-30.*YYYY-MM-DD/);
+    expect(usageError(() => parse([...UPSTREAM, '--hosts', '{bad'])).message).toMatch(/--hosts.*expected JSON/);
+    expect(usageError(() => parse([...UPSTREAM, '--hosts', '{"api.example.com": {"mode": "off"}}'])).message).toMatch(/--hosts.*mode/);
+    expect(usageError(() => parse([...UPSTREAM, '--groups', '/=Root'])).message).toMatch(/--groups.*path prefix/);
+    expect(usageError(() => parse([...UPSTREAM, '--readiness-threshold', '150%'])).message).toMatch(/--readiness-threshold/);
+    expect(usageError(() => parse([...UPSTREAM, '--notice', 'banner'])).message).toMatch(/--notice.*interstitial/);
+  });
+
   it('names the key when a value in the file is bad', () => {
     const error = usageError(() => parse(['--config', file], { files: { [file]: JSON.stringify({ upstream: 'http://x.test', email: 'bad' }) } }));
     expect(error.message).toContain('"email" in config.json is "bad"');
@@ -435,6 +463,7 @@ describe('help and version', () => {
     'upstream-body-timeout', 'shutdown-grace', 'max-connections', 'log-format', 'config', 'help', 'version',
     'handshake-timeout', 'client-hello-timeout', 'max-handshakes-per-address',
     'redis-url', 'redis-prefix', 'instance-name',
+    'switch-off', 'notice', 'hosts', 'groups', 'readiness-threshold', 'readiness-days',
   ];
 
   it('lists every flag', () => {

@@ -43,10 +43,11 @@ describe('FallbackEngine.handle: what each request gets', () => {
     ['observe', 'GET', '/account', true, 'observed', undefined, '/account'],
     ['observe', 'POST', '/account', true, 'observed', undefined, '/account'],
     // The page itself, to anyone; its assets to legacy clients, GET/HEAD only.
-    ['redirect', 'GET', '/legacy-browser', true, 'excluded', 200, undefined],
-    ['redirect', 'GET', '/legacy-browser/', false, 'excluded', 200, undefined],
-    ['redirect', 'GET', '/legacy-browser/logo.png', true, 'excluded', undefined, '/legacy-browser/logo.png'],
-    ['redirect', 'GET', '/legacy-browser//css/./a.css', true, 'excluded', undefined, '/legacy-browser/css/a.css'],
+    // The fallback page and its assets are the page's own views (`page`), counted apart from the site's.
+    ['redirect', 'GET', '/legacy-browser', true, 'page', 200, undefined],
+    ['redirect', 'GET', '/legacy-browser/', false, 'page', 200, undefined],
+    ['redirect', 'GET', '/legacy-browser/logo.png', true, 'page', undefined, '/legacy-browser/logo.png'],
+    ['redirect', 'GET', '/legacy-browser//css/./a.css', true, 'page', undefined, '/legacy-browser/css/a.css'],
     ['redirect', 'POST', '/legacy-browser/form', true, 'refused', 426, undefined],
     ['redirect', 'POST', '/legacy-browser', true, 'refused', 426, undefined],
     // One ACME token, GET/HEAD only.
@@ -89,7 +90,7 @@ describe('FallbackEngine.handle: what each request gets', () => {
   it('counts every outcome once, with the peer address and the user agent, and never the rejected path twice', () => {
     const { engine: e, recorded } = engine();
     for (const path of ['/', '/legacy-browser', '/a%zz']) void e.handle(fakeRequest('GET', path, { 'user-agent': IE8 }), path, undefined);
-    expect(recorded.map((r) => r.action)).toEqual(['redirected', 'excluded', 'rejected']);
+    expect(recorded.map((r) => r.action)).toEqual(['redirected', 'page', 'rejected']);
     expect(recorded.every((r) => r.remoteAddress === '192.0.2.10' && r.userAgent === IE8)).toBe(true);
   });
 

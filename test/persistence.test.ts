@@ -16,6 +16,9 @@ import {
   DAY_MS,
   MAX_CLIENTS_PER_BUCKET,
   MAX_OS_PER_HOUR,
+  MAX_GROUPS,
+  MAX_HOSTS,
+  SITE_SKETCH_PRECISION,
   dayStart,
   emptyState,
   hourStart,
@@ -171,15 +174,15 @@ describe('TrafficStats persistence', () => {
 
   it('sets a file larger than its retention allows aside unread, with a warning naming the bound', async () => {
     const statsFile = path.join(dir, 'stats.json');
-    // Sparse: 100 MB that take no disk.
+    // Sparse: 200 MB that take no disk.
     await writeFile(statsFile, '');
-    await truncate(statsFile, 100_000_000);
+    await truncate(statsFile, 200_000_000);
     const logger = quiet();
     const stats = new TrafficStats({ statsFile, logger });
     await stats.ready;
     expect(logger.warn).toHaveBeenCalledTimes(1);
     expect(logger.warn.mock.calls[0]?.[0]).toMatch(
-      new RegExp(`^legacy-tls-fallback: the stats file ${statsFile} is 95\\.4 MiB, more than a stats file can reach with retentionDays 90 \\(61\\.0 MiB\\); it was not read, it was moved to ${statsFile}\\.corrupt-\\S+, and counting starts afresh\\.$`),
+      new RegExp(`^legacy-tls-fallback: the stats file ${statsFile} is 190\\.7 MiB, more than a stats file can reach with retentionDays 90 \\(128\\.5 MiB\\); it was not read, it was moved to ${statsFile}\\.corrupt-\\S+, and counting starts afresh\\.$`),
     );
     record(stats, 'TLSv1', IE8, '198.51.100.1', 2);
     await stats.close();
@@ -346,10 +349,17 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
   };
   const visitorsSketch = dense();
   const clientSketch = dense(CLIENT_SKETCH_PRECISION);
+  const siteSketch = dense(SITE_SKETCH_PRECISION);
   const label = (length: number, i: number) => `${'"'.repeat(length - 3)}${String(i).padStart(3, '0')}`;
   const full = <K extends string>(keys: readonly K[]) => new Map(keys.map((key) => [key, MAX]));
   const clients = [...Array.from({ length: MAX_CLIENTS_PER_BUCKET }, (_, i) => label(48 + 1 + 16 + 1 + 32, i)), OTHER];
   const systems = [...Array.from({ length: MAX_OS_PER_HOUR }, (_, i) => label(32, i)), OTHER];
+  // Host labels are host names (253 one-byte characters at most); group names are the owner's, up to
+  // 48 characters, each up to 3 bytes of UTF-8 (or 2 of JSON for a quote).
+  const hosts = [...Array.from({ length: MAX_HOSTS }, (_, i) => `${'h'.repeat(250)}${String(i).padStart(3, '0')}`), OTHER];
+  const groups = [...Array.from({ length: MAX_GROUPS }, (_, i) => `${'€'.repeat(45)}${String(i).padStart(3, '0')}`), OTHER];
+  const cells = () => [MAX, MAX, MAX, MAX];
+  const siteDay = () => ({ requests: MAX, browsers: siteSketch, legacyBrowsers: siteSketch });
   const visitorKeys = ['ua-legacy', ...PROTOCOL_LABELS].flatMap((p) => [`${p}|browser`, `${p}|other`]);
   const requestKeys = PROTOCOL_LABELS.flatMap((p) => CLIENT_KINDS.flatMap((k) => [requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: false }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: false })]));
   const handshakeKeys = PROTOCOL_LABELS.flatMap((p) => [`${p}|1`, `${p}|0`]);
@@ -367,18 +377,25 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
       upstreamErrors: full(UPSTREAM_ERROR_STATUSES),
       visitors: sketched ? new Map(visitorKeys.map((key) => [key, visitorsSketch])) : null,
       clientVisitors: sketched ? new Map(clients.map((key) => [key, clientSketch])) : null,
+      pageViews: full(requestKeys),
+      hosts: new Map(hosts.map((key) => [key, cells()])),
+      groups: new Map(groups.map((key) => [key, cells()])),
     });
   }
   for (let d = 0; d <= retentionDays; d++) {
     state.days.set(dayStart(now) - d * DAY_MS, {
       visitors: new Map(visitorKeys.map((key) => [key, visitorsSketch])),
       clients: new Map(clients.map((key) => [key, { requests: MAX, visitors: clientSketch }])),
+      hosts: new Map(hosts.map((key) => [key, siteDay()])),
+      groups: new Map(groups.map((key) => [key, siteDay()])),
     });
   }
   state.totals.requests = full(PROTOCOL_LABELS.flatMap((protocol) => CLIENT_KINDS.flatMap((kind) => FALLBACK_ACTIONS.flatMap((action) => [true, false].map((legacy) => totalsKey({ protocol, kind, action, legacy }))))));
   state.totals.handshakes = full(handshakeKeys);
   state.totals.failures = full(FAILURE_REASONS);
   state.totals.upstreamErrors = full(['502', '504']);
+  state.totals.hosts = new Map(hosts.map((key) => [key, cells()]));
+  state.totals.groups = new Map(groups.map((key) => [key, cells()]));
   prune(state, now, retentionDays);
   return state;
 }

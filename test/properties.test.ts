@@ -651,8 +651,12 @@ function checkReport(report: ReportDocument, events: readonly Event[], now: numb
     const from = lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS;
     const to = lastHour + HOUR_MS;
     const inWindow = (t: number) => t >= from && t < to;
-    const window = requests.filter((e) => inWindow(e.time));
+    // The fallback page's own views are counted apart from the site's requests.
+    const window = requests.filter((e) => inWindow(e.time) && e.action !== 'page');
     const where = `window ${name}`;
+    const views = requests.filter((e) => inWindow(e.time) && e.action === 'page');
+    expect(w.pageViews.total, where).toBe(views.length);
+    expect(w.pageViews.legacy, where).toBe(countWhere(views, (e) => sampleFlags(e).legacy));
 
     // Shares.
     for (const share of [w.legacyShare, w.legacyShareBrowsers, ...w.whatIf.flatMap((row) => [row.requestShare, row.browserVisitorShare])]) {
@@ -688,7 +692,7 @@ function checkReport(report: ReportDocument, events: readonly Event[], now: numb
     // Visitors: an estimate, but never wildly above the distinct hashes the window's sketches saw.
     const sketched =
       name === '24h'
-        ? window
+        ? requests.filter((e) => inWindow(e.time))
         : requests.filter((e) => dayStart(e.time) >= dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS);
     const distinct = new Set(sketched.map((e) => e.visitor)).size;
     expect(w.visitors.total, where).toBeLessThanOrEqual(distinct * 1.1 + 2);
@@ -717,7 +721,7 @@ function checkReport(report: ReportDocument, events: readonly Event[], now: numb
     } else {
       expect(w.series).toHaveLength(WINDOW_DAYS[name]);
       const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
-      const daily = requests.filter((e) => e.time >= firstDay && e.time < dayStart(now) + DAY_MS);
+      const daily = requests.filter((e) => e.time >= firstDay && e.time < dayStart(now) + DAY_MS && e.action !== 'page');
       expect(w.series.reduce((a, p) => a + p.requests, 0), where).toBe(daily.length);
     }
     for (const p of w.series) expect(sumOf(p.byProtocol)).toBe(p.requests);

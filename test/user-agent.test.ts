@@ -553,9 +553,23 @@ describe('kinds', () => {
     expect(parseUserAgent(userAgent)).toMatchObject({ browser: null, version: null, bot: false, kind: 'unknown' });
   });
 
-  it('leaves programs missing from the library list to isbot, which calls bare tokens bots', () => {
-    expect(parseUserAgent('MyUptimeMonitor/2.0')).toMatchObject({ browser: null, bot: true, kind: 'bot' });
+  it('leaves programs missing from the library list to isbot, which calls bare tokens bots, named by their product token', () => {
+    expect(parseUserAgent('MyUptimeMonitor/2.0')).toMatchObject({ browser: 'MyUptimeMonitor', version: null, bot: true, kind: 'bot' });
     expect(parseUserAgent('hello').kind).toBe('bot');
+  });
+
+  it.each([
+    ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'Googlebot'],
+    ['Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', 'bingbot'],
+    ['facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)', 'facebookexternalhit'],
+    ['Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)', 'Slurp'],
+    [`${'B'.repeat(60)}bot/1.0`, null],
+    [`Mozilla/5.0 (compatible; ${'x'.repeat(30)}bot/1.0)`, `${'x'.repeat(30)}bo`],
+  ])('names a bot by its own product token, bounded: %s', (userAgent, name) => {
+    const parsed = parseUserAgent(userAgent);
+    expect(parsed.kind).toBe('bot');
+    expect(parsed.browser).toBe(name);
+    expect(parsed.version).toBeNull();
   });
 
   it('treats a non-string at runtime as unknown instead of throwing', () => {
@@ -607,14 +621,17 @@ describe('pre-check before ua-parser-js', () => {
     if (MAY_NAME_A_POLICY_FAMILY.test(userAgent)) expect(parseWithUaParser(userAgent).browser).not.toBeNull();
     else {
       expect(FAMILY_RAW_NAMES).not.toContain(raw);
-      expect(parseWithUaParser(userAgent).browser).toBeNull();
+      // No policy family; a bot is named by its own product token (never a family name).
+      const parsed = parseWithUaParser(userAgent);
+      if (parsed.bot) expect(families.has(parsed.browser ?? '')).toBe(false);
+      else expect(parsed.browser).toBeNull();
     }
   });
 
   it('still reads the OS and isbot of a skipped user agent', () => {
     expect(parseWithUaParser('Mozilla/5.0 (X11; Linux) Foo/12345')).toEqual({ browser: null, version: null, os: 'Linux', bot: false, kind: 'unknown' });
     expect(parseWithUaParser('Lynx/2.8.9rel.1 libwww-FM/2.14 SSL-MM/1.4.1 OpenSSL/1.1.1d')).toMatchObject({ browser: null, kind: 'unknown' });
-    expect(parseWithUaParser('Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)')).toMatchObject({ browser: null, bot: true, kind: 'bot' });
+    expect(parseWithUaParser('Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)')).toMatchObject({ browser: 'YandexBot', version: null, bot: true, kind: 'bot' });
   });
 
   it('has a corpus where most user agents name a family, from every rule', () => {

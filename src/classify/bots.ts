@@ -71,3 +71,35 @@ function hasNoTopLevelAlternation(entry: string): boolean {
 
 /** isbot's verdict: `isBot(userAgent, userAgent.toLowerCase()) === isbot(userAgent)`, built once. */
 export const isBot: BotMatcher = createBotMatcher(list, getPattern());
+
+// Product tokens that name the engine or platform a bot borrows, never the bot.
+const BORROWED = new Set(['mozilla', 'applewebkit', 'khtml', 'gecko', 'chrome', 'chromium', 'safari', 'version', 'mobile', 'firefox', 'edge', 'edg', 'opera', 'trident', 'msie', 'like', 'compatible', 'linux', 'android', 'windows', 'macintosh']);
+// Words that make a token the bot's own name, when several tokens are free.
+const BOT_WORD = /bot|spider|crawl|slurp|fetch|scan|archiv|preview|hit|reader|monitor|check/i;
+// `Name/1.2` anywhere, or a bare word with a bot word in it (`Slackbot-LinkExpanding 1.0`, `Yahoo! Slurp`);
+// never a part of a URL or a host name (`+http://www.bing.com/bingbot.htm`).
+const PRODUCT = /(?<![\w./:@+-])([A-Za-z][A-Za-z0-9_-]{0,39})\/[A-Za-z0-9]/g;
+const BARE = /(?<![\w./:@+-])[A-Za-z][A-Za-z0-9_-]{0,39}(?![\w.:@])/g;
+const MAX_BOT_NAME = 32;
+
+/**
+ * The name a bot gives itself in its user agent (`Googlebot`, `bingbot`, `facebookexternalhit`,
+ * `Slackbot-LinkExpanding`): the first product token that is not a borrowed engine name, preferring one
+ * with a bot word in it; else the first word with a bot word in it. At most 32 characters, or null.
+ * The input is already cut to MAX_USER_AGENT_LENGTH; both scans are linear.
+ */
+export function botName(userAgent: string): string | null {
+  let first: string | null = null;
+  for (const match of userAgent.matchAll(PRODUCT)) {
+    const name = match[1] as string;
+    if (BORROWED.has(name.toLowerCase())) continue;
+    if (BOT_WORD.test(name)) return name.slice(0, MAX_BOT_NAME);
+    first ??= name;
+  }
+  if (first !== null) return first.slice(0, MAX_BOT_NAME);
+  for (const match of userAgent.matchAll(BARE)) {
+    const word = match[0];
+    if (BOT_WORD.test(word) && !BORROWED.has(word.toLowerCase())) return word.slice(0, MAX_BOT_NAME);
+  }
+  return null;
+}

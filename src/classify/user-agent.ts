@@ -1,6 +1,6 @@
 import UAParser from 'ua-parser-js';
 import type { ClientInfo } from '../types.js';
-import { isBot } from './bots.js';
+import { botName, isBot } from './bots.js';
 import { LiteralScanner } from './literals.js';
 
 /** User agents are cut to this many characters before any regular expression sees them. */
@@ -583,14 +583,16 @@ export function parseWithUaParser(userAgent: string): ClientInfo {
     const osName = rawOs.name === undefined ? null : (OS_NAMES[rawOs.name.toLowerCase()] ?? rawOs.name);
     if (!MAY_NAME_A_POLICY_FAMILY.test(cut)) {
       const bot = isBot(cut, lower);
-      return { browser: null, version: null, os: osName === null ? null : limit(formatOs(osName, rawOs.version)), bot, kind: bot ? 'bot' : 'unknown' };
+      // A bot names itself (`Googlebot/2.1`); its version says nothing about its TLS, so none is kept.
+      return { browser: bot ? limit(botName(cut)) : null, version: null, os: osName === null ? null : limit(formatOs(osName, rawOs.version)), bot, kind: bot ? 'bot' : 'unknown' };
     }
     const rawBrowser = parser.getBrowser();
     const family = normaliseFamily(rawBrowser.name, osName);
     const version = family === null ? null : familyVersion(cut, family, rawBrowser.version, osName, rawOs.version);
     const bot = isBot(cut, lower);
     return {
-      browser: limit(family),
+      // A bot that borrows a browser's name keeps it (its OS and family are facts of its own kind).
+      browser: limit(family ?? (bot ? botName(cut) : null)),
       version: limit(version),
       os: osName === null ? null : limit(formatOs(osName, rawOs.version)),
       bot,

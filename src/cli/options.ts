@@ -277,7 +277,10 @@ function resolveSettings(command: CliCommand, raw: Map<string, Raw>, readFile: (
   /** The user's name for an option path: its flag as given (`--listen`, `"listen" in ltf.json`), else the option. */
   const nameOf = (option: string) => {
     const flag = BY_PATH.get(option.replace(/\[\d+\]$/, ''));
-    return flag ? label(flag.name) : `option \`${option}\``;
+    if (flag) return label(flag.name);
+    // A part of an object-valued option (`hosts['api.example.com'].mode`): the flag that carries it.
+    const owner = BY_PATH.get(/^([A-Za-z]\w*)[[.]/.exec(option)?.[1] ?? '');
+    return owner ? `${label(owner.name)} (at ${option})` : `option \`${option}\``;
   };
   const asUsage = (error: unknown) => (error instanceof InvalidOptionError ? new UsageError(`${PROGRAM}: ${error.describe(nameOf)}`, nameOf(error.option)) : error);
 

@@ -37,6 +37,8 @@ export function legacyTlsFallback(options: LegacyTlsFallbackExpressOptions = {})
       const query = req.url.indexOf('?');
       req.url = outcome.path + (query < 0 ? '' : req.url.slice(query));
     }
+    // The switch-off warning, on whatever the app answers (Express's error handler keeps it).
+    if (outcome.headers) res.set(outcome.headers);
     next();
   };
 

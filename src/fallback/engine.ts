@@ -4,10 +4,12 @@ import type { ResolvedFallbackOptions } from './options.js';
 import { createTlsFactsReader } from '../tls/facts.js';
 import type { FallbackAction, Verdict } from '../types.js';
 import { escapeHtml } from '../html.js';
-import { renderFallbackPage } from './page.js';
 import { isExactly, isWithin, normalisePath, normalisePrefix, type NormalisedPath } from '../http/request-path.js';
 import { isHandshakeImpossible } from './xp-clients.js';
 import { forwardedClientAddress } from '../http/forwarded.js';
+import { PageSet } from './page-set.js';
+import { beforeSwitchOff, type SiteMatch, type SitePolicy } from './sites.js';
+import { continueHref, continueTarget, hasNoticeCookie, isPageNavigation, noticeCookie } from './switch-off.js';
 
 /** The parts of a request the decision needs, whatever the framework. */
 export interface RequestView {
@@ -21,7 +23,7 @@ export interface RequestView {
 
 export interface FallbackResponse {
   status: number;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: string;
 }
 
@@ -34,6 +36,11 @@ export interface Decision {
    * this, and the adapters hand it to the app where the app would otherwise read the path differently.
    */
   path?: string;
+  /**
+   * Headers the adapter adds to the app's (or the upstream's) response when the request is passed on:
+   * `Deprecation` and `Sunset` for a legacy client before the switch-off date.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What the engine did with a request: the verdict, the action counted, and what the adapter does next. */
@@ -58,14 +65,6 @@ const ACME_CHALLENGE = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]{1,256}$/;
 
 const NO_STORE = 'private, no-store';
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': NO_STORE,
-  'x-content-type-options': 'nosniff',
-  // The built-in page needs nothing but its own inline style.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'",
-};
-
 const BAD_PATH: FallbackResponse = Object.freeze({
   status: 400,
   headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': NO_STORE },
@@ -79,14 +78,17 @@ export function isAcmeChallenge(method: string, rawPath: string): boolean {
 /**
  * Framework-neutral core of the middleware: classifies a request and decides what happens to it.
  * Everything that can be computed from the options is computed here, once. Every path decision is made
- * on the normalised path (both of its readings, see http/request-path.ts), never on the raw one.
+ * on the normalised path (both of its readings, see http/request-path.ts), never on the raw one; every
+ * host decision on the configured hosts (see sites.ts), never on a client's word alone.
  */
 export class FallbackEngine<Context> {
   readonly options: ResolvedFallbackOptions<Context>;
   private readonly readFacts: (req: IncomingMessage) => Verdict['tls'];
-  private readonly staticPage: string | undefined;
+  private readonly pages: PageSet;
   private readonly rejectUnreadablePaths: boolean;
   private readonly fallbackPage: NormalisedPath;
+  /** Below the fallback page: the interstitial's link, which sets the cookie and leads on. */
+  private readonly continuePath: NormalisedPath;
   private readonly verdicts = new WeakMap<object, { userAgent: string | undefined; header: unknown; verdict: Verdict }>();
 
   private readonly attach: ((context: Context, verdict: Verdict) => void) | undefined;
@@ -106,33 +108,41 @@ export class FallbackEngine<Context> {
         );
       },
     });
-    this.staticPage = typeof options.page === 'function' ? undefined : renderFallbackPage(options.page);
+    const { plan } = options.sites;
+    this.pages = new PageSet(options.page, [plan.site, ...plan.hosts, ...plan.groups].map((site) => site.switchOff));
     this.rejectUnreadablePaths = settings.rejectUnreadablePaths ?? false;
     this.attach = settings.attach;
     this.httpsPort = settings.httpsPort;
     // Validated as a path by the options; never null.
     this.fallbackPage = normalisePrefix(options.fallbackPath) as NormalisedPath;
+    this.continuePath = normalisePrefix(`${options.fallbackPath}/continue`) as NormalisedPath;
+    options.stats?.useSitesPlan?.(plan);
   }
 
   /**
    * The one call per request: classifies it, decides what happens to it, counts the outcome, and
-   * returns what the adapter does next (write `response`, or pass the request on, at `path`).
-   * Synchronous unless an `onLegacy` hook has to be awaited. `path` is the path as the framework sees
-   * it (Koa's `ctx.path`, Express's `req.path`); `normalised` saves normalising it again.
+   * returns what the adapter does next (write `response`, or pass the request on, at `path`, adding
+   * `headers`). Synchronous unless an `onLegacy` hook has to be awaited. `path` is the path as the
+   * framework sees it (Koa's `ctx.path`, Express's `req.path`); `normalised` saves normalising it again.
    */
   handle(req: IncomingMessage, path: string, context: Context, normalised?: NormalisedPath | null): Outcome | Promise<Outcome> {
     const verdict = this.classify(req);
     this.attach?.(context, verdict);
-    const view: RequestView = { method: req.method ?? 'GET', path, accept: req.headers.accept, ...(normalised !== undefined && { normalised }) };
-    const decision = this.decide(view, verdict, context);
-    if (decision instanceof Promise) return decision.then((settled) => this.done(req, verdict, settled));
-    return this.done(req, verdict, decision);
+    const view: RequestView = { method: req.method ?? 'GET', path, accept: req.headers.accept, normalised: normalised === undefined ? normalisePath(path) : normalised };
+    const now = this.options.sites.hasDates ? this.options.now() : 0;
+    const site = this.site(req, verdict, view.normalised ?? null, now);
+    const decision = this.decide(req, view, verdict, context, site, now);
+    if (decision instanceof Promise) return decision.then((settled) => this.done(req, verdict, settled, site));
+    return this.done(req, verdict, decision, site);
   }
 
   /** The same for an HTTP upgrade (WebSocket): legacy clients are refused whatever the path. */
   handleUpgrade(req: IncomingMessage, path: string, normalised?: NormalisedPath | null): Outcome {
     const verdict = this.classify(req);
-    return this.done(req, verdict, this.decideUpgrade({ method: req.method ?? 'GET', path, accept: req.headers.accept, ...(normalised !== undefined && { normalised }) }, verdict));
+    const view: RequestView = { method: req.method ?? 'GET', path, accept: req.headers.accept, normalised: normalised === undefined ? normalisePath(path) : normalised };
+    const now = this.options.sites.hasDates ? this.options.now() : 0;
+    const site = this.site(req, verdict, view.normalised ?? null, now);
+    return this.done(req, verdict, this.decideUpgrade(req, view, verdict, site, now), site);
   }
 
   /**
@@ -143,14 +153,26 @@ export class FallbackEngine<Context> {
    */
   handlePlainHttp(req: IncomingMessage, target: { path: string; originForm: string }): Outcome {
     const verdict = this.classify(req);
-    if (isAcmeChallenge(req.method ?? 'GET', target.path)) return this.done(req, verdict, { action: 'excluded', path: target.path });
-    if (isHandshakeImpossible(verdict.client)) return this.done(req, verdict, { action: 'rendered', response: this.pageResponse(200, verdict) });
+    const now = this.options.sites.hasDates ? this.options.now() : 0;
+    const site = this.site(req, verdict, normalisePath(target.path), now);
+    if (isAcmeChallenge(req.method ?? 'GET', target.path)) return this.done(req, verdict, { action: 'excluded', path: target.path }, site);
+    if (isHandshakeImpossible(verdict.client)) return this.done(req, verdict, { action: 'rendered', response: this.pageResponse(200, verdict, req, site.policy, now) }, site);
     return { verdict, action: 'passed', response: this.httpsRedirect(req, target.originForm) };
   }
 
-  private done(req: IncomingMessage, verdict: Verdict, decision: Decision): Outcome {
-    this.options.stats?.recordRequest({ verdict, action: decision.action, remoteAddress: this.visitorAddress(req), userAgent: req.headers['user-agent'], connection: req.socket });
-    return { verdict, action: decision.action, ...(decision.response && { response: decision.response }), ...(decision.path !== undefined && { path: decision.path }) };
+  private site(req: IncomingMessage, verdict: Verdict, normalised: NormalisedPath | null, now: number): SiteMatch {
+    return this.options.sites.match(req.headers.host, verdict.tls.servername, req.url, normalised, now);
+  }
+
+  private done(req: IncomingMessage, verdict: Verdict, decision: Decision, site: SiteMatch): Outcome {
+    this.options.stats?.recordRequest({ verdict, action: decision.action, remoteAddress: this.visitorAddress(req), userAgent: req.headers['user-agent'], connection: req.socket, site });
+    return {
+      verdict,
+      action: decision.action,
+      ...(decision.response && { response: decision.response }),
+      ...(decision.path !== undefined && { path: decision.path }),
+      ...(decision.headers && { headers: decision.headers }),
+    };
   }
 
   /**
@@ -192,9 +214,9 @@ export class FallbackEngine<Context> {
   }
 
   /** What to do with a request. Synchronous unless an `onLegacy` hook has to be awaited. */
-  private decide(view: RequestView, verdict: Verdict, context: Context): Decision | Promise<Decision> {
+  private decide(req: IncomingMessage, view: RequestView, verdict: Verdict, context: Context, site: SiteMatch, now: number): Decision | Promise<Decision> {
     const { options } = this;
-    const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
+    const normalised = view.normalised ?? null;
     if (normalised === null) {
       // Nothing can be decided on a path nobody reads the same way: refuse it, fail closed.
       if (!verdict.legacy && !this.rejectUnreadablePaths) return { action: 'passed' };
@@ -203,60 +225,98 @@ export class FallbackEngine<Context> {
     const { path } = normalised;
     const readOnly = view.method === 'GET' || view.method === 'HEAD';
     if (readOnly && this.isFallbackPage(normalised)) {
-      return { action: 'excluded', response: this.pageResponse(200, verdict.legacy ? verdict : null) };
+      return { action: 'page', response: this.pageResponse(200, verdict.legacy ? verdict : null, req, site.policy, now) };
     }
+    if (readOnly && isExactly(normalised, this.continuePath)) return { action: 'page', response: this.continueResponse(req, verdict) };
     if (options.exclude.some((matches) => matches(normalised)) || options.skip?.(context)) return { action: 'excluded', path };
-    const allowed = this.isAllowedToLegacy(normalised, view);
-    if (!verdict.legacy) return { action: allowed ? 'excluded' : 'passed', path };
+    // The page's own assets (and a fallback URL on this site) are the page's traffic, not the site's.
+    const own = this.isPageOwn(normalised);
+    const allowed = own || isAcmeChallenge(view.method, view.path);
+    if (!verdict.legacy) return { action: own ? 'page' : allowed ? 'excluded' : 'passed', path };
     // A legacy client may GET the fallback page's assets (and an ACME token), nothing else: other
     // methods there are refused below like anywhere else.
-    if (allowed && readOnly) return { action: 'excluded', path };
-    if (!options.onLegacy) return this.act(view, verdict, readOnly, path);
+    if (allowed && readOnly) return { action: own ? 'page' : 'excluded', path };
+    if (!options.onLegacy) return this.act(req, view, verdict, readOnly, path, site.policy, now);
     const hook = options.onLegacy;
     return (async () => {
       await hook(context, verdict);
-      return this.act(view, verdict, readOnly, path);
+      return this.act(req, view, verdict, readOnly, path, site.policy, now);
     })();
   }
 
-  private decideUpgrade(view: RequestView, verdict: Verdict): Decision {
-    const normalised = view.normalised === undefined ? normalisePath(view.path) : view.normalised;
+  private decideUpgrade(req: IncomingMessage, view: RequestView, verdict: Verdict, site: SiteMatch, now: number): Decision {
+    const normalised = view.normalised ?? null;
     if (normalised === null) return { action: 'rejected', response: BAD_PATH };
     if (!verdict.legacy) return { action: 'passed', path: normalised.path };
-    if (this.options.mode === 'observe') return { action: 'observed', path: normalised.path };
-    return { action: 'refused', response: this.upgradeRequired(view, verdict) };
+    if (beforeSwitchOff(site.policy, now)) return { action: 'warned', path: normalised.path };
+    if (site.policy.mode === 'observe') return { action: 'observed', path: normalised.path };
+    return { action: 'refused', response: this.upgradeRequired(req, view, verdict, site.policy, now) };
   }
 
-  private act(view: RequestView, verdict: Verdict, readOnly: boolean, path: string): Decision {
-    const { options } = this;
-    if (options.mode === 'observe') return { action: 'observed', path };
-    if (!readOnly) return { action: 'refused', response: this.upgradeRequired(view, verdict) };
-    if (options.mode === 'render') return { action: 'rendered', response: this.pageResponse(200, verdict) };
+  private act(req: IncomingMessage, view: RequestView, verdict: Verdict, readOnly: boolean, path: string, policy: SitePolicy, now: number): Decision {
+    if (beforeSwitchOff(policy, now)) return this.warn(req, view, verdict, path, policy);
+    if (policy.mode === 'observe') return { action: 'observed', path };
+    if (!readOnly) return { action: 'refused', response: this.upgradeRequired(req, view, verdict, policy, now) };
+    if (policy.mode === 'render') return { action: 'rendered', response: this.pageResponse(200, verdict, req, policy, now) };
     return { action: 'redirected', response: this.redirect() };
   }
 
-  /** The fallback page itself, for anyone who asks, so owners can preview it. */
-  pageResponse(status: number, verdict: Verdict | null): FallbackResponse {
-    return { status, headers: { ...PAGE_HEADERS }, body: this.pageBody(verdict) };
+  /**
+   * Before the switch-off date a legacy client is served, and told: every answer carries the headers,
+   * and a browser opening a page gets the interstitial first, until it has followed its link that day.
+   */
+  private warn(req: IncomingMessage, view: RequestView, verdict: Verdict, path: string, policy: SitePolicy): Decision {
+    const headers = policy.headers!;
+    const { kind } = verdict.client;
+    if (
+      policy.notice === 'interstitial' &&
+      view.method === 'GET' &&
+      // Bots and programs cannot click on; they read the headers.
+      (kind === 'browser' || kind === 'unknown') &&
+      isPageNavigation(req.headers, path) &&
+      !hasNoticeCookie(req.headers.cookie)
+    ) {
+      const page = this.pages.interstitial(policy.switchOffDay!, req.headers['accept-language'], continueHref(this.continuePath.path, path, queryOf(req.url)), headers);
+      return { action: 'interstitial', response: { status: 200, headers: page.headers, body: page.body } };
+    }
+    return { action: 'warned', path, headers };
   }
 
-  private pageBody(verdict: Verdict | null): string {
-    if (this.staticPage !== undefined) return this.staticPage;
-    const html = (this.options.page as (verdict: Verdict | null) => unknown)(verdict);
-    if (typeof html !== 'string') throw new TypeError(`legacy-tls-fallback: the \`page\` function returned ${typeof html}; it must return the page's HTML as a string`);
-    return html;
+  /** The interstitial's link: sets the cookie for the day and leads on to the page asked for, on this site only. */
+  private continueResponse(req: IncomingMessage, verdict: Verdict): FallbackResponse {
+    const location = continueTarget(queryOf(req.url));
+    return {
+      status: 302,
+      headers: {
+        location,
+        'cache-control': NO_STORE,
+        'content-type': 'text/html; charset=utf-8',
+        'set-cookie': noticeCookie(this.options.now(), verdict.tls.protocol !== null),
+      },
+      body: `<!DOCTYPE html><title>Found</title><p>See <a href="${escapeHtml(location)}">this page</a>.</p>`,
+    };
+  }
+
+  /**
+   * The fallback page, in the language the request asks for; also for anyone who asks for it, so
+   * owners can preview it (`verdict` null). With the switch-off date ahead, a legacy client's copy
+   * carries the headers too.
+   */
+  private pageResponse(status: number, verdict: Verdict | null, req: IncomingMessage, policy: SitePolicy, now: number): FallbackResponse {
+    const before = beforeSwitchOff(policy, now);
+    const warning = verdict !== null && verdict.legacy && before ? policy.headers : null;
+    const page = this.pages.page(policy.switchOffDay, req.headers['accept-language'], before, verdict, warning);
+    return { status, headers: page.headers, body: page.body };
   }
 
   private isFallbackPage(path: NormalisedPath): boolean {
     return isExactly(path, this.fallbackPage);
   }
 
-  /** Below the fallback page (its assets), a fallback URL on this site, or an ACME challenge token. */
-  private isAllowedToLegacy(path: NormalisedPath, view: RequestView): boolean {
+  /** Below the fallback page (its assets), or a fallback URL on this site. */
+  private isPageOwn(path: NormalisedPath): boolean {
     const { localFallbackPath } = this.options;
-    if (isWithin(path, this.fallbackPage)) return true;
-    if (localFallbackPath !== undefined && isWithin(path, localFallbackPath)) return true;
-    return isAcmeChallenge(view.method, view.path);
+    return isWithin(path, this.fallbackPage) || (localFallbackPath !== undefined && isWithin(path, localFallbackPath));
   }
 
   private redirect(): FallbackResponse {
@@ -270,8 +330,9 @@ export class FallbackEngine<Context> {
   }
 
   // Redirecting a POST would drop or replay its body: say plainly that the client must upgrade instead.
-  private upgradeRequired(view: RequestView, verdict: Verdict): FallbackResponse {
-    const headers = { upgrade: 'TLS/1.2', 'cache-control': NO_STORE, vary: 'Accept' };
+  // The answer depends on Accept (JSON or the page) and on Accept-Language (the page's language).
+  private upgradeRequired(req: IncomingMessage, view: RequestView, verdict: Verdict, policy: SitePolicy, now: number): FallbackResponse {
+    const headers = { upgrade: 'TLS/1.2', 'cache-control': NO_STORE, vary: 'Accept, Accept-Language' };
     if (prefersJson(view.accept)) {
       return {
         status: 426,
@@ -283,9 +344,15 @@ export class FallbackEngine<Context> {
         }),
       };
     }
-    const page = this.pageResponse(426, verdict);
-    return { status: page.status, body: page.body, headers: Object.assign({}, page.headers, headers) };
+    const page = this.pageResponse(426, verdict, req, policy, now);
+    return { status: page.status, body: page.body, headers: { ...page.headers, ...headers } };
   }
+}
+
+/** The raw query string of a request target, without `?`. */
+function queryOf(url: string | undefined): string {
+  const q = url === undefined ? -1 : url.indexOf('?');
+  return q < 0 ? '' : (url as string).slice(q + 1);
 }
 
 // Old IE sends "*/*" (and image types) for form posts: only an explicit JSON preference gets JSON.

@@ -10,12 +10,13 @@ import { statsRecorderOption } from '../stats/options.js';
 import type { StatsRecorder } from '../stats/types.js';
 import { compileTrustedProxies, trustedProxyEntryError, type TrustedProxies } from '../tls/trusted-proxies.js';
 import { TLS_PROTOCOLS, type FallbackMode, type Logger, type TlsProtocol, type Verdict } from '../types.js';
-import { checkPageContent, type FallbackPageContent } from './page-options.js';
+import { checkPageContent, resolveSwitchOffDate, type FallbackPageContent } from './page-options.js';
+import type { FallbackPageRenderer } from './page-set.js';
+import { checkGroups, checkHosts, compileSites, NOTICE_KINDS, parseGroupsText, parseJsonOption, type GroupsOption, type HostsOption, type NoticeKind, type SiteResolver } from './sites.js';
 
 export type { FallbackPageContent } from './page-options.js';
-
-/** Returns the whole HTML of the fallback page. `verdict` is `null` when the page is previewed directly. */
-export type FallbackPageRenderer = (verdict: Verdict | null) => string;
+export type { FallbackPageRenderer } from './page-set.js';
+export type { GroupOptions, GroupsOption, HostsOption, NoticeKind, SiteOptions } from './sites.js';
 
 export type ExcludeRule = string | RegExp;
 
@@ -49,6 +50,16 @@ export interface FallbackOptions<Context> {
   stats?: StatsRecorder;
   /** Where warnings met at run time go (an unreadable trusted header, once). */
   logger?: Logger;
+  /** The day legacy clients are switched off (`'2027-03-01'`): until then they are served, and warned. */
+  switchOff?: string;
+  /** How legacy clients are warned before `switchOff`: a one-time page, or response headers only. */
+  notice?: NoticeKind;
+  /** Options per host (`mode`, `switchOff`, `notice`), by the name the Host header gives. */
+  hosts?: HostsOption;
+  /** Path groups (`{ '/api': 'API' }`), counted apart in the report, each with options of its own if given. */
+  groups?: GroupsOption;
+  /** Clock, in milliseconds since the epoch: decides which side of `switchOff` a request is on. */
+  now?: () => number;
 }
 
 const HOST_NAME = /^(?=.{1,253}$)(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -154,6 +165,43 @@ export const FALLBACK_OPTIONS = defineOptions({
   }),
   stats: statsRecorderOption('Counts every request and the action taken.'),
   logger: loggerOption('Where warnings met at run time go (an unreadable trusted header, once).'),
+  switchOff: string({
+    type: "'YYYY-MM-DD'",
+    help: 'The day legacy clients are switched off, from midnight UTC. Before it they are served as with `observe`, every response to them carries `Deprecation` and `Sunset` headers, and HTML pages get a one-time notice (`notice`); the fallback page shows the date. From that day on, `mode` applies.',
+    check: (value) => {
+      try {
+        resolveSwitchOffDate(value);
+        return undefined;
+      } catch (error) {
+        return (error as InvalidOptionError).expected;
+      }
+    },
+    cli: { group: 'Fallback page', arg: 'DATE' },
+  }),
+  notice: oneOf<NoticeKind>(NOTICE_KINDS, {
+    default: 'interstitial',
+    help: "Before `switchOff`: `interstitial`: a browser's first page of the day is a notice with the date and a link on (which sets a cookie for the day); `headers`: the headers only. Bots, libraries and requests for parts of a page (images, scripts, XHRs) only ever get the headers.",
+    cli: { group: 'Fallback page', arg: 'interstitial|headers' },
+  }),
+  hosts: custom<HostsOption | undefined>({
+    type: "{ [host]: { mode?, switchOff?: 'YYYY-MM-DD' | false, notice? } }",
+    defaultText: 'none',
+    help: "Options per host (`'*.example.com'` covers one label), matched on the Host header (and SNI): `{ 'api.example.com': { switchOff: '2026-12-01' } }` switches the API off first. A Host that disagrees with the SNI, or is spelt oddly, gets the stricter options; one that names no configured host gets the global ones.",
+    validate: (value, name) => checkHosts(value, name),
+    arg: 'JSON',
+    parse: (text, name) => parseJsonOption(text, name, '{"api.example.com": {"switchOff": "2026-12-01"}}'),
+    cli: { group: 'Fallback page' },
+  }),
+  groups: custom<GroupsOption | undefined>({
+    type: '{ [prefix]: name | { name, mode?, switchOff?, notice? } }',
+    defaultText: 'none',
+    help: "Sections of the site by path prefix (segment-wise, on the normalised path, as `exclude`): `{ '/api': 'API', '/shop': { name: 'Shop', switchOff: '2027-06-01' } }`. Counted apart in the report and the metrics; options given here win over the host's and the global ones.",
+    validate: (value, name) => checkGroups(value, name),
+    arg: 'PREFIX=NAME,…|JSON',
+    parse: parseGroupsText,
+    cli: { group: 'Fallback page' },
+  }),
+  now: fn<() => number>({ type: '() => number', help: 'Clock, in milliseconds since the epoch; for tests.', default: Date.now, defaultText: '`Date.now`' }),
 });
 
 /** The options, checked once and made ready for the engine: nothing here is computed per request. */
@@ -173,6 +221,9 @@ export interface ResolvedFallbackOptions<Context> {
   trustedProxies: TrustedProxies;
   stats: StatsRecorder | undefined;
   warn: (message: string) => void;
+  /** Hosts, groups and their options (the global ones included), compiled. */
+  sites: SiteResolver;
+  now: () => number;
 }
 
 export function resolveFallbackOptions<Context>(options: FallbackOptions<Context>): ResolvedFallbackOptions<Context> {
@@ -196,6 +247,8 @@ export function resolveFallbackOptions<Context>(options: FallbackOptions<Context
     trustedProxies: compileTrustedProxies(o.trustedProxies),
     stats: o.stats,
     warn: warnerOf(o.logger),
+    sites: compileSites({ mode: o.mode, switchOff: o.switchOff, notice: o.notice }, o.hosts, o.groups),
+    now: o.now,
   };
 }
 

@@ -34,7 +34,22 @@ export function legacyTlsFallback(options: LegacyTlsFallbackOptions = {}): Middl
     }
     // A legacy request let through was decided on its normalised path: the app must route that one.
     if (outcome.verdict.legacy && outcome.path !== undefined && outcome.path !== ctx.path) ctx.path = outcome.path;
-    return next();
+    const { headers } = outcome;
+    if (!headers) return next();
+    // The switch-off warning goes on the app's answer, and on its error page: Koa clears the headers
+    // set so far when the app throws, and sets the error's own.
+    ctx.set(headers);
+    return next().catch((error: unknown) => {
+      if (error !== null && typeof error === 'object') {
+        try {
+          const own = (error as { headers?: Record<string, string> }).headers;
+          (error as { headers?: Record<string, string> }).headers = { ...own, ...headers };
+        } catch {
+          // A frozen error keeps its own headers.
+        }
+      }
+      throw error;
+    });
   };
 
   // A plain function, not an async one: on the common path (no onLegacy hook) it returns next()'s

@@ -1,11 +1,11 @@
 import net from 'node:net';
 import os from 'node:os';
 import { InvalidOptionError } from '../errors.js';
-import { FALLBACK_OPTIONS, type ExcludeRule, type FallbackPageContent, type FallbackPageRenderer } from '../fallback/options.js';
+import { FALLBACK_OPTIONS, type ExcludeRule, type FallbackPageContent, type FallbackPageRenderer, type GroupsOption, type HostsOption, type NoticeKind } from '../fallback/options.js';
 import { hasControlCharacters } from '../schema/common.js';
 import { defineOptions, type Resolved } from '../schema/define.js';
 import { boolean, custom, integer, list, string, withDefault } from '../schema/option.js';
-import { REPORT_OPTIONS } from '../report/options.js';
+import { REPORT_OPTIONS, type ReadinessOptions } from '../report/options.js';
 import { STATS_OPTIONS } from '../stats/options.js';
 import { REDIS_STORE_OPTIONS, type RedisEndpoint } from '../stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../tls/options.js';
@@ -80,6 +80,11 @@ export const PROXY_OPTIONS = defineOptions({
   }),
   page: FALLBACK_OPTIONS.specs.page,
   exclude: FALLBACK_OPTIONS.specs.exclude,
+  switchOff: FALLBACK_OPTIONS.specs.switchOff,
+  notice: FALLBACK_OPTIONS.specs.notice,
+  hosts: FALLBACK_OPTIONS.specs.hosts,
+  groups: FALLBACK_OPTIONS.specs.groups,
+  readiness: REPORT_OPTIONS.specs.readiness,
   statsFile: withDefault(STATS_OPTIONS.specs.statsFile, { defaultText: 'none: in memory (the command: `<state-dir>/stats.json`)' }),
   redisUrl: withDefault(REDIS_STORE_OPTIONS.specs.url, { defaultText: 'none: the numbers stay in `statsFile`' }),
   redisPrefix: REDIS_STORE_OPTIONS.specs.keyPrefix,
@@ -135,6 +140,13 @@ export interface ProxyConfig {
   fallbackPageFile: string | undefined;
   page: FallbackPageContent | FallbackPageRenderer;
   exclude: ExcludeRule[];
+  /** The switch-off day (`YYYY-MM-DD`), and the options per host and per path group. */
+  switchOff: string | undefined;
+  notice: NoticeKind;
+  hosts: HostsOption | undefined;
+  groups: GroupsOption | undefined;
+  /** When the report calls a site ready for the switch-off. */
+  readiness: ReadinessOptions;
   /** Without it, counts live in memory only. */
   statsFile: string | undefined;
   /** The Redis store every server of the site shares, instead of `statsFile`. */
@@ -223,6 +235,11 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     fallbackPageFile: o.fallbackPage,
     page: o.page,
     exclude: o.exclude,
+    switchOff: o.switchOff,
+    notice: o.notice,
+    hosts: o.hosts,
+    groups: o.groups,
+    readiness: o.readiness,
     statsFile: o.statsFile,
     redis,
     reportToken: o.reportToken,

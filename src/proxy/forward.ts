@@ -67,7 +67,7 @@ export class Forwarder {
       settled = true;
       res.off('drain', resume);
       if (error === undefined) res.end();
-      else this.fail(res, error);
+      else this.fail(res, error, context.responseHeaders);
     };
     res.on('drain', resume);
     // The client went away before the response was done: stop the upstream work too.
@@ -81,7 +81,8 @@ export class Forwarder {
       },
       onResponseStart: (controller, statusCode, headers) => {
         try {
-          res.writeHead(statusCode, clientResponseHeaders(headers));
+          const extra = context.responseHeaders;
+          res.writeHead(statusCode, extra === undefined ? clientResponseHeaders(headers) : Object.assign(clientResponseHeaders(headers), extra));
         } catch (invalid) {
           controller.abort(invalid as Error);
         }
@@ -182,7 +183,7 @@ export class Forwarder {
     return status;
   }
 
-  private fail(res: ServerResponse, error: unknown): void {
+  private fail(res: ServerResponse, error: unknown, extra?: Readonly<Record<string, string>>): void {
     // A client that left is not an upstream failure: nothing to answer, nothing to count.
     if (res.destroyed || (error as { name?: string }).name === 'AbortError' || (error as { code?: string }).code === 'UND_ERR_ABORTED') return;
     // Mid-body failure: the status line is gone, so the only honest signal left is a cut connection.
@@ -192,7 +193,7 @@ export class Forwarder {
     }
     const status = this.statusFor(error);
     const page = errorPage(status);
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page.body), 'cache-control': 'no-store' });
+    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page.body), 'cache-control': 'no-store', ...extra });
     res.end(page.body);
   }
 }

@@ -26,6 +26,8 @@ export interface ProxyHandlerOptions {
   certificates?: readonly string[];
   /** The HTTPS port the plain-HTTP listener redirects to. @default 443 */
   httpsPort?: () => number;
+  /** Clock of the switch-off decisions, in milliseconds since the epoch; for tests. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -55,6 +57,11 @@ export function createProxyHandler(config: ProxyConfig, options: ProxyHandlerOpt
       mode: config.mode,
       exclude: config.exclude,
       page: fallbackPage === undefined ? config.page : () => fallbackPage,
+      ...(config.switchOff !== undefined && { switchOff: config.switchOff }),
+      notice: config.notice,
+      ...(config.hosts !== undefined && { hosts: config.hosts }),
+      ...(config.groups !== undefined && { groups: config.groups }),
+      ...(options.now && { now: options.now }),
       ...(config.fallbackUrl !== undefined && { fallbackUrl: config.fallbackUrl, serverNames: serverNames(config, options.certificates) }),
       // Without a trusted header the list still says whose X-Forwarded-For names the visitor.
       ...(config.trustedHeader !== undefined && { trustedHeader: config.trustedHeader }),
@@ -65,7 +72,7 @@ export function createProxyHandler(config: ProxyConfig, options: ProxyHandlerOpt
     { rejectUnreadablePaths: true, ...(options.httpsPort && { httpsPort: options.httpsPort }) },
   );
   const trustedPeers = compileTrustedProxies(config.trustedProxies);
-  const report = createReportResponder({ stats: options.reportSource ?? stats, token: config.reportToken, prefix: config.reportPrefix, logger: libraryLogger });
+  const report = createReportResponder({ stats: options.reportSource ?? stats, token: config.reportToken, prefix: config.reportPrefix, readiness: config.readiness, logger: libraryLogger });
   // Validated by the report's options: always a path.
   const reportPrefix = normalisePrefix(config.reportPrefix) as NormalisedPath;
   // The report token is a secret of this proxy: whoever sends it, it never travels on to the site.
@@ -91,6 +98,7 @@ export function createProxyHandler(config: ProxyConfig, options: ProxyHandlerOpt
     proto,
     host: forwarder.hostFor(req),
     dropAuthorization: req.headers.authorization !== undefined && isReportCredential(req.headers.authorization),
+    responseHeaders: outcome.headers,
   });
 
   /**

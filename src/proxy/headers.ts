@@ -36,6 +36,8 @@ export interface ForwardContext {
   host: string | undefined;
   /** The Authorization header carries the report token: it never travels to the site. */
   dropAuthorization?: boolean;
+  /** Added to the answer the client gets (the switch-off warning for a legacy client). */
+  responseHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 // What to do with a request header by name, in one lookup (this runs for every header of every request).

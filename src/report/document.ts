@@ -5,6 +5,7 @@ import {
   FALLBACK_ACTIONS,
   OTHER,
   PROTOCOL_LABELS,
+  SITE_CELLS,
   UPSTREAM_ERROR_STATUSES,
   parseClientLabel,
   parseHandshakeKey,
@@ -17,7 +18,9 @@ import {
   type VisitorClass,
 } from '../stats/labels.js';
 import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, dayStart, hourStart, type DayBucket, type HourBucket, type StatsState } from '../stats/model.js';
-import type { StorageStatus } from '../stats/types.js';
+import type { SitesPlan, StorageStatus } from '../stats/types.js';
+import { DEFAULT_READINESS } from './options.js';
+import { buildSites, type ReadinessSettings, type SitesReport } from './sites.js';
 import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
 
 /** Identifies the report document; bump `REPORT_VERSION` on any incompatible change (README documents it). */
@@ -83,6 +86,11 @@ export interface WindowReport {
   whatIf: WhatIfRow[];
   /** Hourly points for 24h, daily points for 7d and 30d, oldest first. */
   series: SeriesPoint[];
+  /**
+   * The fallback page's own requests (the page, its assets, its continue link), apart from `requests`:
+   * one `curl -L` from a legacy client is one request sent to the page and one view of it, not two lost.
+   */
+  pageViews: { total: number; legacy: number };
 }
 
 /** All-time counts since the stats began (never pruned): what the Prometheus counters show. */
@@ -91,6 +99,8 @@ export interface Totals {
   handshakes: { protocol: ProtocolLabel; resumed: boolean; count: number }[];
   handshakeFailures: Record<HandshakeFailureReason, number>;
   upstreamErrors: Record<UpstreamErrorStatus, number>;
+  /** Per host (the first 20 seen, then `other`) and per path group (`''`: outside every group). */
+  sites: { scope: 'host' | 'group'; name: string; legacy: boolean; browser: boolean; count: number }[];
 }
 
 export interface ReportDocument {
@@ -100,7 +110,16 @@ export interface ReportDocument {
   storage: StorageStatus;
   windows: Record<WindowName, WindowReport>;
   totals: Totals;
+  /** Per host and per path group, with each one's switch-off date and readiness (report/sites.ts). */
+  sites: SitesReport;
 }
+
+/** What the report knows besides the stats: the middleware's plan and the readiness settings. */
+export interface ReportContext {
+  plan?: SitesPlan | undefined;
+  readiness?: ReadinessSettings;
+}
+
 
 export const TOP_CLIENTS = 10;
 
@@ -118,9 +137,17 @@ const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
  * the hours inside the window; the 24 h visitor figures unite hourly sketches, the 7 d and 30 d ones
  * unite the sketches of the last 7 / 30 UTC days (today included).
  */
-export function buildReport(state: StatsState, now: number, storage: StorageStatus): ReportDocument {
+export function buildReport(state: StatsState, now: number, storage: StorageStatus, context: ReportContext = {}): ReportDocument {
   const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name)])) as Record<WindowName, WindowReport>;
-  return { schema: REPORT_SCHEMA, version: REPORT_VERSION, generatedAt: new Date(now).toISOString(), storage, windows, totals: buildTotals(state) };
+  return {
+    schema: REPORT_SCHEMA,
+    version: REPORT_VERSION,
+    generatedAt: new Date(now).toISOString(),
+    storage,
+    windows,
+    totals: buildTotals(state),
+    sites: buildSites(state, now, context.plan, context.readiness ?? DEFAULT_READINESS),
+  };
 }
 
 /** The all-time part of the document, on its own: Prometheus scrapes read only this. */
@@ -139,7 +166,13 @@ export function buildTotals(state: StatsState): Totals {
   for (const [reason, n] of state.totals.failures) if (Object.hasOwn(handshakeFailures, reason)) handshakeFailures[reason] += n;
   const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
   for (const [status, n] of state.totals.upstreamErrors) if (Object.hasOwn(upstreamErrors, status)) upstreamErrors[status as UpstreamErrorStatus] += n;
-  return { requests, handshakes, handshakeFailures, upstreamErrors };
+  const sites: Totals['sites'] = [];
+  for (const [scope, map] of [['host', state.totals.hosts], ['group', state.totals.groups]] as const) {
+    for (const [name, cells] of map) SITE_CELLS.forEach((cell, i) => {
+      if ((cells[i] ?? 0) > 0) sites.push({ scope, name, legacy: cell.legacy, browser: cell.browser, count: cells[i] ?? 0 });
+    });
+  }
+  return { requests, handshakes, handshakeFailures, upstreamErrors, sites };
 }
 
 function buildWindow(state: StatsState, now: number, name: WindowName): WindowReport {
@@ -161,6 +194,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
   let legacyBrowsers = 0;
   let resumed = 0;
   const clientRequests = new Map<string, number>();
+  const pageViews = { total: 0, legacy: 0 };
 
   for (const [, bucket] of hours) {
     for (const [key, n] of bucket.requests) {
@@ -177,6 +211,12 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
       for (const minimum of ['TLSv1.2', 'TLSv1.3'] as const) {
         if (labels.uaLegacy || (BELOW[minimum] as readonly string[]).includes(labels.protocol)) whatIfRequests[minimum] += n;
       }
+    }
+    for (const [key, n] of bucket.pageViews) {
+      const labels = parseRequestKey(key);
+      if (!labels) continue;
+      pageViews.total += n;
+      if (labels.legacy) pageViews.legacy += n;
     }
     for (const [action, n] of bucket.actions) byAction[action] += n;
     for (const [reason, n] of bucket.reasons) byReason[reason] += n;
@@ -231,6 +271,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
     series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),
+    pageViews,
   };
 }
 

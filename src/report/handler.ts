@@ -4,7 +4,8 @@ import { splitTarget } from '../request-target.js';
 import { resolveReportOptions, type LegacyTlsReportOptions } from './options.js';
 import { registerLegacyTlsMetrics } from './formats/prometheus.js';
 import { createTokenCheck, isLoopback } from './auth.js';
-import { renderDashboard } from './formats/html.js';
+import { findSite, renderDashboard, type SiteFilter } from './formats/html.js';
+import { CSV_TABLES, renderCsv } from './formats/csv.js';
 import { buildReport, WINDOWS, type WindowName } from './document.js';
 
 export interface ReportRequest {
@@ -33,21 +34,23 @@ const DASHBOARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 
 /**
  * The report endpoints, framework-neutral: `{prefix}/` (dashboard), `{prefix}/report.json`,
+ * `{prefix}/report.csv?table=…` (one table, see formats/csv.ts),
  * `{prefix}/metrics`, and `{prefix}/health` (no token, for load balancers). Returns `null` for any
  * other path, so the caller hands the request on.
  */
 export function createReportResponder(options: LegacyTlsReportOptions): (request: ReportRequest) => Promise<ReportResponse | null> {
   const resolved = resolveReportOptions(options);
   const { stats, prefix } = resolved;
-  const registry = registerLegacyTlsMetrics(stats, resolved.registry);
+  const registry = registerLegacyTlsMetrics(stats, resolved.registry, { readiness: resolved.readiness });
   const tokenMatches = resolved.token === undefined ? undefined : createTokenCheck(resolved.token);
   if (!tokenMatches) {
     resolved.warn(`legacy-tls-fallback: no report token set; ${prefix}/ is served to loopback clients only. Set \`token\` to open it to others.`);
   }
 
-  const routes: Record<string, 'dashboard' | 'json' | 'metrics' | 'health'> = {
+  const routes: Record<string, 'dashboard' | 'json' | 'csv' | 'metrics' | 'health'> = {
     [`${prefix}/`]: 'dashboard',
     [`${prefix}/report.json`]: 'json',
+    [`${prefix}/report.csv`]: 'csv',
     [`${prefix}/metrics`]: 'metrics',
     [`${prefix}/health`]: 'health',
   };
@@ -77,13 +80,34 @@ export function createReportResponder(options: LegacyTlsReportOptions): (request
     if (stats.ready) await Promise.resolve(stats.ready).catch(() => undefined);
     await stats.refresh?.();
     if (route === 'metrics') return respond(200, registry.contentType, await registry.metrics());
-    const window = new URLSearchParams(request.query).get('window') ?? '24h';
+    const query = new URLSearchParams(request.query);
+    const window = query.get('window') ?? '24h';
     if (!(WINDOWS as readonly string[]).includes(window)) {
       return respond(400, 'text/plain; charset=utf-8', `Unknown window; use one of ${WINDOWS.join(', ')}.\n`);
     }
-    const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus());
+    const table = query.get('table');
+    if (route === 'csv' && !(CSV_TABLES as readonly (string | null)[]).includes(table)) {
+      return respond(400, 'text/plain; charset=utf-8', `Unknown or missing table; use ?table= one of ${CSV_TABLES.join(', ')} (and &window= one of ${WINDOWS.join(', ')}).\n`);
+    }
+    const report = buildReport(stats.snapshot(), stats.now(), stats.storageStatus(), { plan: stats.sitesPlan?.(), readiness: resolved.readiness });
     if (route === 'json') return respond(200, 'application/json; charset=utf-8', `${JSON.stringify(report, null, 2)}\n`);
-    return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`), {
+    if (route === 'csv') {
+      // `table` and `window` were checked against closed lists above: safe in a file name.
+      return respond(200, 'text/csv; charset=utf-8; header=present', renderCsv(report, window as WindowName, table as string) ?? '', {
+        'content-disposition': `attachment; filename="legacy-tls-${table}-${window}.csv"`,
+      });
+    }
+    // `?host=` or `?group=` narrows the dashboard to one site the report knows; anything else is refused.
+    const host = query.get('host');
+    const group = query.get('group');
+    let filter: SiteFilter | undefined;
+    if (host !== null || group !== null) {
+      filter = host !== null ? { scope: 'host', name: host } : { scope: 'group', name: group as string };
+      if ((host !== null && group !== null) || filter.name.length > 300 || !findSite(report, filter)) {
+        return respond(400, 'text/plain; charset=utf-8', `Unknown ${filter.scope}; use one the dashboard links to (one of host= or group=).\n`);
+      }
+    }
+    return respond(200, 'text/html; charset=utf-8', renderDashboard(report, window as WindowName, `${prefix}/`, filter), {
       'content-security-policy': DASHBOARD_CSP,
     });
   };

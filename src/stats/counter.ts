@@ -1,6 +1,6 @@
 import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
-import { clientLabel, osLabel, sampleKeys, type RequestLabels } from './labels.js';
-import { emptyState, hourStart, recordHandshake, recordHandshakeFailure, recordRequest, recordUpstreamError, type StatsState } from './model.js';
+import { clientLabel, osLabel, sampleKeys, siteCell, type RequestLabels } from './labels.js';
+import { emptyState, hourStart, recordHandshake, recordHandshakeFailure, recordRequest, recordSite, recordUpstreamError, type StatsState } from './model.js';
 import { SipHash24 } from './siphash.js';
 import type { RequestRecord } from './types.js';
 
@@ -19,10 +19,29 @@ interface ConnectionEntry {
   /** The verdict the labels below were built for (the engine reuses one per connection). */
   verdict: Verdict;
   labels: Partial<Record<FallbackAction, CachedLabels>>;
+  /** Hour in which `sites` was started: the (host, group) pairs this browser visitor is in the sketches of. */
+  siteHour: number;
+  lastHost: string | undefined;
+  lastGroup: string | undefined;
+  sites: Set<string> | undefined;
+  /** This connection's last site cell, counted by increments like the labels (see countRepeat). */
+  sitePending: SitePending | undefined;
+}
+
+/** Requests of one (host, group, cell) in one hour, not yet in the state. */
+interface SitePending {
+  host: string;
+  group: string;
+  cell: number;
+  hour: number;
+  count: number;
 }
 
 // Label sets with pending counts before they are folded anyway: bounds the list between drains.
 const MAX_PENDING_LABELS = 1024;
+
+// (host, group) pairs remembered per connection for the site sketches.
+const MAX_SITES_PER_CONNECTION = 64;
 
 // Enough of a user agent to tell visitors apart; the rest only costs hashing time.
 const MAX_HASHED_USER_AGENT = 512;
@@ -41,6 +60,8 @@ export class StatsCounter {
   private connections = new WeakMap<object, ConnectionEntry>();
   private pending: CachedLabels[] = [];
   private pendingHour = 0;
+  private sitePending: SitePending[] = [];
+  private sitePendingHour = 0;
 
   constructor(salt: Buffer, private readonly now: () => number) {
     this.keyed = new SipHash24(salt);
@@ -54,18 +75,19 @@ export class StatsCounter {
   }
 
   /** Counts a request; returns its labels (the summary log reads them). */
-  recordRequest({ verdict, action, remoteAddress, userAgent, connection }: RequestRecord): RequestLabels {
+  recordRequest({ verdict, action, remoteAddress, userAgent, connection, site }: RequestRecord): RequestLabels {
     const time = this.now();
     const hour = hourStart(time);
     let entry = connection === undefined ? undefined : this.connections.get(connection);
     if (entry === undefined || entry.address !== remoteAddress || entry.userAgent !== userAgent) {
-      entry = { address: remoteAddress, userAgent, hash: this.visitorHash(remoteAddress, userAgent), hour: -1, verdict, labels: {} };
+      entry = { address: remoteAddress, userAgent, hash: this.visitorHash(remoteAddress, userAgent), hour: -1, verdict, labels: {}, siteHour: -1, lastHost: undefined, lastGroup: undefined, sites: undefined, sitePending: undefined };
       if (connection !== undefined) this.connections.set(connection, entry);
     } else if (entry.verdict !== verdict) {
       // Other labels (a trusted header that changed): the visitor goes into their sketches too.
       entry.verdict = verdict;
       entry.labels = {};
       entry.hour = -1;
+      entry.siteHour = -1;
     }
     const labels = (entry.labels[action] ??= labelsOf(verdict, action));
     if (entry.hour === hour) this.countRepeat(labels, hour);
@@ -73,7 +95,65 @@ export class StatsCounter {
       entry.hour = hour;
       recordRequest(this.state, time, labels, entry.hash);
     }
+    // The fallback page's own views are not the site's traffic (see recordRequest in model.ts).
+    if (action !== 'page') this.countSite(entry, site?.host ?? '', site?.group ?? '', labels, time, hour);
     return labels;
+  }
+
+  /**
+   * Counts a request for its host and group. A browser visitor goes into the sketches of each host and
+   * group it is seen on, once an hour: a connection remembers its last pair, and the others in a set.
+   */
+  private countSite(entry: ConnectionEntry, host: string, group: string, labels: CachedLabels, time: number, hour: number): void {
+    const browser = labels.kind === 'browser';
+    let visitor: Uint8Array | null = null;
+    if (browser) {
+      if (entry.siteHour !== hour) {
+        entry.siteHour = hour;
+        entry.lastHost = undefined;
+        entry.lastGroup = undefined;
+        entry.sites = undefined;
+      }
+      if (entry.lastHost === undefined) {
+        // The connection's first pair this hour: no set needed until it moves to another.
+        visitor = entry.hash;
+      } else if (entry.lastHost !== host || entry.lastGroup !== group) {
+        const key = `${host}\u0000${group}`;
+        entry.sites ??= new Set([`${entry.lastHost}\u0000${entry.lastGroup ?? ''}`]);
+        if (!entry.sites.has(key)) {
+          // Bounded: one connection's hosts and groups (a client sending a new Host per request starts over).
+          if (entry.sites.size >= MAX_SITES_PER_CONNECTION) entry.sites.clear();
+          entry.sites.add(key);
+          visitor = entry.hash;
+        }
+      }
+      entry.lastHost = host;
+      entry.lastGroup = group;
+    }
+    const cell = siteCell(labels.legacy, browser);
+    if (visitor !== null) {
+      recordSite(this.state, time, host, group, cell, visitor, labels.legacy);
+      return;
+    }
+    // Nothing for the sketches: one increment now, folded into the state with the labels' counts.
+    let pending = entry.sitePending;
+    if (pending === undefined || pending.hour !== hour || pending.cell !== cell || pending.host !== host || pending.group !== group) {
+      pending = entry.sitePending = { host, group, cell, hour, count: 0 };
+    }
+    if (this.sitePending.length > 0 && (hour !== this.sitePendingHour || this.sitePending.length >= MAX_PENDING_LABELS)) this.foldSitePending();
+    if (pending.count === 0) {
+      if (this.sitePending.length === 0) this.sitePendingHour = hour;
+      this.sitePending.push(pending);
+    }
+    pending.count += 1;
+  }
+
+  private foldSitePending(): void {
+    for (const pending of this.sitePending) {
+      recordSite(this.state, pending.hour, pending.host, pending.group, pending.cell, null, false, pending.count);
+      pending.count = 0;
+    }
+    this.sitePending.length = 0;
   }
 
   recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void {
@@ -94,6 +174,7 @@ export class StatsCounter {
    */
   drain(): StatsState {
     this.foldPending();
+    this.foldSitePending();
     const drained = this.state;
     this.state = emptyState();
     return drained;

@@ -9,7 +9,7 @@ import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } 
 export type ProtocolLabel = TlsProtocol | 'none';
 export const PROTOCOL_LABELS: readonly ProtocolLabel[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3', 'none'];
 export const CLIENT_KINDS: readonly ClientKind[] = ['browser', 'bot', 'library', 'unknown'];
-export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected'];
+export const FALLBACK_ACTIONS: readonly FallbackAction[] = ['redirected', 'rendered', 'refused', 'observed', 'passed', 'excluded', 'rejected', 'warned', 'interstitial', 'page'];
 export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too-old', 'no-shared-cipher', 'not-tls', 'other', 'timeout', 'evicted', 'connection-limit'];
 export type UpstreamErrorStatus = '502' | '504';
 export const UPSTREAM_ERROR_STATUSES: readonly UpstreamErrorStatus[] = ['502', '504'];
@@ -199,4 +199,20 @@ function isBit(value: string | undefined): value is '0' | '1' {
  */
 export function fromVersion1Key(key: string): string {
   return key.replace(/\|true(?=\||$)/g, '|1').replace(/\|false(?=\||$)/g, '|0');
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Sites: requests per host and per path group, in four cells by legacy verdict and browser or not.
+
+/** The cells of a site's counts, in this order. */
+export const SITE_CELLS = [
+  { legacy: false, browser: false },
+  { legacy: false, browser: true },
+  { legacy: true, browser: false },
+  { legacy: true, browser: true },
+] as const;
+
+/** Index into a site's cells (`SITE_CELLS`). */
+export function siteCell(legacy: boolean, browser: boolean): number {
+  return (legacy ? 2 : 0) + (browser ? 1 : 0);
 }

@@ -37,12 +37,20 @@ export interface HourBucket {
   /** Visitor sketches; dropped once the hour is older than HOURLY_SKETCH_HOURS. */
   visitors: Map<string, HyperLogLog> | null;
   clientVisitors: Map<string, HyperLogLog> | null;
+  /** The fallback page's own requests (action `page`), by request key: counted apart from `requests`. */
+  pageViews: Map<string, number>;
+  /** Requests per host (top MAX_HOSTS) and per path group, in cells (labels.ts `SITE_CELLS`). */
+  hosts: Map<string, SiteCells>;
+  groups: Map<string, SiteCells>;
 }
 
 /** Visitor sketches of one UTC day, for the 7 d and 30 d windows. */
 export interface DayBucket {
   visitors: Map<string, HyperLogLog>;
   clients: Map<string, ClientCounts>;
+  /** Per host (top MAX_HOSTS) and per path group: requests, and browser visitors for the readiness. */
+  hosts: Map<string, SiteDay>;
+  groups: Map<string, SiteDay>;
 }
 
 export interface StatsState {
@@ -57,6 +65,9 @@ export interface StatsState {
     failures: Map<HandshakeFailureReason, number>;
     /** Responses the proxy made itself because the upstream failed, by status (502, 504). */
     upstreamErrors: Map<string, number>;
+    /** Requests per host and per group, in cells; a name keeps its slot for good (counters stay monotonic). */
+    hosts: Map<string, SiteCells>;
+    groups: Map<string, SiteCells>;
   };
 }
 
@@ -74,11 +85,20 @@ export function dayStart(time: number): number {
 /** Whether nothing was counted in `state` (a drained counter that saw no traffic). */
 export function isEmptyState(state: StatsState): boolean {
   const { totals } = state;
-  return state.hours.size === 0 && state.days.size === 0 && totals.requests.size === 0 && totals.handshakes.size === 0 && totals.failures.size === 0 && totals.upstreamErrors.size === 0;
+  return (
+    state.hours.size === 0 &&
+    state.days.size === 0 &&
+    totals.requests.size === 0 &&
+    totals.handshakes.size === 0 &&
+    totals.failures.size === 0 &&
+    totals.upstreamErrors.size === 0 &&
+    totals.hosts.size === 0 &&
+    totals.groups.size === 0
+  );
 }
 
 export function emptyState(): StatsState {
-  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map() } };
+  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map(), hosts: new Map(), groups: new Map() } };
 }
 
 function emptyHour(): HourBucket {
@@ -93,11 +113,14 @@ function emptyHour(): HourBucket {
     upstreamErrors: new Map(),
     visitors: new Map(),
     clientVisitors: new Map(),
+    pageViews: new Map(),
+    hosts: new Map(),
+    groups: new Map(),
   };
 }
 
 function emptyDay(): DayBucket {
-  return { visitors: new Map(), clients: new Map() };
+  return { visitors: new Map(), clients: new Map(), hosts: new Map(), groups: new Map() };
 }
 
 export function addTo<K>(map: Map<K, number>, key: K, amount = 1): void {
@@ -270,11 +293,6 @@ function buckets(state: StatsState, time: number): { hour: HourBucket; day: DayB
 export function recordRequest(state: StatsState, time: number, sample: RequestLabels, visitor: Uint8Array | null, amount = 1): void {
   const { hour, day } = buckets(state, time);
   const keys = sample.keys ?? sampleKeys(sample);
-  addTo(hour.requests, keys.request, amount);
-  addTo(hour.actions, sample.action, amount);
-  if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version', amount);
-  if (sample.uaLegacy) addTo(hour.reasons, 'user-agent', amount);
-  if (sample.os !== null) addBounded(hour.os, sample.os, MAX_OS_PER_HOUR, amount, null);
   addTo(state.totals.requests, keys.totals, amount);
   if (visitor !== null) {
     for (const key of keys.visitors) {
@@ -282,6 +300,17 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
       sketch(day.visitors, key).add(visitor);
     }
   }
+  // The fallback page's own views are not more requests lost to it: one `curl -L` is one, not two.
+  // They are counted apart (and in the all-time totals, under their action), never as the site's.
+  if (sample.action === 'page') {
+    addTo(hour.pageViews, keys.request, amount);
+    return;
+  }
+  addTo(hour.requests, keys.request, amount);
+  addTo(hour.actions, sample.action, amount);
+  if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version', amount);
+  if (sample.uaLegacy) addTo(hour.reasons, 'user-agent', amount);
+  if (sample.os !== null) addBounded(hour.os, sample.os, MAX_OS_PER_HOUR, amount, null);
   if (sample.legacy && sample.client !== null) {
     addBounded(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET, amount, hour.clientVisitors);
     if (hour.clientVisitors && visitor !== null) sketch(hour.clientVisitors, sample.client, CLIENT_SKETCH_PRECISION).add(visitor);
@@ -341,6 +370,9 @@ export function mergeState(target: StatsState, other: StatsState): void {
     mergeCounts(into.failures, bucket.failures);
     mergeCounts(into.upstreamErrors, bucket.upstreamErrors);
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
+    mergeCounts(into.pageViews, bucket.pageViews);
+    mergeSiteCells(into.hosts, bucket.hosts, MAX_HOSTS, false);
+    mergeSiteCells(into.groups, bucket.groups, MAX_GROUPS, false);
   }
   for (const [start, bucket] of other.days) {
     const into = target.days.get(start);
@@ -359,11 +391,15 @@ export function mergeState(target: StatsState, other: StatsState): void {
       else arriving.push([client, counts]);
     }
     for (const [client, counts] of byWeight(arriving, (c) => c.requests)) addDayClient(into.clients, client, counts.requests).visitors.merge(counts.visitors);
+    mergeSiteDays(into.hosts, bucket.hosts, MAX_HOSTS);
+    mergeSiteDays(into.groups, bucket.groups, MAX_GROUPS);
   }
   mergeCounts(target.totals.requests, other.totals.requests);
   mergeCounts(target.totals.handshakes, other.totals.handshakes);
   mergeCounts(target.totals.failures, other.totals.failures);
   mergeCounts(target.totals.upstreamErrors, other.totals.upstreamErrors);
+  mergeSiteCells(target.totals.hosts, other.totals.hosts, MAX_HOSTS, true);
+  mergeSiteCells(target.totals.groups, other.totals.groups, MAX_GROUPS, true);
 }
 
 function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {
@@ -405,4 +441,142 @@ function mergeSketchMaps(into: Map<string, HyperLogLog> | null, from: Map<string
   if (!into || !from) return into ?? from;
   for (const [key, hll] of from) mergeSketch(into, key, hll);
   return into;
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Sites: per host and per path group.
+
+/**
+ * Hosts kept per hour, per day and in the all-time totals: the heaviest 20 in the buckets, the first 20
+ * in the totals (a Prometheus counter must not move to `other` and back), the rest folded into `other`.
+ * Host names come from the client, so without a bound a scan with made-up Host headers would grow the
+ * report and the metrics without end; 20 is more sites than one process serves in practice.
+ */
+export const MAX_HOSTS = 20;
+/** Path groups kept: the configuration allows 50; the margin is for merging other processes' numbers. */
+export const MAX_GROUPS = 64;
+/** Precision of the per-site visitor sketches (the readiness): 256 registers, about 6.5 % standard error. */
+export const SITE_SKETCH_PRECISION = 8;
+
+/** A site's requests in four cells (labels.ts `SITE_CELLS`): legacy or not, browser or not. */
+export type SiteCells = number[];
+
+/** A site's day: its requests (for keeping the heaviest), and its browser visitors, all and legacy. */
+export interface SiteDay {
+  requests: number;
+  browsers: HyperLogLog;
+  legacyBrowsers: HyperLogLog;
+}
+
+export function emptyCells(): SiteCells {
+  return [0, 0, 0, 0];
+}
+
+/**
+ * Counts `amount` requests of one site pair (host, group) into `cell` (labels.ts `siteCell`). `visitor`
+ * is the browser visitor's hash when this visitor is new to this host or group this hour (else null),
+ * and `legacy` whether it goes into the legacy browsers' sketch too.
+ */
+export function recordSite(state: StatsState, time: number, host: string, group: string, cell: number, visitor: Uint8Array | null, legacy: boolean, amount = 1): void {
+  const { hour, day } = buckets(state, time);
+  addCells(hour.hosts, host, MAX_HOSTS, cell, amount);
+  addCells(hour.groups, group, MAX_GROUPS, cell, amount);
+  addCells(state.totals.hosts, host, MAX_HOSTS, cell, amount, true);
+  addCells(state.totals.groups, group, MAX_GROUPS, cell, amount, true);
+  const hostDay = siteDay(day.hosts, host, MAX_HOSTS, amount);
+  const groupDay = siteDay(day.groups, group, MAX_GROUPS, amount);
+  if (visitor === null) return;
+  hostDay.browsers.add(visitor);
+  groupDay.browsers.add(visitor);
+  if (!legacy) return;
+  hostDay.legacyBrowsers.add(visitor);
+  groupDay.legacyBrowsers.add(visitor);
+}
+
+const weightOfCells = (cells: SiteCells): number => (cells[0] ?? 0) + (cells[1] ?? 0) + (cells[2] ?? 0) + (cells[3] ?? 0);
+
+/** Adds to a site's cells. Bounded as addBounded (heaviest kept), or `sticky`: the first `cap` names keep their slots. */
+function addCells(map: Map<string, SiteCells>, key: string, cap: number, cell: number, amount: number, sticky = false): void {
+  const cells = cellsFor(map, key, cap, amount, sticky);
+  cells[cell] = (cells[cell] ?? 0) + amount;
+}
+
+/** The cells `key` counts into: its own (made room for, `weight` being what arrives), or `other`'s. */
+function cellsFor(map: Map<string, SiteCells>, key: string, cap: number, weight: number, sticky: boolean): SiteCells {
+  let cells = map.get(key);
+  if (cells !== undefined) return cells;
+  if (key !== OTHER && namedSize(map) >= cap) {
+    if (sticky) return cellsFor(map, OTHER, cap, weight, sticky);
+    const victim = evictFor(map, weightOfCells, key, weight);
+    const evicted = victim === undefined ? undefined : map.get(victim);
+    if (victim !== undefined && evicted !== undefined) {
+      map.delete(victim);
+      addAllCells(map, OTHER, evicted);
+    }
+  }
+  cells = emptyCells();
+  map.set(key, cells);
+  return cells;
+}
+
+function addAllCells(map: Map<string, SiteCells>, key: string, from: SiteCells): void {
+  const into = map.get(key) ?? emptyCells();
+  for (let i = 0; i < 4; i++) into[i] = (into[i] ?? 0) + (from[i] ?? 0);
+  map.set(key, into);
+}
+
+function siteDay(map: Map<string, SiteDay>, key: string, cap: number, amount: number): SiteDay {
+  let entry = map.get(key);
+  if (entry) {
+    entry.requests += amount;
+    return entry;
+  }
+  if (key !== OTHER && namedSize(map) >= cap) {
+    const victim = evictFor(map, (d: SiteDay) => d.requests, key, amount);
+    const evicted = victim === undefined ? undefined : map.get(victim);
+    if (victim !== undefined && evicted) {
+      map.delete(victim);
+      mergeSiteDay(map, OTHER, evicted);
+    }
+  }
+  entry = { requests: amount, browsers: new HyperLogLog(SITE_SKETCH_PRECISION), legacyBrowsers: new HyperLogLog(SITE_SKETCH_PRECISION) };
+  map.set(key, entry);
+  return entry;
+}
+
+function mergeSiteDay(map: Map<string, SiteDay>, key: string, from: SiteDay): void {
+  const into = map.get(key);
+  if (!into) {
+    map.set(key, { requests: from.requests, browsers: from.browsers.clone(), legacyBrowsers: from.legacyBrowsers.clone() });
+    return;
+  }
+  into.requests += from.requests;
+  into.browsers.merge(from.browsers);
+  into.legacyBrowsers.merge(from.legacyBrowsers);
+}
+
+/** As mergeBounded: new names arrive lightest first (in the totals, in their order: first come, first kept). */
+function mergeSiteCells(into: Map<string, SiteCells>, from: Map<string, SiteCells>, cap: number, sticky: boolean): void {
+  const arriving: [string, SiteCells][] = [];
+  for (const [key, cells] of from) {
+    if (key === OTHER || into.has(key)) addAllCells(into, key, cells);
+    else arriving.push([key, cells]);
+  }
+  for (const [key, cells] of sticky ? arriving : byWeight(arriving, weightOfCells)) {
+    const slot = cellsFor(into, key, cap, weightOfCells(cells), sticky);
+    for (let i = 0; i < 4; i++) slot[i] = (slot[i] ?? 0) + (cells[i] ?? 0);
+  }
+}
+
+function mergeSiteDays(into: Map<string, SiteDay>, from: Map<string, SiteDay>, cap: number): void {
+  const arriving: [string, SiteDay][] = [];
+  for (const [key, entry] of from) {
+    if (key === OTHER || into.has(key)) mergeSiteDay(into, key, entry);
+    else arriving.push([key, entry]);
+  }
+  for (const [key, entry] of byWeight(arriving, (d) => d.requests)) {
+    const slot = siteDay(into, key, cap, entry.requests);
+    slot.browsers.merge(entry.browsers);
+    slot.legacyBrowsers.merge(entry.legacyBrowsers);
+  }
 }

@@ -1,6 +1,6 @@
 import { HyperLogLog } from './hyperloglog.js';
 import { FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, UPSTREAM_ERROR_STATUSES } from './labels.js';
-import { CLIENT_SKETCH_PRECISION, emptyState, type ClientCounts, type DayBucket, type HourBucket, type StatsState } from './model.js';
+import { CLIENT_SKETCH_PRECISION, emptyState, MAX_GROUPS, MAX_HOSTS, SITE_SKETCH_PRECISION, type ClientCounts, type DayBucket, type HourBucket, type SiteCells, type SiteDay, type StatsState } from './model.js';
 
 /**
  * On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change, and keep
@@ -15,16 +15,17 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /**
- * The largest stats file `TrafficStats` will read: 16 MiB, plus 512 KiB per day of retention (61 MiB
+ * The largest stats file `TrafficStats` will read: 16 MiB, plus 1.25 MiB per day of retention (128.5 MiB
  * with the default 90 days). Real files are far smaller (a million distinct clients in an hour add
- * about 34 KiB); even the worst the writer can produce stays well below, with every label set full of
- * 98-character labels (printable ASCII, at most 2 bytes a character in JSON) and every count at 2^53:
- * under 400 KiB per day of retention, and about 2 MiB for the 48 hours that keep visitor sketches
- * (35 MiB in all for 90 days). A bigger file was not written with this retention, and reading it would
- * cost memory and seconds in proportion to its size.
+ * about 34 KiB; a site with a few hosts and groups adds a few KiB a day); even the worst the writer can
+ * produce stays below, with every label set full of its longest labels (printable ASCII for clients,
+ * at most 2 bytes a character in JSON; 253-character host names; 48-character group names of 3-byte
+ * characters), every count at 2^53 and every sketch dense: about 1.1 MiB per day of retention, of which
+ * the per-host and per-group counts are 0.6 MiB. A bigger file was not written with this retention,
+ * and reading it would cost memory and seconds in proportion to its size.
  */
 export function maxStatsFileBytes(retentionDays: number): number {
-  return 16 * MiB + retentionDays * 512 * KiB;
+  return 16 * MiB + retentionDays * 1280 * KiB;
 }
 
 interface HourDocument {
@@ -40,12 +41,25 @@ interface HourDocument {
   upstreamErrors?: Counts;
   visitors: Record<string, string> | null;
   clientVisitors: Record<string, string> | null;
+  /** The fallback page's own requests; absent in older files and when there were none. */
+  pageViews?: Counts;
+  /** Requests per host and per path group, four cells each; absent in older files. */
+  hosts?: Record<string, number[]>;
+  groups?: Record<string, number[]>;
+}
+
+interface SiteDayDocument {
+  requests: number;
+  browsers: string;
+  legacyBrowsers: string;
 }
 
 interface DayDocument {
   start: string;
   visitors: Record<string, string>;
   clients: Record<string, { requests: number; visitors: string }>;
+  hosts?: Record<string, SiteDayDocument>;
+  groups?: Record<string, SiteDayDocument>;
 }
 
 export interface StatsDocument {
@@ -54,7 +68,7 @@ export interface StatsDocument {
   savedAt: string;
   /** Salt of the visitor hashes, so a restart does not count everyone again. */
   salt: string;
-  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts };
+  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts; hosts?: Record<string, number[]>; groups?: Record<string, number[]> };
   hours: HourDocument[];
   days: DayDocument[];
 }
@@ -70,6 +84,8 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       handshakes: Object.fromEntries(state.totals.handshakes),
       failures: Object.fromEntries(state.totals.failures),
       upstreamErrors: Object.fromEntries(state.totals.upstreamErrors),
+      ...(state.totals.hosts.size > 0 && { hosts: Object.fromEntries(state.totals.hosts) }),
+      ...(state.totals.groups.size > 0 && { groups: Object.fromEntries(state.totals.groups) }),
     },
     hours: [...state.hours].sort(([a], [b]) => a - b).map(([start, h]) => ({
       start: new Date(start).toISOString(),
@@ -83,13 +99,22 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       ...(h.upstreamErrors.size > 0 && { upstreamErrors: Object.fromEntries(h.upstreamErrors) }),
       visitors: h.visitors && sketchesToObject(h.visitors),
       clientVisitors: h.clientVisitors && sketchesToObject(h.clientVisitors),
+      ...(h.pageViews.size > 0 && { pageViews: Object.fromEntries(h.pageViews) }),
+      ...(h.hosts.size > 0 && { hosts: Object.fromEntries(h.hosts) }),
+      ...(h.groups.size > 0 && { groups: Object.fromEntries(h.groups) }),
     })),
     days: [...state.days].sort(([a], [b]) => a - b).map(([start, d]) => ({
       start: new Date(start).toISOString(),
       visitors: sketchesToObject(d.visitors),
       clients: Object.fromEntries([...d.clients].map(([k, c]) => [k, { requests: c.requests, visitors: c.visitors.toString() }])),
+      ...(d.hosts.size > 0 && { hosts: siteDaysToObject(d.hosts) }),
+      ...(d.groups.size > 0 && { groups: siteDaysToObject(d.groups) }),
     })),
   };
+}
+
+function siteDaysToObject(map: Map<string, SiteDay>): Record<string, SiteDayDocument> {
+  return Object.fromEntries([...map].map(([key, d]) => [key, { requests: d.requests, browsers: d.browsers.toString(), legacyBrowsers: d.legacyBrowsers.toString() }]));
 }
 
 function sketchesToObject(map: Map<string, HyperLogLog>): Record<string, string> {
@@ -114,6 +139,8 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
   state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes', undefined, rekey);
   state.totals.failures = counts(totals.failures, 'totals.failures', FAILURE_REASONS);
   if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', UPSTREAM_ERROR_STATUSES);
+  if (totals.hosts !== undefined) state.totals.hosts = siteCells(totals.hosts, 'totals.hosts', MAX_HOSTS);
+  if (totals.groups !== undefined) state.totals.groups = siteCells(totals.groups, 'totals.groups', MAX_GROUPS);
   for (const [i, raw] of array(doc.hours, 'hours').entries()) {
     const h = object(raw, `hours[${i}]`);
     const bucket: HourBucket = {
@@ -127,6 +154,9 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       upstreamErrors: h.upstreamErrors === undefined ? new Map() : counts(h.upstreamErrors, 'upstreamErrors', UPSTREAM_ERROR_STATUSES),
       visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
       clientVisitors: h.clientVisitors === null ? null : sketches(h.clientVisitors, 'clientVisitors', CLIENT_SKETCH_PRECISION),
+      pageViews: h.pageViews === undefined ? new Map() : counts(h.pageViews, 'pageViews'),
+      hosts: h.hosts === undefined ? new Map() : siteCells(h.hosts, 'hosts', MAX_HOSTS),
+      groups: h.groups === undefined ? new Map() : siteCells(h.groups, 'groups', MAX_GROUPS),
     };
     state.hours.set(time(h.start, `hours[${i}].start`), bucket);
   }
@@ -137,7 +167,12 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       const entry = object(c, `clients.${key}`);
       clients.set(key, { requests: count(entry.requests, key), visitors: HyperLogLog.fromString(string(entry.visitors, key), CLIENT_SKETCH_PRECISION) });
     }
-    const bucket: DayBucket = { visitors: sketches(d.visitors, 'visitors'), clients };
+    const bucket: DayBucket = {
+      visitors: sketches(d.visitors, 'visitors'),
+      clients,
+      hosts: d.hosts === undefined ? new Map() : siteDays(d.hosts, 'hosts', MAX_HOSTS),
+      groups: d.groups === undefined ? new Map() : siteDays(d.groups, 'groups', MAX_GROUPS),
+    };
     state.days.set(time(d.start, `days[${i}].start`), bucket);
   }
   return { state, salt };
@@ -179,6 +214,37 @@ function counts<K extends string>(value: unknown, where: string, allowed?: reado
     if (key.length > 200 || (allowed && !allowed.includes(key as K))) fail(`${where} has an unexpected key`);
     map.set(rekey(key) as K, count(n, `${where}.${key}`));
   }
+  return map;
+}
+
+/** Site maps hold at most `cap` names and `other`: more was never written by this package. */
+function siteCells(value: unknown, where: string, cap: number): Map<string, SiteCells> {
+  const map = new Map<string, SiteCells>();
+  for (const [key, cells] of Object.entries(object(value, where))) {
+    if (key.length > 300 || !Array.isArray(cells) || cells.length !== 4) fail(`${where} has an unexpected entry`);
+    map.set(key, cells.map((n, i) => count(n, `${where}.${key}[${i}]`)));
+  }
+  if (map.size > cap + 1) fail(`${where} has more than ${cap} names`);
+  return map;
+}
+
+function siteDays(value: unknown, where: string, cap: number): Map<string, SiteDay> {
+  const map = new Map<string, SiteDay>();
+  for (const [key, raw] of Object.entries(object(value, where))) {
+    const entry = object(raw, `${where}.${key}`);
+    if (key.length > 300) fail(`${where} has an unexpected entry`);
+    try {
+      map.set(key, {
+        requests: count(entry.requests, `${where}.${key}.requests`),
+        browsers: HyperLogLog.fromString(string(entry.browsers, key), SITE_SKETCH_PRECISION),
+        legacyBrowsers: HyperLogLog.fromString(string(entry.legacyBrowsers, key), SITE_SKETCH_PRECISION),
+      });
+    } catch (error) {
+      if (error instanceof InvalidStatsDocument) throw error;
+      fail(`${where}.${key}: ${(error as Error).message}`);
+    }
+  }
+  if (map.size > cap + 1) fail(`${where} has more than ${cap} names`);
   return map;
 }
 

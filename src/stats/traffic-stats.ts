@@ -8,9 +8,9 @@ import { FileStore } from './stores/file.js';
 import { MemoryStore } from './stores/memory.js';
 import type { StatsStore } from './stores/store.js';
 import { TrafficSummary } from './summary.js';
-import type { RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
+import type { RequestRecord, SitesPlan, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
-export type { InstanceStatus, RequestRecord, StatsRecorder, StatsSource, StorageStatus } from './types.js';
+export type { InstanceStatus, RequestRecord, SiteLabels, SitesPlan, PlannedSite, StatsRecorder, StatsSource, StorageStatus } from './types.js';
 
 /**
  * The numbers: every request the middleware sees, every handshake the server completes or loses.
@@ -37,6 +37,7 @@ export class TrafficStats implements StatsSource, StatsRecorder {
   private flushTimer: NodeJS.Timeout | undefined;
   private summaryTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private plan: SitesPlan | undefined;
 
   constructor(options: TrafficStatsOptions = {}) {
     this.options = resolveTrafficStatsOptions(options);
@@ -97,6 +98,15 @@ export class TrafficStats implements StatsSource, StatsRecorder {
 
   storageStatus(): StorageStatus {
     return this.store.status();
+  }
+
+  /** The middleware's switch-off plan (its dates and modes), for the report. */
+  useSitesPlan(plan: SitesPlan): void {
+    this.plan = plan;
+  }
+
+  sitesPlan(): SitesPlan | undefined {
+    return this.plan;
   }
 
   /** Adds numbers counted elsewhere (a cluster worker's, in the stats document form). */

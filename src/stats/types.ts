@@ -1,4 +1,4 @@
-import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
+import type { FallbackAction, FallbackMode, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
 import type { StatsState } from './model.js';
 
 /** One request, as the request path hands it to the counter. */
@@ -10,6 +10,29 @@ export interface RequestRecord {
   userAgent: string | undefined;
   /** The request's connection (socket): its visitor hash is reused while address and user agent match. */
   connection?: object;
+  /** The host and path group it is counted under (see `SiteLabels`); absent: no host, no group. */
+  site?: SiteLabels;
+}
+
+/** Where a request went: its host (normalised, `''` for none) and path group (`''` for none). */
+export interface SiteLabels {
+  readonly host: string;
+  readonly group: string;
+}
+
+/** One site of the switch-off plan, as configured: the global options (`name` `''`), a host or a group. */
+export interface PlannedSite {
+  name: string;
+  mode: FallbackMode;
+  /** The switch-off day (`YYYY-MM-DD`), `null` for none. */
+  switchOff: string | null;
+}
+
+/** What the report needs of the middleware's configuration: the dates and modes, globally and per site. */
+export interface SitesPlan {
+  site: PlannedSite;
+  hosts: PlannedSite[];
+  groups: (PlannedSite & { prefixes: string[] })[];
 }
 
 /** What the server, the middleware and the proxy count through. `TrafficStats` is one. */
@@ -18,6 +41,8 @@ export interface StatsRecorder {
   recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void;
   recordHandshakeFailure(reason: HandshakeFailureReason): void;
   recordUpstreamError(status: 502 | 504): void;
+  /** Told once by the middleware: its switch-off plan, for the report to show. */
+  useSitesPlan?(plan: SitesPlan): void;
 }
 
 /** Health of the storage, shown in the report so a failing disk (or store) is visible where people look. */
@@ -59,4 +84,6 @@ export interface StatsSource {
    * empty store for a moment after a restart. A rejection only means the numbers are in memory only.
    */
   ready?: PromiseLike<unknown>;
+  /** The switch-off plan the middleware gave (`useSitesPlan`), if any. */
+  sitesPlan?(): SitesPlan | undefined;
 }

@@ -1,6 +1,9 @@
 import { escapeHtml } from '../../html.js';
 import { PROTOCOL_LABELS, type ProtocolLabel } from '../../stats/labels.js';
+import { MAX_HOSTS } from '../../stats/model.js';
 import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName } from '../document.js';
+import type { SiteRow } from '../sites.js';
+import { CSV_TABLES } from './csv.js';
 
 const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   TLSv1: '#c0392b',
@@ -17,7 +20,7 @@ const WINDOW_TITLES: Record<WindowName, string> = { '24h': 'last 24 hours', '7d'
  * behind the strictest CSP and on a phone. Every figure is taken from the same `ReportDocument` that
  * `report.json` returns, and carries a `data-figure` attribute naming its JSON path.
  */
-export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string): string {
+export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string, filter?: SiteFilter): string {
   const w = report.windows[window];
   const figure = (path: string, text: string | number) => `<span data-figure="${escapeHtml(path)}">${escapeHtml(String(text))}</span>`;
   const tabs = WINDOWS.map((name) =>
@@ -32,14 +35,15 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
 
   const whatIfRows = w.whatIf
     .map(
-      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td>${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td>${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td>${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
+      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
     )
     .join('\n');
 
   const clientRows = w.topLegacyClients.length
     ? w.topLegacyClients
         .map(
-          (c, i) => `<tr><td>${figure(`topLegacyClients.${i}.browser`, c.browser)} ${escapeHtml(c.version)}</td><td>${escapeHtml(c.os)}</td><td>${figure(`topLegacyClients.${i}.requests`, c.requests)}</td><td>${figure(`topLegacyClients.${i}.visitors`, c.visitors)}</td></tr>`,
+          // Unknown parts ('?') are left empty rather than printed: `Googlebot`, not `Googlebot ?`.
+          (c, i) => `<tr><td>${figure(`topLegacyClients.${i}.browser`, c.browser)}${c.version === '?' || c.version === '' ? '' : ` ${escapeHtml(c.version)}`}</td><td${c.os === '?' ? '' : ' data-label="System"'}>${c.os === '?' ? '' : escapeHtml(c.os)}</td><td data-label="Requests">${figure(`topLegacyClients.${i}.requests`, c.requests)}</td><td data-label="Visitors">${figure(`topLegacyClients.${i}.visitors`, c.visitors)}</td></tr>`,
         )
         .join('\n')
     : '<tr><td colspan="4">No legacy client in this period.</td></tr>';
@@ -85,46 +89,55 @@ td { font-variant-numeric: tabular-nums; }
 svg { width: 100%; height: auto; display: block; }
 section > h2:first-child { margin-top: 0; }
 /* The charts scale with the screen; keep their labels legible when they are drawn small. */
-@media (max-width: 40rem) { svg text { font-size: 16px; } }
-@media (max-width: 30rem) { svg text { font-size: 20px; } }
+@media (max-width: 40rem) { svg text { font-size: 22px; } }
+@media (max-width: 30rem) { svg text { font-size: 28px; } }
 .warn { background: #fdecea; border: 1px solid #f5c6cb; padding: 0.6rem 0.8rem; border-radius: 6px; }
 .muted { color: #5f6b7a; font-size: 0.9em; }
+.axis { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 1rem; color: #5f6b7a; font-size: 0.85em; }
+.ok { color: #1e8449; }
+/* On a phone a wide table becomes one block per row, each cell labelled: nothing scrolls sideways. */
+@media (max-width: 40rem) {
+  table.stack thead { display: none; }
+  table.stack tr { display: block; padding: 0.3rem 0; border-bottom: 1px solid #dde1e6; }
+  table.stack th, table.stack td { display: block; border: 0; padding: 0.1rem 0.2rem; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; color: #5f6b7a; }
+}
 </style>
 </head>
 <body>
 <main>
 <h1>Legacy TLS traffic</h1>
 <p>${tabs}</p>
-<p class="muted">From ${escapeHtml(w.from)} to ${escapeHtml(w.to)}. Generated ${escapeHtml(report.generatedAt)}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>.</p>
+<p class="muted">From ${escapeHtml(dateTime(w.from))} to ${escapeHtml(dateTime(w.to))}. Generated ${escapeHtml(dateTime(report.generatedAt))}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>; tables as CSV: ${csvLinks(basePath, window)}.</p>
 ${storage}
 ${note}
 ${upstream}
 <div class="cards">
 <div>Requests<span class="big">${figure('requests.total', w.requests.total)}</span></div>
 <div>Legacy share<span class="big">${figure('legacyShare', percent(w.legacyShare))}</span>${figure('requests.legacy', w.requests.legacy)} requests</div>
-<div>Legacy share among browsers<span class="big">${figure('legacyShareBrowsers', percent(w.legacyShareBrowsers))}</span>bots and libraries left out</div>
+<div>Legacy share among browsers${w.requests.byKind.browser === 0 ? '<span class="big">no data</span>no browser traffic in this period' : `<span class="big">${figure('legacyShareBrowsers', percent(w.legacyShareBrowsers))}</span>bots and libraries left out`}</div>
 <div>Visitors (approx.)<span class="big">${figure('visitors.total', w.visitors.total)}</span>${figure('visitors.legacy', w.visitors.legacy)} on legacy clients</div>
 </div>
-
+${sitesSection(report, window, basePath, filter)}
 <section>
 <h2>What if you raised the minimum?</h2>
-<table>
+<table class="stack">
 <thead><tr><th></th><th>Requests sent to the fallback page</th><th>Browser visitors sent there</th><th>Already cannot connect</th></tr></thead>
 <tbody>
 ${whatIfRows}
 </tbody>
 </table>
-<p class="muted">"Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP.</p>
+<p class="muted">"Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP. The fallback page's own views are counted apart, not as more requests lost: ${figure('pageViews.legacy', w.pageViews.legacy)} from legacy clients (${figure('pageViews.total', w.pageViews.total)} in all).</p>
 </section>
 
 <section>
 <h2>Legacy share over time</h2>
-${shareChart(w.series)}
+${shareChart(w.series, window !== '24h')}
 </section>
 
 <section>
 <h2>Protocol mix ${window === '24h' ? 'per hour' : 'per day'}</h2>
-${protocolChart(w.series)}
+${protocolChart(w.series, window !== '24h')}
 <table>
 <thead><tr><th>Protocol</th><th>Requests</th><th>Visitors</th></tr></thead>
 <tbody>
@@ -135,7 +148,7 @@ ${protocolRows}
 
 <section>
 <h2>Top legacy clients</h2>
-<table>
+<table class="stack">
 <thead><tr><th>Client</th><th>System</th><th>Requests</th><th>Visitors</th></tr></thead>
 <tbody>
 ${clientRows}
@@ -188,43 +201,65 @@ function percent(share: number): string {
 
 const WIDTH = 720;
 const HEIGHT = 180;
-// Room for the axis labels at the larger size phones get (see the CSS).
-const PAD = { left: 64, right: 8, top: 12, bottom: 26 };
+// Tick labels sit inside the plot, above their grid lines, so no screen width cuts them; the dates
+// under the chart are HTML, which wraps instead of overflowing.
+const PAD = { left: 4, right: 4, top: 30, bottom: 4 };
 
-function frame(series: SeriesPoint[], body: string, yLabel: (fraction: number) => string): string {
-  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const grid = [0, 0.5, 1]
-    .map((f) => {
-      const y = PAD.top + plotHeight * (1 - f);
-      return `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text x="${PAD.left - 4}" y="${y}" dominant-baseline="middle" text-anchor="end" font-size="10" fill="#5f6b7a">${escapeHtml(yLabel(f))}</text>`;
-    })
-    .join('');
-  const first = series[0]?.start.slice(0, 16).replace('T', ' ') ?? '';
-  const last = series.at(-1)?.start.slice(0, 16).replace('T', ' ') ?? '';
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">${grid}${body}<text x="${PAD.left}" y="${HEIGHT - 6}" font-size="10" fill="#5f6b7a">${escapeHtml(first)}</text><text x="${WIDTH - PAD.right}" y="${HEIGHT - 6}" font-size="10" fill="#5f6b7a" text-anchor="end">${escapeHtml(last)}</text></svg>`;
+/** A round axis maximum at or above `max` (1, 2, 2.5 or 5 times a power of ten) and its two ticks. */
+export function niceScale(max: number): { top: number; ticks: number[] } {
+  const positive = max > 0 && Number.isFinite(max) ? max : 1;
+  const power = 10 ** Math.floor(Math.log10(positive));
+  const top = [1, 2, 2.5, 5, 10].map((m) => m * power).find((candidate) => candidate >= positive * (1 - 1e-9)) ?? 10 * power;
+  return { top, ticks: [0, top / 2, top] };
 }
 
-function slot(series: SeriesPoint[]): number {
+function frame(series: readonly { start: string }[], body: string, ticks: number[], top: number, label: (value: number) => string, daily: boolean): string {
+  const plotHeight = HEIGHT - PAD.top - PAD.bottom;
+  const grid = ticks
+    .map((value) => {
+      const y = PAD.top + plotHeight * (1 - value / top);
+      return `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}" stroke="#e3e6ea"/><text x="${PAD.left + 2}" y="${(y - 4).toFixed(1)}" font-size="12" fill="#5f6b7a" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeHtml(label(value))}</text>`;
+    })
+    .join('');
+  const first = series[0]?.start;
+  const last = series.at(-1)?.start;
+  const when = (iso: string | undefined) => (iso === undefined ? '' : daily ? date(iso) : dateTime(iso));
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg">${body}${grid}</svg>\n<div class="axis"><span>${escapeHtml(when(first))}</span><span>${escapeHtml(when(last))}</span></div>`;
+}
+
+function slot(series: readonly unknown[]): number {
   return (WIDTH - PAD.left - PAD.right) / Math.max(series.length, 1);
 }
 
-function shareChart(series: SeriesPoint[]): string {
+/** Bars of a share per point, on a round scale (at least 1 %). */
+function shareBars(points: readonly { start: string; part: number; whole: number }[], daily: boolean, threshold?: number): string {
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const max = Math.max(0.01, ...series.map((p) => (p.requests ? p.legacy / p.requests : 0)));
-  const step = slot(series);
-  const bars = series
+  const { top, ticks } = niceScale(Math.max(0.01, threshold ?? 0, ...points.map((p) => (p.whole ? p.part / p.whole : 0))));
+  const step = slot(points);
+  const bars = points
     .map((p, i) => {
-      const share = p.requests ? p.legacy / p.requests : 0;
-      const h = (share / max) * plotHeight;
-      return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${(PAD.top + plotHeight - h).toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#c0392b"><title>${escapeHtml(p.start)}: ${percent(share)} legacy (${p.legacy} of ${p.requests})</title></rect>`;
+      const share = p.whole ? p.part / p.whole : 0;
+      const h = (share / top) * plotHeight;
+      return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${(PAD.top + plotHeight - h).toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="#c0392b"><title>${escapeHtml(daily ? date(p.start) : dateTime(p.start))}: ${p.whole ? percent(share) : 'no data'} legacy (${p.part} of ${p.whole})</title></rect>`;
     })
     .join('');
-  return frame(series, bars, (f) => percent(f * max).replace('.00', ''));
+  const line =
+    threshold === undefined
+      ? ''
+      : `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${(PAD.top + plotHeight * (1 - threshold / top)).toFixed(1)}" y2="${(PAD.top + plotHeight * (1 - threshold / top)).toFixed(1)}" stroke="#1e8449" stroke-dasharray="6 4"><title>readiness threshold ${percent(threshold)}</title></line>`;
+  return frame(points, bars + line, ticks, top, (value) => shortPercent(value, top), daily);
 }
 
-function protocolChart(series: SeriesPoint[]): string {
+function shareChart(series: SeriesPoint[], daily: boolean): string {
+  return shareBars(
+    series.map((p) => ({ start: p.start, part: p.legacy, whole: p.requests })),
+    daily,
+  );
+}
+
+function protocolChart(series: SeriesPoint[], daily: boolean): string {
   const plotHeight = HEIGHT - PAD.top - PAD.bottom;
-  const max = Math.max(1, ...series.map((p) => p.requests));
+  const { top, ticks } = niceScale(Math.max(1, ...series.map((p) => p.requests)));
   const step = slot(series);
   const bars = series
     .map((p, i) => {
@@ -232,11 +267,100 @@ function protocolChart(series: SeriesPoint[]): string {
       return PROTOCOL_LABELS.map((protocol) => {
         const n = p.byProtocol[protocol];
         if (!n) return '';
-        const h = (n / max) * plotHeight;
+        const h = (n / top) * plotHeight;
         y -= h;
-        return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${PROTOCOL_COLOURS[protocol]}"><title>${escapeHtml(p.start)}: ${n} on ${protocol}</title></rect>`;
+        return `<rect x="${(PAD.left + i * step + step * 0.1).toFixed(1)}" y="${y.toFixed(1)}" width="${(step * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${PROTOCOL_COLOURS[protocol]}"><title>${escapeHtml(daily ? date(p.start) : dateTime(p.start))}: ${n} on ${protocol}</title></rect>`;
       }).join('');
     })
     .join('');
-  return frame(series, bars, (f) => String(Math.round(f * max)));
+  // Request counts are whole: a top of 2.5 or below shows its ticks with one decimal at most.
+  return frame(series, bars, ticks, top, (value) => (Number.isInteger(value) ? String(value) : value.toFixed(1)), daily);
+}
+
+/** `30%`, `2.5%`, `0.25%`: as many decimals as the scale needs, no more. */
+function shortPercent(value: number, top: number): string {
+  const digits = Math.max(0, Math.min(4, -Math.floor(Math.log10(top * 100)) + 1));
+  return `${(value * 100).toFixed(value === 0 ? 0 : digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '')}%`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `28 Nov 2026`: an ISO timestamp (or `YYYY-MM-DD`) as people write dates; UTC, said so where it matters. */
+export function date(iso: string): string {
+  const at = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return `${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}`;
+}
+
+/** `28 Nov 2026, 14:00 UTC`. The page has no script, so the viewer's time zone is unknown: UTC, named. */
+export function dateTime(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  return `${date(iso)}, ${String(at.getUTCHours()).padStart(2, '0')}:${String(at.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+function csvLinks(basePath: string, window: WindowName): string {
+  return CSV_TABLES.map((table) => `<a href="${escapeHtml(`${basePath}report.csv?table=${table}&window=${window}`)}">${table}</a>`).join(', ');
+}
+
+/** A dashboard narrowed to one host or one path group (`?host=` / `?group=`, checked against the report). */
+export interface SiteFilter {
+  scope: 'host' | 'group';
+  name: string;
+}
+
+/** The site row a filter names, or undefined when the report has none by that name. */
+export function findSite(report: ReportDocument, filter: SiteFilter): SiteRow | undefined {
+  return (filter.scope === 'host' ? report.sites.hosts : report.sites.groups).find((row) => row.name === filter.name);
+}
+
+function siteLabel(row: SiteRow): string {
+  if (row.scope === 'site') return 'the whole site';
+  if (row.name === '') return row.scope === 'host' ? '(no host named)' : '(outside every group)';
+  return row.name;
+}
+
+/**
+ * Per host and per group: the switch-off date and days left, the legacy share among browsers, and
+ * readiness; each name links to the dashboard narrowed to it (a plain link, no script). Narrowed, the
+ * section shows that one site's legacy share trend against its readiness threshold and date.
+ */
+function sitesSection(report: ReportDocument, window: WindowName, basePath: string, filter: SiteFilter | undefined): string {
+  const { sites } = report;
+  const selected = filter === undefined ? undefined : findSite(report, filter);
+  const link = (row: SiteRow) => {
+    if (row.scope === 'site') return selected === undefined ? '<strong>the whole site</strong>' : `<a href="${escapeHtml(`${basePath}?window=${window}`)}">the whole site</a>`;
+    const here = selected !== undefined && selected.scope === row.scope && selected.name === row.name;
+    const text = escapeHtml(siteLabel(row));
+    return here ? `<strong>${text}</strong>` : `<a href="${escapeHtml(`${basePath}?window=${window}&${row.scope}=${encodeURIComponent(row.name)}`)}">${text}</a>`;
+  };
+  const rows = [sites.site, ...sites.hosts, ...sites.groups].map((row) => {
+    const w = row.windows[window];
+    const share = w.legacyShareBrowsers === null ? 'no data' : percent(w.legacyShareBrowsers);
+    // No date: the mode applies now (`redirect`, `render`: switched off; `observe`: counted only).
+    const switchOff = row.switchOff === null ? (row.mode === null ? 'no date' : `no date (${row.mode} now)`) : `${date(row.switchOff.date)}${row.switchOff.phase === 'before' ? ` (${row.switchOff.daysLeft} ${row.switchOff.daysLeft === 1 ? 'day' : 'days'} left)` : ' (passed)'}`;
+    const ready = row.readiness.ready ? `<span class="ok">ready</span> since ${escapeHtml(date(row.readiness.since!))}` : row.readiness.since === null ? 'not ready' : `not yet: ${row.readiness.daysBelow} of ${row.readiness.days} days`;
+    return `<tr><th scope="row">${row.scope === 'site' ? '' : `${row.scope}: `}${link(row)}</th><td data-label="Switch-off">${escapeHtml(switchOff)}</td><td data-label="Requests">${w.requests}</td><td data-label="Legacy among browsers">${share}</td><td data-label="Readiness">${ready}</td></tr>`;
+  });
+  const focus = selected ?? (sites.site.switchOff === null ? undefined : sites.site);
+  const trend =
+    focus === undefined
+      ? ''
+      : `<h3>${escapeHtml(siteLabel(focus))}: legacy share among browsers, against the readiness threshold (${percent(sites.readiness.threshold)})${focus.switchOff === null ? '' : ` and the switch-off on ${escapeHtml(date(focus.switchOff.date))}`}</h3>\n${shareBars(
+          focus.windows[window].series.map((p) => ({ start: p.start, part: p.legacyBrowsers, whole: p.browsers })),
+          window !== '24h',
+          sites.readiness.threshold,
+        )}`;
+  return `<section>
+<h2>Switch-off plan, per host and group</h2>
+<table class="stack">
+<thead><tr><th>Site</th><th>Switch-off</th><th>Requests</th><th>Legacy among browsers</th><th>Readiness</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+<p class="muted">Ready: the daily legacy share among browser visitors has stayed below ${percent(sites.readiness.threshold)} for ${sites.readiness.days} days in a row. Hosts are the ${MAX_HOSTS} busiest seen, then "other".</p>
+${trend}
+</section>
+`;
 }

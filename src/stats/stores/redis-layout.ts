@@ -329,6 +329,9 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
       upstreamErrors: counters<UpstreamErrorStatus>(hash, 'u:', UPSTREAM_ERROR_STATUSES),
       visitors: sketchHash ? sketches(sketchHash, 'v:') : null,
       clientVisitors: sketchHash ? sketches(sketchHash, 'c:', CLIENT_SKETCH_PRECISION) : null,
+      pageViews: new Map(),
+      hosts: new Map(),
+      groups: new Map(),
     };
     state.hours.set(start, bucket);
   });
@@ -336,7 +339,7 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
     const reply = replies.days[i];
     if (!reply || (reply.counts.size === 0 && reply.sketches.size === 0)) return;
     const clientSketches = sketches(reply.sketches, 'c:', CLIENT_SKETCH_PRECISION);
-    const bucket: DayBucket = { visitors: sketches(reply.sketches, 'v:'), clients: new Map() };
+    const bucket: DayBucket = { visitors: sketches(reply.sketches, 'v:'), clients: new Map(), hosts: new Map(), groups: new Map() };
     for (const [label, requests] of counters(reply.counts, 'c:')) {
       bucket.clients.set(label, { requests, visitors: clientSketches.get(label) ?? new HyperLogLog(CLIENT_SKETCH_PRECISION) });
     }
