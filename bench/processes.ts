@@ -4,6 +4,8 @@
  * error, on Ctrl+C or on an uncaught exception.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -30,9 +32,11 @@ export function tsxImportArgs(): string[] {
 
 /**
  * Where `compileForChildren` puts src/ and bench/ compiled by tsc. Inside node_modules so that the
- * compiled files resolve the same packages, and so that no linter or test runner looks at them.
+ * compiled files resolve the same packages, and so that no linter or test runner looks at them. One
+ * directory per checkout: git worktrees share node_modules (a symlink), and two benches at once must
+ * not run each other's code.
  */
-export const CHILD_BUILD_DIR = path.join(REPO_DIR, 'node_modules', '.cache', 'legacy-tls-fallback-bench');
+export const CHILD_BUILD_DIR = path.join(REPO_DIR, 'node_modules', '.cache', `legacy-tls-fallback-bench-${createHash('sha256').update(REPO_DIR).digest('hex').slice(0, 12)}`);
 let childBuild: string | null = null;
 
 /**
@@ -273,7 +277,9 @@ export async function runNodeJson<Result>(
  */
 export function runAsChild<Spec, Result>(moduleUrl: string, main: (spec: Spec) => Promise<Result>): void {
   const [, entry, arg] = process.argv;
-  if (entry === undefined || arg === undefined || path.resolve(entry) !== fileURLToPath(moduleUrl)) return;
+  // Real paths on both sides: in a git worktree node_modules is a symlink, and tsx reports the module by
+  // its real path while argv keeps the path it was started with (or the other way round).
+  if (entry === undefined || arg === undefined || realPath(path.resolve(entry)) !== realPath(fileURLToPath(moduleUrl))) return;
   main(JSON.parse(arg) as Spec).then(
     (result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -284,6 +290,14 @@ export function runAsChild<Spec, Result>(moduleUrl: string, main: (spec: Spec) =
       process.exit(1);
     },
   );
+}
+
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
 }
 
 /** True when `command` is on the PATH. */

@@ -51,7 +51,7 @@ export interface RelayBenchContext {
 // ---------------------------------------------------------------------------------------------------
 // Child: one relay
 
-export const RELAY_VARIANTS = ['relay', 'pipe', 'manual', 'manual-timeout', 'onread'] as const;
+export const RELAY_VARIANTS = ['relay', 'pipe', 'manual', 'manual-timeout', 'onread', 'proxy-pass-through'] as const;
 export type RelayVariant = (typeof RELAY_VARIANTS)[number];
 
 export interface RelayInfo {
@@ -137,9 +137,37 @@ function startRelayServer(variant: RelayVariant, upstreamPort: number, proxyProt
   return server;
 }
 
+/**
+ * The integrated mode: the package's proxy with `passThrough`, as `legacy-tls-fallback --pass-through`
+ * runs it (census, stats and the legacy-capable server behind the relay, all on).
+ */
+async function startPassThroughProxy(upstreamPort: number, proxyProtocol: boolean, certFile: string, keyFile: string): Promise<{ port: number; close(): Promise<void> }> {
+  const { resolveProxyConfig } = await import('../src/proxy/config.js');
+  const { startProxy } = await import('../src/proxy/app.js');
+  const config = resolveProxyConfig({ upstream: 'http://127.0.0.1:9', listen: '127.0.0.1:0', httpListen: 'off', cert: [certFile], key: [keyFile], passThrough: `127.0.0.1:${upstreamPort}`, proxyProtocol });
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const running = await startProxy(config, quiet);
+  return { port: Number(new URL(running.urls.https).port), close: () => running.close(0) };
+}
+
 async function serveChild(args: string[]): Promise<void> {
-  const [variant, port, proxy] = args as [RelayVariant, string, string | undefined];
-  if (!RELAY_VARIANTS.includes(variant)) throw new Error(`usage: relay.ts serve <${RELAY_VARIANTS.join('|')}> <upstream port> [proxy]`);
+  const [variant, port, proxy, certFile, keyFile] = args as [RelayVariant, string, string | undefined, string | undefined, string | undefined];
+  if (!RELAY_VARIANTS.includes(variant)) throw new Error(`usage: relay.ts serve <${RELAY_VARIANTS.join('|')}> <upstream port> [proxy|noproxy [cert key]]`);
+  if (variant === 'proxy-pass-through') {
+    if (!certFile || !keyFile) throw new Error('proxy-pass-through needs the certificate and key files');
+    const running = await startPassThroughProxy(Number(port), proxy === 'proxy', certFile, keyFile);
+    const stop = () => {
+      setTimeout(() => process.exit(0), 2000).unref();
+      void running.close().then(() => process.exit(0));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.stdin.on('end', stop);
+    process.stdin.on('error', stop);
+    process.stdin.resume();
+    process.stdout.write(`${JSON.stringify({ port: running.port, pid: process.pid } satisfies RelayInfo)}\n`);
+    return;
+  }
   const server = startRelayServer(variant, Number(port), proxy === 'proxy');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const stop = () => {
@@ -269,6 +297,7 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
       ['relay', 'relay', site.port, false],
       ['relay-proxy', 'relay', proxyPort, true],
       ['pipe', 'pipe', site.port, false],
+      ['pass-through', 'proxy-pass-through', site.port, false],
     ];
     // Forwarding strategies alone, for comparison (BENCH_RELAY_TARGETS=manual,onread,…).
     if (only?.has('manual')) children.push(['manual', 'manual', site.port, false]);
@@ -278,7 +307,8 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
       if (only && !only.has(role)) continue;
       const profileDir = c.cpuProf.has(role) ? path.join(ctx.profileDir, role) : null;
       if (profileDir) profiled.push({ role, dir: profileDir });
-      const child = await startNodeChild<RelayInfo>('./relay.ts', ['serve', variant, String(upstream), ...(proxy ? ['proxy'] : [])], {
+      const extra = variant === 'proxy-pass-through' ? [proxy ? 'proxy' : 'noproxy', ctx.certFile, ctx.keyFile] : proxy ? ['proxy'] : [];
+      const child = await startNodeChild<RelayInfo>('./relay.ts', ['serve', variant, String(upstream), ...extra], {
         label: role,
         execArgv: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
       });
@@ -300,7 +330,7 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
     // connection waits for the last and the figure measures the latency a relay adds.
     const capacityClients = Math.max(8, c.handshakeClients);
     const handshakeRuns: [key: string, target: { port: number; pids: number[] }, clients: number][] = [];
-    for (const key of ['direct', 'relay', 'relay-proxy', 'router-legacy']) if (targets[key]) handshakeRuns.push([key, targets[key]!, capacityClients]);
+    for (const key of ['direct', 'relay', 'relay-proxy', 'router-legacy', 'pass-through']) if (targets[key]) handshakeRuns.push([key, targets[key]!, capacityClients]);
     for (const key of ['direct', 'relay']) if (targets[key]) handshakeRuns.push([`${key}-sequential`, targets[key]!, c.handshakeClients]);
     const haveOpenssl = (await hasCommand('openssl')) && process.env.BENCH_RELAY_HANDSHAKES !== '0';
 
@@ -349,7 +379,8 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
       ['router-none', 'relay-router-none', 'R. through nginx stream/ssl_preread router (routerConfig, no PROXY header)', 0.75],
       ['router-legacy', 'relay-router-legacy', 'R. through the router, PROXY to legacy only (modern via the internal hop): the generated default', undefined],
       ['router-both', 'relay-router-both', 'R. through the router, PROXY to both (site listens with proxy_protocol)', undefined],
-      ['relay', 'relay-ours', 'R. through createRelay (census on)', 0.7],
+      ['relay', 'relay-ours', 'R. through createRelay (census on)', undefined],
+      ['pass-through', 'relay-pass-through', 'R. through the proxy with --pass-through (relay + census + stats + legacy server): the integrated mode', 0.7],
       ['relay-proxy', 'relay-ours-proxy', 'R. through createRelay with a PROXY v2 header (site listens with proxy_protocol)', undefined],
       ['pipe', 'relay-pipe', 'R. through a naive socket.pipe() relay', undefined],
       ['manual', 'relay-manual', 'R. forwarding alone: data/write/pause/resume', undefined],
@@ -361,6 +392,7 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
     for (const [key, id, scenario, baseline, clients] of [
       ['direct', 'relay-hs-direct', `R. new TLS 1.2 connections/s, nginx directly, ${capacityClients} clients (baseline)`, 'relay-hs-direct', capacityClients],
       ['relay', 'relay-hs-ours', `R. new TLS 1.2 connections/s through createRelay, ${capacityClients} clients`, 'relay-hs-direct', capacityClients],
+      ['pass-through', 'relay-hs-pass-through', `R. new TLS 1.2 connections/s through the proxy with --pass-through, ${capacityClients} clients`, 'relay-hs-direct', capacityClients],
       ['relay-proxy', 'relay-hs-ours-proxy', `R. new TLS 1.2 connections/s through createRelay with a PROXY v2 header, ${capacityClients} clients`, 'relay-hs-direct', capacityClients],
       ['router-legacy', 'relay-hs-router', `R. new TLS 1.2 connections/s through the router (generated default), ${capacityClients} clients`, 'relay-hs-direct', capacityClients],
       ['direct-sequential', 'relay-hs-direct-seq', `R. new TLS 1.2 connections/s, nginx directly, ${c.handshakeClients} clients (latency-bound)`, 'relay-hs-direct-seq', c.handshakeClients],
@@ -375,7 +407,7 @@ export async function runRelayBench(ctx: RelayBenchContext): Promise<Row[]> {
         rps: median(results.map((m) => m.result.rate)),
         cpuUs: median(results.map((m) => m.cpuUs ?? NaN)),
         baseline,
-        ...(key === 'relay' && { target: 0.8 }),
+        ...(key === 'pass-through' && { target: 0.8 }),
         raw: results.map((m) => ({ ...m.result, cpuUs: m.cpuUs })),
         note: [
           `${clients} parallel s_time -new`,
@@ -413,8 +445,8 @@ async function startDir(dir: string): Promise<void> {
 export function relayTargetChecks(rows: readonly Row[]): TargetCheck[] {
   const byId = new Map(rows.map((row) => [row.id, row]));
   const ratio = (id: string) => byId.get(id)?.ratio ?? null;
-  const p99 = () => {
-    const a = byId.get('relay-ours')?.p99;
+  const p99 = (id = 'relay-ours') => {
+    const a = byId.get(id)?.p99;
     const b = byId.get('relay-direct')?.p99;
     return a === undefined || b === undefined || !(b > 0) ? null : a / b;
   };
@@ -426,9 +458,12 @@ export function relayTargetChecks(rows: readonly Row[]): TargetCheck[] {
     check('router (nginx stream, no PROXY): ≥ 0.75 of direct', ratio('relay-router-none'), 'min', 0.75),
     check('router as generated (PROXY to legacy only): ≥ 0.75 of direct', ratio('relay-router-legacy'), 'min', 0.75),
     check('router, PROXY to both: ≥ 0.75 of direct', ratio('relay-router-both'), 'min', 0.75),
-    check('pass-through: ≥ 0.70 of direct', ratio('relay-ours'), 'min', 0.7),
-    check("pass-through: p99 ≤ 1.5× direct's", p99(), 'max', 1.5),
-    check('pass-through: new connections/s ≥ 0.8 of direct (8+ parallel clients)', ratio('relay-hs-ours'), 'min', 0.8),
+    check('pass-through (proxy --pass-through, integrated): ≥ 0.70 of direct', ratio('relay-pass-through'), 'min', 0.7),
+    check("pass-through (integrated): p99 ≤ 1.5× direct's", p99('relay-pass-through'), 'max', 1.5),
+    check('pass-through (integrated): new connections/s ≥ 0.8 of direct (8+ parallel clients)', ratio('relay-hs-pass-through'), 'min', 0.8),
+    check('relay alone (createRelay): ≥ 0.70 of direct', ratio('relay-ours'), 'min', 0.7),
+    check("relay alone: p99 ≤ 1.5× direct's", p99(), 'max', 1.5),
+    check('relay alone: new connections/s ≥ 0.8 of direct (8+ parallel clients)', ratio('relay-hs-ours'), 'min', 0.8),
     check('pass-through: new connections/s ≥ 0.8 of direct (2 sequential clients, latency-bound)', ratio('relay-hs-ours-seq'), 'min', 0.8),
   ];
 }

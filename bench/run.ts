@@ -17,6 +17,7 @@ import { pickLoadTool } from './load.js';
 import { nginxAvailable, nginxVersion } from './nginx.js';
 import { BENCH_DIR, compileForChildren, hasCommand, installExitHandlers, killAll, onExit, runTracked } from './processes.js';
 import { applyBaselines, markdownTable, targetChecks, targetsTable, type Row } from './report.js';
+import { relayTargetChecks } from './relay.js';
 import { SCENARIO_GROUPS, type BenchContext } from './scenarios.js';
 
 /** Last resort: whatever hangs, the run stops by itself. Every step also has its own timeout. */
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   applyBaselines(rows);
   const seconds = (performance.now() - started) / 1000;
   const table = markdownTable(rows);
-  const checks = targetChecks(rows);
+  const checks = [...targetChecks(rows), ...relayTargetChecks(rows)];
   process.stdout.write(
     `\n${machine}\n\n${table}\n\nRatio: req/s (or handshakes/s) over the baseline row's, measured in this same run; with several runs, the median of the per-run ratios (runs are interleaved, so each pair was measured seconds apart). Whole run: ${seconds.toFixed(0)} s.\n\n${targetsTable(checks)}\n`,
   );

@@ -15,6 +15,7 @@ import { nginxAvailable, nginxHelloConfig, nginxProxyConfig, startNginx, type Ru
 import type { NodeLoadResult, NodeLoadSpec } from './node-load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { userAgentShapes } from './user-agent-shapes.js';
+import { relayGroup } from './relay.js';
 import { hasCommand, runNodeJson, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { median, mib, type Row } from './report.js';
 import type { ServerInfo, ServerVariant } from './servers.js';
@@ -307,6 +308,7 @@ const handshakes: ScenarioGroup = {
   run: (ctx) =>
     withServers(ctx, async (servers) => {
       const node = await servers.start('handshake-node', 'koa-fallback-server-stats');
+      const noCensus = await servers.start('handshake-node-no-census', 'koa-fallback-server-stats-no-census');
       const plain = await servers.start('handshake-node-https', 'https-bare');
       const haveNginx = await nginxAvailable();
       const nginx = haveNginx ? await servers.nginx('handshake-nginx', (dir, port) => nginxHelloConfig(dir, port, { certFile: ctx.certFile, keyFile: ctx.keyFile })) : null;
@@ -315,12 +317,14 @@ const handshakes: ScenarioGroup = {
         withCpu([pid], (x: HandshakeResult) => x.connections, () => measureHandshakes(port, mode, c.duration, c.handshakeClients));
       if (c.warmup > 0) {
         await measureHandshakes(node.port, 'new', 1, c.handshakeClients);
+        await measureHandshakes(noCensus.port, 'new', 1, c.handshakeClients);
         await measureHandshakes(plain.port, 'new', 1, c.handshakeClients);
         if (nginx) await measureHandshakes(nginx.port, 'new', 1, c.handshakeClients);
       }
       const measures: Record<string, Measure<WithCpu<HandshakeResult>>> = {};
       if (nginx) measures['nginx-new'] = measure(nginx.pid, nginx.port, 'new');
       measures['node-new'] = measure(node.pid, node.port, 'new');
+      measures['node-no-census-new'] = measure(noCensus.pid, noCensus.port, 'new');
       measures['https-new'] = measure(plain.pid, plain.port, 'new');
       if (nginx) measures['nginx-reuse'] = measure(nginx.pid, nginx.port, 'reuse');
       measures['node-reuse'] = measure(node.pid, node.port, 'reuse');
@@ -359,6 +363,8 @@ const handshakes: ScenarioGroup = {
         row('hs-nginx-new', '5. TLS 1.2 full handshakes, nginx (baseline)', r['nginx-new'], { baseline: 'hs-nginx-new', note: `${HANDSHAKE_CIPHER}, RSA-2048` }),
         row('hs-node-new', '5. TLS 1.2 full handshakes, createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
         row('hs-https-new', '5. TLS 1.2 full handshakes, plain https.createServer, for reference (Node/nginx)', r['https-new'], { baseline: nginx ? 'hs-nginx-new' : undefined, note: noNginx }),
+        row('hs-node-no-census-new', '5. TLS 1.2 full handshakes, createLegacyTlsServer + Koa + stats, ClientHello census off (baseline)', r['node-no-census-new'], { baseline: 'hs-node-no-census-new' }),
+        row('hs-node-census-new', '5. TLS 1.2 full handshakes, census on / census off (target ≥ 0.95)', r['node-new'], { baseline: 'hs-node-no-census-new' }),
         row('hs-nginx-reuse', '5. TLS 1.2 resumed handshakes (session ticket), nginx (baseline)', r['nginx-reuse'], { baseline: 'hs-nginx-reuse' }),
         row('hs-node-reuse', '5. TLS 1.2 resumed handshakes (session ticket), createLegacyTlsServer + Koa + stats (Node/nginx)', r['node-reuse'], {
           baseline: nginx ? 'hs-nginx-reuse' : undefined,
@@ -457,4 +463,4 @@ const proxy: ScenarioGroup = {
     }),
 };
 
-export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, memory];
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, relayGroup, memory];

@@ -29,6 +29,8 @@ export const SERVER_VARIANTS = [
   'koa-fallback',
   /** koa-fallback whose server also counts handshakes (`createLegacyTlsServer({ stats })`). */
   'koa-fallback-server-stats',
+  /** The same with the ClientHello census off (`clientHelloCensus: false`): what the census costs. */
+  'koa-fallback-server-stats-no-census',
   /** Plain `https.createServer` with Node's defaults and the same certificate: what Node costs without the package. */
   'https-bare',
   /** Plain-HTTP upstream answering 1 KiB (proxy group). */
@@ -85,11 +87,13 @@ async function start(variant: ServerVariant): Promise<{ port: number; close: () 
     case 'koa-bare':
     case 'koa-noop':
     case 'koa-fallback':
-    case 'koa-fallback-server-stats': {
+    case 'koa-fallback-server-stats':
+    case 'koa-fallback-server-stats-no-census': {
       const { cert, key } = await pems();
       const stats = variant === 'koa-bare' || variant === 'koa-noop' ? undefined : new TrafficStats();
-      const serverStats = variant === 'koa-fallback-server-stats' ? stats : undefined;
-      const server = createLegacyTlsServer({ cert, key, logger: quiet, ...(serverStats && { stats: serverStats }) }, koaApp(variant, stats).callback());
+      const serverStats = variant.startsWith('koa-fallback-server-stats') ? stats : undefined;
+      const census = variant !== 'koa-fallback-server-stats-no-census';
+      const server = createLegacyTlsServer({ cert, key, logger: quiet, clientHelloCensus: census, ...(serverStats && { stats: serverStats }) }, koaApp(variant, stats).callback());
       server.keepAliveTimeout = 60_000;
       const port = await listen(server);
       return { port, close: async () => closeServer(server).then(() => stats?.close()) };

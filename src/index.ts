@@ -31,3 +31,22 @@ export type { LegacyTlsReportOptions } from './report/options.js';
 export type { GroupOptions, GroupsOption, HostsOption, NoticeKind, SiteOptions } from './fallback/options.js';
 export type { ReadinessOptions } from './report/options.js';
 export type { Readiness, SiteRow, SitesReport, SiteSwitchOff, SiteWindow } from './report/sites.js';
+// The ClientHello census, and keeping modern traffic off the Node path (pass-through, router behind).
+export { clientHelloOf, type ClientHelloFacts } from './tls/census.js';
+export { knownClient, KNOWN_CLIENTS_SOURCE, type KnownClient, type KnownClientEntry } from './tls/known-clients.js';
+export { isInterceptedOrSpoofed } from './classify/classify.js';
+export type { OfferedTls, OfferedVersion, ClientHelloOutcome } from './types.js';
+export type { NamedFailureRow } from './report/document.js';
+export {
+  createRelay,
+  RELAY_SERVER_OPTIONS,
+  createProxyHeaderAcceptor,
+  proxiedPeer,
+  type Relay,
+  type RelayOptions,
+  type RelayCensusRecord,
+  type RelayOutcome,
+  type ProxyHeaderAcceptor,
+  type ProxyHeaderAcceptorOptions,
+} from './relay/index.js';
+export { routerConfig, parseRouterLogLine, ROUTER_KINDS, type RouterConfigOptions, type RouterKind, type RouterLogRecord } from './router-config/index.js';

@@ -16,7 +16,33 @@ export interface TlsFacts {
   servername: string | null;
   /** Where the facts come from: this socket, a trusted proxy's header, or nowhere. */
   source: 'socket' | 'header' | 'none';
+  /**
+   * What the client's ClientHello *offered*, read by the server's census before the TLS layer saw it;
+   * absent when the hello was not read here (plain HTTP, a trusted header, a server without the census).
+   */
+  offered?: OfferedTls;
 }
+
+/** The highest version a ClientHello offers (`supported_versions`, else `client_version`). */
+export type OfferedVersion = 'SSLv2' | 'SSLv3' | TlsProtocol;
+
+export const OFFERED_VERSIONS: readonly OfferedVersion[] = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** What a connection's ClientHello offered. */
+export interface OfferedTls {
+  maxVersion: OfferedVersion;
+  /** FoxIO's JA4 fingerprint of the hello (e.g. `t10d180000_...`). */
+  ja4: string;
+}
+
+/**
+ * What the first bytes of a connection were, one per connection: the version a ClientHello offered,
+ * `not-tls` (plain HTTP, junk), `unreadable` (a TLS record that is no ClientHello the reader accepts, or
+ * one over its size bounds), or `no-hello` (closed or timed out before a whole hello arrived).
+ */
+export type ClientHelloOutcome = OfferedVersion | 'not-tls' | 'unreadable' | 'no-hello';
+
+export const CLIENT_HELLO_OUTCOMES: readonly ClientHelloOutcome[] = [...OFFERED_VERSIONS, 'not-tls', 'unreadable', 'no-hello'];
 
 export type ClientKind = 'browser' | 'bot' | 'library' | 'unknown';
 
@@ -32,11 +58,21 @@ export interface ClientInfo {
   kind: ClientKind;
 }
 
-export type LegacyReason = 'tls-version' | 'user-agent';
+/**
+ * Why a client is legacy. `intercepted-or-spoofed` comes with `tls-version`: a user agent naming a
+ * current browser on a connection whose ClientHello offers nothing above TLS 1.0, which no current
+ * browser sends by itself (a TLS-inspecting middlebox, old antivirus, or a bot lying about itself).
+ * The request gets what its other reasons decide (with the default policy, the fallback page); this
+ * reason is there for the owner's answer to those people, which is about their network, not their browser.
+ */
+export type LegacyReason = 'tls-version' | 'user-agent' | 'intercepted-or-spoofed';
 
 export interface Verdict {
   legacy: boolean;
-  /** Why the client is legacy; empty when it is not. Both reasons are kept when both apply. */
+  /**
+   * Why the client is legacy; every reason that applies is kept. `intercepted-or-spoofed` describes the
+   * connection and never makes it legacy by itself, so it may be the one reason of a request that is not.
+   */
   reasons: LegacyReason[];
   tls: TlsFacts;
   client: ClientInfo;

@@ -30,7 +30,9 @@ describe.each(ADAPTERS)('$name over real TLS', (adapter) => {
       const response = await tlsRequest({ port, ca, version, path: '/account', headers: { 'user-agent': CHROME } });
       expect(response.protocol).toBe(version);
       const legacy = LEGACY_VERSIONS.has(version);
-      expect(site.verdicts.at(-1)).toMatchObject({ legacy, reasons: legacy ? ['tls-version'] : [], tls: { protocol: version, source: 'socket', servername: 'localhost' } });
+      // A client pinned to TLS 1.0 that says it is Chrome is what a TLS-inspecting middlebox looks like.
+      const reasons = version === 'TLSv1' ? ['tls-version', 'intercepted-or-spoofed'] : legacy ? ['tls-version'] : [];
+      expect(site.verdicts.at(-1)).toMatchObject({ legacy, reasons, tls: { protocol: version, source: 'socket', servername: 'localhost', offered: { maxVersion: version } } });
       expect(site.verdicts.at(-1)!.tls.cipher).toBe(response.cipher);
       if (!legacy || mode === 'observe') {
         expect(response.status).toBe(200);

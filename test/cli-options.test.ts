@@ -61,6 +61,9 @@ describe('parseCliArgs: defaults', () => {
       timeouts: { headers: 10_000, request: 60_000, keepAlive: 5_000, upstreamHeaders: 30_000, upstreamBody: 60_000, shutdownGrace: 10_000, handshake: 10_000, clientHello: 5_000 },
       maxConnections: 10_000,
       maxHandshakesPerAddress: 32,
+      passThrough: null,
+      proxyProtocol: false,
+      acceptProxyProtocol: [],
       logFormat: 'json',
       demoPage: false,
     });
@@ -139,6 +142,7 @@ describe('parseCliArgs: every flag', () => {
         '--handshake-timeout', '8000',
         '--client-hello-timeout', '3000',
         '--max-handshakes-per-address', '0',
+        '--accept-proxy-protocol', '10.0.0.1,loopback',
         '--log-format', 'pretty',
       ],
       { files: { 'page.html': HTML } },
@@ -176,9 +180,21 @@ describe('parseCliArgs: every flag', () => {
       timeouts: { headers: 5000, request: 30_000, keepAlive: 2000, upstreamHeaders: 15_000, upstreamBody: 20_000, shutdownGrace: 0, handshake: 8000, clientHello: 3000 },
       maxConnections: 500,
       maxHandshakesPerAddress: 0,
+      passThrough: null,
+      proxyProtocol: false,
+      acceptProxyProtocol: ['10.0.0.1', 'loopback'],
       logFormat: 'pretty',
       demoPage: false,
     });
+  });
+
+  it('reads --pass-through and --proxy-protocol, and names the flag that is missing', () => {
+    const { config } = parse([...UPSTREAM, '--pass-through', '127.0.0.1:8443', '--proxy-protocol']);
+    expect(config).toMatchObject({ passThrough: { host: '127.0.0.1', port: 8443 }, proxyProtocol: true });
+    const error = usageError(() => parse([...UPSTREAM, '--proxy-protocol']));
+    expect(error.source).toBe('--proxy-protocol');
+    expect(error.message).toContain('--pass-through');
+    expect(usageError(() => parse([...UPSTREAM, '--pass-through', 'no-port'])).source).toBe('--pass-through');
   });
 
   it('reads the contact details of the built-in page, and --fallback-url', () => {
@@ -464,6 +480,7 @@ describe('help and version', () => {
     'handshake-timeout', 'client-hello-timeout', 'max-handshakes-per-address',
     'redis-url', 'redis-prefix', 'instance-name',
     'switch-off', 'notice', 'hosts', 'groups', 'readiness-threshold', 'readiness-days',
+    'pass-through', 'proxy-protocol', 'accept-proxy-protocol',
   ];
 
   it('lists every flag', () => {

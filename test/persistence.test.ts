@@ -15,6 +15,7 @@ import {
   HOUR_MS,
   DAY_MS,
   MAX_CLIENTS_PER_BUCKET,
+  MAX_FINGERPRINTS_PER_HOUR,
   MAX_OS_PER_HOUR,
   MAX_GROUPS,
   MAX_HOSTS,
@@ -26,7 +27,11 @@ import {
   type StatsState,
 } from '../src/stats/model.js';
 import {
+  CLIENT_HELLO_OUTCOMES,
   CLIENT_KINDS,
+  fingerprintKey,
+  LEGACY_REASONS,
+  PASS_THROUGH_OUTCOMES,
   FAILURE_REASONS,
   UPSTREAM_ERROR_STATUSES,
   FALLBACK_ACTIONS,
@@ -363,18 +368,23 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
   const visitorKeys = ['ua-legacy', ...PROTOCOL_LABELS].flatMap((p) => [`${p}|browser`, `${p}|other`]);
   const requestKeys = PROTOCOL_LABELS.flatMap((p) => CLIENT_KINDS.flatMap((k) => [requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: true, uaLegacy: false }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: true }), requestKey({ protocol: p, kind: k, legacy: false, uaLegacy: false })]));
   const handshakeKeys = PROTOCOL_LABELS.flatMap((p) => [`${p}|1`, `${p}|0`]);
+  // The longest version name and a JA4 of 36 characters, the only length it has.
+  const fingerprints = [...Array.from({ length: MAX_FINGERPRINTS_PER_HOUR }, (_, i) => fingerprintKey({ offered: 'TLSv1.1', ja4: `t11d${String(i).padStart(6, '0')}_${'a'.repeat(12)}_${'b'.repeat(12)}` })), OTHER];
   const state = emptyState();
   for (let h = 0; h <= retentionDays * 24; h++) {
     const sketched = h < HOURLY_SKETCH_HOURS;
     state.hours.set(hourStart(now) - h * HOUR_MS, {
       requests: full(requestKeys),
       actions: full(FALLBACK_ACTIONS),
-      reasons: full(['tls-version', 'user-agent'] as const),
+      reasons: full(LEGACY_REASONS),
       clients: full(clients),
       os: full(systems),
       handshakes: full(handshakeKeys),
       failures: full(FAILURE_REASONS),
       upstreamErrors: full(UPSTREAM_ERROR_STATUSES),
+      offered: full(CLIENT_HELLO_OUTCOMES),
+      failedFingerprints: full(fingerprints),
+      passThrough: full(PASS_THROUGH_OUTCOMES),
       visitors: sketched ? new Map(visitorKeys.map((key) => [key, visitorsSketch])) : null,
       clientVisitors: sketched ? new Map(clients.map((key) => [key, clientSketch])) : null,
       pageViews: full(requestKeys),
@@ -396,6 +406,7 @@ function worstCaseState(now: number, retentionDays: number): StatsState {
   state.totals.upstreamErrors = full(['502', '504']);
   state.totals.hosts = new Map(hosts.map((key) => [key, cells()]));
   state.totals.groups = new Map(groups.map((key) => [key, cells()]));
+  state.totals.offered = full(CLIENT_HELLO_OUTCOMES);
   prune(state, now, retentionDays);
   return state;
 }

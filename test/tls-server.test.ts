@@ -38,7 +38,9 @@ describe('createLegacyTlsServer', () => {
     const response = await tlsRequest({ port, ca, version });
     expect(response.status).toBe(200);
     const facts = JSON.parse(response.body);
-    expect(facts).toEqual({ protocol: version, cipher: response.cipher, servername: 'localhost', source: 'socket' });
+    // The census read the hello: a client pinned to one version offers that version at most.
+    const ja4Version = { TLSv1: '10', 'TLSv1.1': '11', 'TLSv1.2': '12', 'TLSv1.3': '13' }[version];
+    expect(facts).toEqual({ protocol: version, cipher: response.cipher, servername: 'localhost', source: 'socket', offered: { maxVersion: version, ja4: expect.stringMatching(new RegExp(`^t${ja4Version}d`)) } });
   });
 
   it('reports a plain-HTTP request on the TLS port as a not-tls handshake failure', async () => {

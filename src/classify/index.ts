@@ -11,4 +11,4 @@ export {
   type UserAgentPolicyOverrides,
 } from './policy.js';
 export { MAX_CACHED_USER_AGENTS, MAX_USER_AGENT_LENGTH, parseUserAgent } from './user-agent.js';
-export { classifyClient, classifyClientInfo, isLegacyClient } from './classify.js';
+export { classifyClient, classifyClientInfo, isInterceptedOrSpoofed, isLegacyClient } from './classify.js';

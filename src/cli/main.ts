@@ -14,6 +14,7 @@ import { describeOptionError, helpText, parseCliArgs, PROGRAM, REPORT_TOKEN_ENV,
 import { runReportCommand } from './report-command.js';
 import { prepareState, type PreparedState } from './state.js';
 import { contactWarning, shellWord } from './warnings.js';
+import { parseRouterConfigArgs, ROUTER_CONFIG_COMMAND, routerConfigHelp, routerConfigText } from './router-config.js';
 
 export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
@@ -51,6 +52,7 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // An offline command with options of its own: it starts nothing.
   if (argv[0] === 'report') return runReportCommand(argv.slice(1), io);
+  if (argv[0] === ROUTER_CONFIG_COMMAND) return runRouterConfig(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {
     parsed = parseCliArgs(argv, io.env, (file) => readFileSync(path.resolve(io.cwd, file), 'utf8'), { isTTY: io.stdout.isTTY === true });
@@ -106,6 +108,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/** `router-config`: prints the router's configuration on stdout and exits; nothing is started. */
+function runRouterConfig(argv: string[], io: CliIo): number {
+  try {
+    const command = parseRouterConfigArgs(argv);
+    io.stdout.write(command.help ? routerConfigHelp() : routerConfigText(command));
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`${error.message}\nRun ${PROGRAM} ${ROUTER_CONFIG_COMMAND} --help for the options.\n`);
+      return EXIT_USAGE;
+    }
+    return fail(error, io, undefined);
+  }
+}
 
 function fail(error: unknown, io: CliIo, logger: ProxyLogger | undefined): number {
   const usage = usageMessage(error);

@@ -185,7 +185,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
   if (positional !== undefined) {
     if (!(COMMANDS as readonly string[]).includes(positional)) {
       const suggestion = closest(positional, COMMANDS);
-      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default) and demo.'}`, positional);
+      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default), demo and router-config.'}`, positional);
     }
     command = positional as CliCommand;
   }

@@ -1,14 +1,16 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { resolveServerOptions } from '../tls/options.js';
 import type { TrafficStats } from '../stats/traffic-stats.js';
 import type { StatsSource } from '../stats/types.js';
-import { createLegacyTlsServer, type LegacyTlsServer } from '../tls/server.js';
+import { createLegacyTlsServer } from '../tls/server.js';
 import { readCertificateFiles, watchCertificateFiles, type CertificatePem } from './certificates.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from './config.js';
 import { ClosedConnectionLog } from './handshake-log.js';
 import { createProxyHandler } from './handler.js';
 import { createProxyStats, statsOpened } from './stats.js';
+import { createFront, describeFront } from './front.js';
+import { defaultSelfSignedCertificate } from '../tls/self-signed.js';
 
 /** Hooks a cluster worker uses to share the primary's stats and keys; absent in a single process. */
 export interface ProxyRuntime {
@@ -53,7 +55,13 @@ async function startWithStats(
   givenCertificates: (() => CertificatePem) | undefined,
 ): Promise<RunningProxy> {
   const readCertificates = async () => pemOptions(givenCertificates ? givenCertificates() : await readCertificateFiles(config));
-  const certificates = await readCertificates();
+  let certificates = await readCertificates();
+  // The TLS server does not listen when a front listener hands it its connections, so it cannot wait
+  // for its generated certificate in listen(): generate it here.
+  if ((config.passThrough !== null || config.acceptProxyProtocol.length > 0) && certificates.cert === undefined) {
+    const pair = await defaultSelfSignedCertificate();
+    certificates = { cert: [pair.cert], key: [pair.key] };
+  }
   let httpsPort = 443;
   const handler = createProxyHandler(config, { stats, reportSource, logger, ...(certificates.cert && { certificates: certificates.cert }), httpsPort: () => httpsPort });
 
@@ -76,8 +84,24 @@ async function startWithStats(
   server.on('handshakeFailure', (failure) => closedConnections.record(failure));
   server.on('upgrade', handler.handleUpgrade);
 
-  await listen(server, config.listen.host, config.listen.port);
-  httpsPort = (server.address() as AddressInfo).port;
+  const front = createFront(config, server, stats, logger);
+  const frontConnections = new Set<Socket>();
+  if (front) {
+    front.server.maxConnections = config.maxConnections;
+    front.server.on('connection', (socket: Socket) => {
+      frontConnections.add(socket);
+      socket.once('close', () => frontConnections.delete(socket));
+    });
+    await listen(front.server, config.listen.host, config.listen.port);
+    httpsPort = (front.server.address() as AddressInfo).port;
+    // Node's HTTP server starts enforcing its header and request timeouts on 'listening'; this one
+    // gets its connections from the front listener and never listens itself.
+    server.emit('listening');
+    logger.info(`front listener: ${describeFront(config)}`);
+  } else {
+    await listen(server, config.listen.host, config.listen.port);
+    httpsPort = (server.address() as AddressInfo).port;
+  }
 
   let httpServer: http.Server | undefined;
   if (config.httpListen) {
@@ -112,13 +136,14 @@ async function startWithStats(
     urls: { https: httpsUrl, http: httpUrl, report: `${httpsUrl}${config.reportPrefix}/` },
     reloadCertificates,
     cut() {
+      for (const socket of frontConnections) socket.destroy();
       server.closeAllConnections();
       httpServer?.closeAllConnections();
     },
     close(graceMs = config.timeouts.shutdownGrace) {
       closing ??= (async () => {
         unwatchCertificates();
-        await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs)]);
+        await Promise.all([drain(server, graceMs), httpServer && drain(httpServer, graceMs), front && drainFront(front.server, frontConnections, graceMs)]);
         closedConnections.flush();
         await handler.close();
         if (ownsStats) await stats.close();
@@ -144,7 +169,7 @@ function pemOptions(pem: CertificatePem): { cert?: string[]; key?: string[] } {
   return pem.cert.length === 0 ? {} : pem;
 }
 
-function listen(server: http.Server | LegacyTlsServer, host: string, port: number): Promise<void> {
+function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -159,6 +184,16 @@ async function drain(server: http.Server, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+/** Stop accepting; relayed connections get the grace to finish, then are cut. */
+async function drainFront(server: Server, connections: Set<Socket>, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const timer = setTimeout(() => {
+    for (const socket of connections) socket.destroy();
+  }, graceMs);
   await closed;
   clearTimeout(timer);
 }

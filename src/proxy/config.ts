@@ -9,6 +9,8 @@ import { REPORT_OPTIONS, type ReadinessOptions } from '../report/options.js';
 import { STATS_OPTIONS } from '../stats/options.js';
 import { REDIS_STORE_OPTIONS, type RedisEndpoint } from '../stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../tls/options.js';
+import { trustedProxyEntryError } from '../tls/trusted-proxies.js';
+import { parseHostPort, type HostPort } from '../relay/address.js';
 import type { MinTlsVersion } from '../tls/profiles.js';
 import type { FallbackMode } from '../types.js';
 
@@ -103,6 +105,33 @@ export const PROXY_OPTIONS = defineOptions({
   clientHelloTimeout: TLS_OPTIONS.specs.clientHelloTimeout,
   maxConnections: withDefault(TLS_OPTIONS.specs.maxConnections, { default: 10_000 }),
   maxHandshakesPerAddress: TLS_OPTIONS.specs.maxHandshakesPerAddress,
+  // Keeping modern traffic off the Node path (see docs/deployment.md): one of the two, or neither.
+  passThrough: custom<HostPort | undefined>({
+    type: 'string | { host, port }',
+    defaultText: 'off: every connection is terminated here',
+    help: 'The existing TLS server (nginx, Caddy, HAProxy…) that keeps modern clients: connections whose ClientHello offers TLS 1.2 or higher are relayed to it byte for byte; older ones are terminated here and get the fallback page. Every connection is counted in the census.',
+    validate: (value, name) => parseHostPort(value as string | HostPort, name),
+    arg: 'HOST:PORT',
+    cli: { group: 'Upstream', arg: 'HOST:PORT' },
+  }),
+  proxyProtocol: boolean({
+    default: false,
+    help: "With `passThrough`: send a PROXY protocol v2 header naming the client before the relayed bytes (nginx: `listen … ssl proxy_protocol`; HAProxy: `accept-proxy`).",
+    cli: { group: 'Upstream' },
+  }),
+  acceptProxyProtocol: list<string>({
+    type: 'string[]',
+    default: [],
+    defaultText: 'none: connections come from clients directly',
+    help: "Legacy-only mode behind a TCP router (`router-config`): the addresses of the routers (IPs, CIDRs, `'loopback'`, `'private'`). Every connection must then come from one of them and start with a PROXY protocol v1 or v2 header, whose client address is the visitor's; any other connection is refused.",
+    item: (value, name) => {
+      const problem = trustedProxyEntryError(value);
+      if (problem === null) return (value as string).trim();
+      throw new InvalidOptionError(name, value, `it ${problem}; use the router's IP ('127.0.0.1'), a CIDR ('10.0.0.0/8'), 'loopback' or 'private'`);
+    },
+    commaSeparated: true,
+    cli: { group: 'Proxy trust', arg: 'LIST' },
+  }),
   workers: custom<number>({
     type: "number | 'auto'",
     default: 1,
@@ -170,6 +199,12 @@ export interface ProxyConfig {
   };
   maxConnections: number;
   maxHandshakesPerAddress: number;
+  /** The existing TLS server modern connections are relayed to; null: every connection is terminated here. */
+  passThrough: HostPort | null;
+  /** Send a PROXY v2 header to `passThrough`. */
+  proxyProtocol: boolean;
+  /** Routers whose PROXY protocol header is required and believed; empty: none expected. */
+  acceptProxyProtocol: string[];
 }
 
 type ResolvedProxyOptions = Resolved<typeof PROXY_OPTIONS.specs>;
@@ -219,6 +254,12 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
   if (o.trustedHeader !== undefined && o.trustedProxies.length === 0) {
     throw new InvalidOptionError('trustedProxies', given.trustedProxies, 'set it to the addresses of the proxy that sets {{trustedHeader}}; a header believed from anyone can be forged by anyone');
   }
+  if (o.proxyProtocol && o.passThrough === undefined) {
+    throw new InvalidOptionError('proxyProtocol', true, 'it adds a header to what {{passThrough}} relays; give {{passThrough}} the existing TLS server (such as 127.0.0.1:8443), or drop {{proxyProtocol}}');
+  }
+  if (o.passThrough !== undefined && o.workers > 1) {
+    throw new InvalidOptionError('workers', o.workers, 'the pass-through runs in one process: keep {{workers}} at 1 with {{passThrough}} (the relayed traffic costs little; the existing server does the TLS work)');
+  }
   const redis = redisSettings(o, given);
 
   return {
@@ -259,6 +300,9 @@ export function resolveProxyConfig(options: ProxyOptions): ProxyConfig {
     },
     maxConnections: o.maxConnections ?? 10_000,
     maxHandshakesPerAddress: o.maxHandshakesPerAddress,
+    passThrough: o.passThrough ?? null,
+    proxyProtocol: o.proxyProtocol,
+    acceptProxyProtocol: o.acceptProxyProtocol,
   };
 }
 

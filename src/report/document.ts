@@ -8,6 +8,9 @@ import {
   SITE_CELLS,
   UPSTREAM_ERROR_STATUSES,
   parseClientLabel,
+  parseFingerprintKey,
+  PASS_THROUGH_OUTCOMES,
+  type PassThroughOutcome,
   parseHandshakeKey,
   parseRequestKey,
   parseTotalsKey,
@@ -21,7 +24,8 @@ import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, dayStart, hourStart, type Day
 import type { SitesPlan, StorageStatus } from '../stats/types.js';
 import { DEFAULT_READINESS } from './options.js';
 import { buildSites, type ReadinessSettings, type SitesReport } from './sites.js';
-import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
+import { knownClient } from '../tls/known-clients.js';
+import { CLIENT_HELLO_OUTCOMES, type ClientHelloOutcome, type ClientKind, type FallbackAction, type HandshakeFailureReason, type OfferedVersion, type TlsProtocol } from '../types.js';
 
 /** Identifies the report document; bump `REPORT_VERSION` on any incompatible change (README documents it). */
 export const REPORT_SCHEMA = 'legacy-tls-fallback/report';
@@ -49,6 +53,25 @@ export interface WhatIfRow {
   browserVisitorShare: number;
   /** Clients whose handshake already fails (too old a protocol, or no shared cipher). */
   cannotConnect: number;
+  /**
+   * Connections (not requests) whose ClientHello offers nothing at or above the minimum: every client
+   * the minimum turns away, also those that never make a request. From the ClientHello census.
+   */
+  connections: number;
+  /** Share of the connections whose ClientHello was read. */
+  connectionShare: number;
+}
+
+/** Failed handshakes of one fingerprint: "IE 8 XP: 41 connections, 30 in the last 24 hours". */
+export interface NamedFailureRow {
+  offered: OfferedVersion;
+  ja4: string;
+  /** The clients that send this fingerprint (testssl.sh's recorded ones, see KNOWN_CLIENTS_SOURCE); `null` when unknown. */
+  name: string | null;
+  /** Failed handshakes in the window. */
+  connections: number;
+  /** Of those, in the last 24 hours. */
+  last24h: number;
 }
 
 export interface SeriesPoint {
@@ -67,7 +90,8 @@ export interface WindowReport {
     byProtocol: Record<ProtocolLabel, number>;
     byKind: Record<ClientKind, number>;
     byAction: Record<FallbackAction, number>;
-    byReason: { 'tls-version': number; 'user-agent': number };
+    /** `intercepted-or-spoofed` requests are legacy by `tls-version` too: the reasons overlap. */
+    byReason: { 'tls-version': number; 'user-agent': number; 'intercepted-or-spoofed': number };
   };
   /** Approximate distinct visitors (salted hash of address + user agent), ±2.3 % standard error. */
   visitors: { total: number; browsers: number; legacy: number; byProtocol: Record<ProtocolLabel, number> };
@@ -78,6 +102,19 @@ export interface WindowReport {
   topLegacyClients: LegacyClientRow[];
   handshakes: { total: number; resumed: number; byProtocol: Record<ProtocolLabel, number> };
   handshakeFailures: { total: number; byReason: Record<HandshakeFailureReason, number> };
+  /**
+   * The ClientHello census, per connection (the figures above are per request): each connection by the
+   * highest version its hello offered, or `not-tls`, `unreadable`, `no-hello` when there was no hello.
+   */
+  offered: { connections: number; byVersion: Record<ClientHelloOutcome, number> };
+  /** Failed handshakes by offered version and JA4, named where the fingerprint is known; heaviest first. */
+  namedFailures: NamedFailureRow[];
+  /**
+   * The built-in pass-through's connections: `relayed` ones went to the existing server, so they are in
+   * `offered` (per connection) but in none of the request, visitor or handshake figures, which count
+   * what was terminated here. All 0 without the pass-through.
+   */
+  passThrough: Record<PassThroughOutcome, number>;
   /**
    * Requests the standalone proxy answered itself because the upstream failed: 502 (unreachable, or a
    * broken answer) and 504 (no answer in time). Always 0 with the middleware, which has no upstream.
@@ -101,6 +138,8 @@ export interface Totals {
   upstreamErrors: Record<UpstreamErrorStatus, number>;
   /** Per host (the first 20 seen, then `other`) and per path group (`''`: outside every group). */
   sites: { scope: 'host' | 'group'; name: string; legacy: boolean; browser: boolean; count: number }[];
+  /** Connections by what their ClientHello offered (the census). */
+  offered: Record<ClientHelloOutcome, number>;
 }
 
 export interface ReportDocument {
@@ -122,6 +161,7 @@ export interface ReportContext {
 
 
 export const TOP_CLIENTS = 10;
+export const TOP_FINGERPRINTS = 10;
 
 const WINDOW_HOURS: Record<WindowName, number> = { '24h': 24, '7d': 7 * 24, '30d': 30 * 24 };
 const WINDOW_DAYS: Record<WindowName, number> = { '24h': 1, '7d': 7, '30d': 30 };
@@ -132,13 +172,21 @@ const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
   'TLSv1.3': ['TLSv1', 'TLSv1.1', 'TLSv1.2'],
 };
 
+// Offered versions that a minimum of TLS 1.2 / 1.3 turns away (SSL ones cannot connect today either).
+const OFFERED_BELOW: Record<WhatIfRow['minimum'], readonly ClientHelloOutcome[]> = {
+  'TLSv1.2': ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'],
+  'TLSv1.3': ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2'],
+};
+const HELLO_READ: readonly ClientHelloOutcome[] = ['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
 /**
  * The report, from the stats alone: a pure function of (state, now). Request counts are exact sums of
  * the hours inside the window; the 24 h visitor figures unite hourly sketches, the 7 d and 30 d ones
  * unite the sketches of the last 7 / 30 UTC days (today included).
  */
 export function buildReport(state: StatsState, now: number, storage: StorageStatus, context: ReportContext = {}): ReportDocument {
-  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name)])) as Record<WindowName, WindowReport>;
+  const lastDay = fingerprintCounts(state, hourStart(now) - 23 * HOUR_MS, hourStart(now));
+  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name, lastDay)])) as Record<WindowName, WindowReport>;
   return {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
@@ -172,10 +220,32 @@ export function buildTotals(state: StatsState): Totals {
       if ((cells[i] ?? 0) > 0) sites.push({ scope, name, legacy: cell.legacy, browser: cell.browser, count: cells[i] ?? 0 });
     });
   }
-  return { requests, handshakes, handshakeFailures, upstreamErrors, sites };
+  const offered = zero(CLIENT_HELLO_OUTCOMES);
+  for (const [outcome, n] of state.totals.offered) if (Object.hasOwn(offered, outcome)) offered[outcome] += n;
+  return { requests, handshakes, handshakeFailures, upstreamErrors, sites, offered };
 }
 
-function buildWindow(state: StatsState, now: number, name: WindowName): WindowReport {
+/** Failed handshakes by fingerprint key in the hours [firstHour, lastHour]. */
+function fingerprintCounts(state: StatsState, firstHour: number, lastHour: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [start, bucket] of state.hours) {
+    if (start < firstHour || start > lastHour) continue;
+    for (const [key, n] of bucket.failedFingerprints) counts.set(key, (counts.get(key) ?? 0) + n);
+  }
+  return counts;
+}
+
+function namedFailures(counts: Map<string, number>, lastDay: Map<string, number>): NamedFailureRow[] {
+  const rows: NamedFailureRow[] = [];
+  for (const [key, connections] of counts) {
+    const parsed = parseFingerprintKey(key);
+    // `other` (the fingerprints folded away) is in the failure totals already; it names nobody.
+    if (parsed) rows.push({ offered: parsed.offered, ja4: parsed.ja4, name: knownClient(parsed.ja4)?.label ?? null, connections, last24h: lastDay.get(key) ?? 0 });
+  }
+  return rows.sort((a, b) => b.connections - a.connections || a.ja4.localeCompare(b.ja4)).slice(0, TOP_FINGERPRINTS);
+}
+
+function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: Map<string, number>): WindowReport {
   const lastHour = hourStart(now);
   const firstHour = lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS;
   const hours = [...state.hours].filter(([start]) => start >= firstHour && start <= lastHour);
@@ -183,7 +253,9 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
   const byProtocol = zero(PROTOCOL_LABELS);
   const byKind = zero(CLIENT_KINDS);
   const byAction = zero(FALLBACK_ACTIONS);
-  const byReason = { 'tls-version': 0, 'user-agent': 0 };
+  const byReason = { 'tls-version': 0, 'user-agent': 0, 'intercepted-or-spoofed': 0 };
+  const offered = zero(CLIENT_HELLO_OUTCOMES);
+  const passThrough = zero(PASS_THROUGH_OUTCOMES);
   const handshakesByProtocol = zero(PROTOCOL_LABELS);
   const failures = zero(FAILURE_REASONS);
   const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
@@ -229,7 +301,10 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     }
     for (const [reason, n] of bucket.failures) failures[reason] += n;
     for (const [status, n] of bucket.upstreamErrors) upstreamErrors[status] += n;
+    for (const [outcome, n] of bucket.offered) offered[outcome] += n;
+    for (const [outcome, n] of bucket.passThrough) passThrough[outcome] += n;
   }
+  const helloConnections = sum(HELLO_READ.map((v) => offered[v]));
 
   const sketches = visitorSketches(state, now, name);
   const classes = [...sketches].map(([key, hll]) => [parseVisitorKey(key), hll] as const).filter((entry): entry is readonly [VisitorClass, HyperLogLog] => entry[0] !== null);
@@ -250,6 +325,8 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
       browserVisitors,
       browserVisitorShare: ratio(browserVisitors, allBrowserVisitors),
       cannotConnect,
+      connections: sum(OFFERED_BELOW[minimum].map((v) => offered[v])),
+      connectionShare: ratio(sum(OFFERED_BELOW[minimum].map((v) => offered[v])), helloConnections),
     };
   });
 
@@ -268,6 +345,9 @@ function buildWindow(state: StatsState, now: number, name: WindowName): WindowRe
     topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, now, name)),
     handshakes: { total: sum(Object.values(handshakesByProtocol)), resumed, byProtocol: handshakesByProtocol },
     handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
+    offered: { connections: sum(Object.values(offered)), byVersion: offered },
+    namedFailures: namedFailures(fingerprintCounts(state, firstHour, lastHour), lastDay),
+    passThrough,
     upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
     series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),

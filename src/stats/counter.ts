@@ -1,6 +1,6 @@
-import type { FallbackAction, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
-import { clientLabel, osLabel, sampleKeys, siteCell, type RequestLabels } from './labels.js';
-import { emptyState, hourStart, recordHandshake, recordHandshakeFailure, recordRequest, recordSite, recordUpstreamError, type StatsState } from './model.js';
+import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason, OfferedTls, TlsProtocol, Verdict } from '../types.js';
+import { clientLabel, osLabel, sampleKeys, siteCell, type PassThroughOutcome, type RequestLabels } from './labels.js';
+import { emptyState, hourStart, recordClientHello, recordPassThrough, recordHandshake, recordHandshakeFailure, recordRequest, recordSite, recordUpstreamError, type StatsState } from './model.js';
 import { SipHash24 } from './siphash.js';
 import type { RequestRecord } from './types.js';
 
@@ -160,8 +160,16 @@ export class StatsCounter {
     recordHandshake(this.state, this.now(), protocol ?? 'none', resumed);
   }
 
-  recordHandshakeFailure(reason: HandshakeFailureReason): void {
-    recordHandshakeFailure(this.state, this.now(), reason);
+  recordHandshakeFailure(reason: HandshakeFailureReason, offered?: OfferedTls | null): void {
+    recordHandshakeFailure(this.state, this.now(), reason, offered ?? null);
+  }
+
+  recordClientHello(outcome: ClientHelloOutcome): void {
+    recordClientHello(this.state, this.now(), outcome);
+  }
+
+  recordPassThrough(outcome: PassThroughOutcome): void {
+    recordPassThrough(this.state, this.now(), outcome);
   }
 
   recordUpstreamError(status: 502 | 504): void {
@@ -220,6 +228,7 @@ function labelsOf(verdict: Verdict, action: FallbackAction): CachedLabels {
     legacy,
     tlsLegacy: reasons.includes('tls-version'),
     uaLegacy: reasons.includes('user-agent'),
+    intercepted: reasons.includes('intercepted-or-spoofed'),
     action,
     client: legacy ? clientLabel(client.browser, client.version, client.os) : null,
     os: client.os === null ? null : osLabel(client.os),

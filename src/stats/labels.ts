@@ -1,4 +1,4 @@
-import type { ClientKind, FallbackAction, HandshakeFailureReason, TlsProtocol } from '../types.js';
+import { CLIENT_HELLO_OUTCOMES, OFFERED_VERSIONS, type ClientHelloOutcome, type ClientKind, type FallbackAction, type HandshakeFailureReason, type LegacyReason, type OfferedVersion, type TlsProtocol } from '../types.js';
 
 /**
  * The label sets counts are kept under, and their keys: the one place that joins labels into a map key
@@ -14,6 +14,11 @@ export const FAILURE_REASONS: readonly HandshakeFailureReason[] = ['protocol-too
 export type UpstreamErrorStatus = '502' | '504';
 export const UPSTREAM_ERROR_STATUSES: readonly UpstreamErrorStatus[] = ['502', '504'];
 export const OTHER = 'other';
+/** What the pass-through did with a connection: relayed to the existing server, or terminated here. */
+export type PassThroughOutcome = 'relayed' | 'terminated' | 'upstream-unavailable';
+export const PASS_THROUGH_OUTCOMES: readonly PassThroughOutcome[] = ['relayed', 'terminated', 'upstream-unavailable'];
+export const LEGACY_REASONS: readonly LegacyReason[] = ['tls-version', 'user-agent', 'intercepted-or-spoofed'];
+export { CLIENT_HELLO_OUTCOMES };
 
 /** The labels of one request. Never hold an address or a user agent. */
 export interface RequestLabels {
@@ -23,6 +28,8 @@ export interface RequestLabels {
   /** Legacy by user agent (whatever the protocol): needed for the what-if figures. */
   uaLegacy: boolean;
   tlsLegacy: boolean;
+  /** A current browser's user agent on a hello offering nothing above TLS 1.0 (see LegacyReason). */
+  intercepted?: boolean;
   action: FallbackAction;
   /** Client label (`clientLabel`) of a legacy client; `null` for modern clients. */
   client: string | null;
@@ -104,6 +111,30 @@ export function parseHandshakeKey(key: string): HandshakeKey | null {
   const [protocol, resumed, extra] = key.split('|');
   if (extra !== undefined || !isProtocol(protocol) || !isBit(resumed)) return null;
   return { protocol, resumed: resumed === '1' };
+}
+
+// ----------------------------------------------------------------------------------------------------
+// Failed handshakes by what the hello offered: highest version and JA4 fingerprint.
+
+export interface FingerprintKey {
+  offered: OfferedVersion;
+  /** JA4 fingerprint; never holds `|` (its alphabet is `[a-z0-9_]`). */
+  ja4: string;
+}
+
+export function fingerprintKey(key: FingerprintKey): string {
+  return `${key.offered}|${key.ja4}`;
+}
+
+/** `null` for the `other` bucket and for anything not written by `fingerprintKey`. */
+export function parseFingerprintKey(key: string): FingerprintKey | null {
+  const [offered, ja4, extra] = key.split('|');
+  if (extra !== undefined || ja4 === undefined || !/^[a-z0-9_]{1,64}$/.test(ja4) || !(OFFERED_VERSIONS as readonly (string | undefined)[]).includes(offered)) return null;
+  return { offered: offered as OfferedVersion, ja4 };
+}
+
+export function isClientHelloOutcome(value: string | undefined): value is ClientHelloOutcome {
+  return (CLIENT_HELLO_OUTCOMES as readonly (string | undefined)[]).includes(value);
 }
 
 // ----------------------------------------------------------------------------------------------------

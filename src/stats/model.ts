@@ -1,6 +1,6 @@
-import type { FallbackAction, HandshakeFailureReason } from '../types.js';
+import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason, LegacyReason, OfferedTls } from '../types.js';
 import { HyperLogLog } from './hyperloglog.js';
-import { handshakeKey, OTHER, sampleKeys, type ProtocolLabel, type RequestLabels, type UpstreamErrorStatus } from './labels.js';
+import { fingerprintKey, handshakeKey, OTHER, sampleKeys, type PassThroughOutcome, type ProtocolLabel, type RequestLabels, type UpstreamErrorStatus } from './labels.js';
 
 /**
  * The pure data behind the analytics: counters per hour, visitor sketches per hour and per day, and
@@ -13,6 +13,14 @@ import { handshakeKey, OTHER, sampleKeys, type ProtocolLabel, type RequestLabels
 export const MAX_CLIENTS_PER_BUCKET = 32;
 /** Distinct OS families tracked per hour; the lightest are folded into `other`. */
 export const MAX_OS_PER_HOUR = 24;
+/**
+ * Distinct (offered version, JA4) pairs of failed handshakes tracked per hour; the lightest are folded
+ * into `other`. The clients that fail here are the few dozen that offer nothing a modern server accepts
+ * (testssl's 162 recorded clients hold 108 fingerprints, about 40 of them legacy-only), so 32 an hour
+ * keep every real one with its exact count, while a scanner minting fingerprints churns through one
+ * slot. At most 32 keys of 45 bytes an hour: under 40 KiB a day in the stats file.
+ */
+export const MAX_FINGERPRINTS_PER_HOUR = 32;
 /** Hours whose visitor sketches are kept (the 24 h window needs 24; one spare day for the window's edge). */
 export const HOURLY_SKETCH_HOURS = 48;
 /** Precision of the per-client visitor sketches: 256 registers, about 6.5 % standard error, 256 bytes. */
@@ -27,13 +35,19 @@ export interface ClientCounts {
 export interface HourBucket {
   requests: Map<string, number>;
   actions: Map<FallbackAction, number>;
-  reasons: Map<'tls-version' | 'user-agent', number>;
+  reasons: Map<LegacyReason, number>;
   clients: Map<string, number>;
   os: Map<string, number>;
   handshakes: Map<string, number>;
   failures: Map<HandshakeFailureReason, number>;
   /** Responses the proxy made itself because the upstream failed, by status (`502`, `504`). */
   upstreamErrors: Map<UpstreamErrorStatus, number>;
+  /** Connections by what their first bytes were: the highest version offered, or why there was none. */
+  offered: Map<ClientHelloOutcome, number>;
+  /** Failed handshakes whose hello was read, by `fingerprintKey` (bounded: MAX_FINGERPRINTS_PER_HOUR). */
+  failedFingerprints: Map<string, number>;
+  /** Connections of the built-in pass-through, by what it did with them (empty without it). */
+  passThrough: Map<PassThroughOutcome, number>;
   /** Visitor sketches; dropped once the hour is older than HOURLY_SKETCH_HOURS. */
   visitors: Map<string, HyperLogLog> | null;
   clientVisitors: Map<string, HyperLogLog> | null;
@@ -68,6 +82,8 @@ export interface StatsState {
     /** Requests per host and per group, in cells; a name keeps its slot for good (counters stay monotonic). */
     hosts: Map<string, SiteCells>;
     groups: Map<string, SiteCells>;
+    /** Connections by what their first bytes were (the ClientHello census). */
+    offered: Map<ClientHelloOutcome, number>;
   };
 }
 
@@ -93,12 +109,13 @@ export function isEmptyState(state: StatsState): boolean {
     totals.failures.size === 0 &&
     totals.upstreamErrors.size === 0 &&
     totals.hosts.size === 0 &&
-    totals.groups.size === 0
+    totals.groups.size === 0 &&
+    totals.offered.size === 0
   );
 }
 
 export function emptyState(): StatsState {
-  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map(), hosts: new Map(), groups: new Map() } };
+  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map(), hosts: new Map(), groups: new Map(), offered: new Map() } };
 }
 
 function emptyHour(): HourBucket {
@@ -111,6 +128,9 @@ function emptyHour(): HourBucket {
     handshakes: new Map(),
     failures: new Map(),
     upstreamErrors: new Map(),
+    offered: new Map(),
+    failedFingerprints: new Map(),
+    passThrough: new Map(),
     visitors: new Map(),
     clientVisitors: new Map(),
     pageViews: new Map(),
@@ -310,6 +330,7 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
   addTo(hour.actions, sample.action, amount);
   if (sample.tlsLegacy) addTo(hour.reasons, 'tls-version', amount);
   if (sample.uaLegacy) addTo(hour.reasons, 'user-agent', amount);
+  if (sample.intercepted) addTo(hour.reasons, 'intercepted-or-spoofed', amount);
   if (sample.os !== null) addBounded(hour.os, sample.os, MAX_OS_PER_HOUR, amount, null);
   if (sample.legacy && sample.client !== null) {
     addBounded(hour.clients, sample.client, MAX_CLIENTS_PER_BUCKET, amount, hour.clientVisitors);
@@ -325,9 +346,22 @@ export function recordHandshake(state: StatsState, time: number, protocol: Proto
   addTo(state.totals.handshakes, key);
 }
 
-export function recordHandshakeFailure(state: StatsState, time: number, reason: HandshakeFailureReason): void {
-  addTo(hourBucket(state, time).failures, reason);
+export function recordHandshakeFailure(state: StatsState, time: number, reason: HandshakeFailureReason, offered: OfferedTls | null = null): void {
+  const hour = hourBucket(state, time);
+  addTo(hour.failures, reason);
   addTo(state.totals.failures, reason);
+  if (offered) addBounded(hour.failedFingerprints, fingerprintKey({ offered: offered.maxVersion, ja4: offered.ja4 }), MAX_FINGERPRINTS_PER_HOUR, 1, null);
+}
+
+/** One connection of the built-in pass-through. */
+export function recordPassThrough(state: StatsState, time: number, outcome: PassThroughOutcome): void {
+  addTo(hourBucket(state, time).passThrough, outcome);
+}
+
+/** One connection of the ClientHello census. */
+export function recordClientHello(state: StatsState, time: number, outcome: ClientHelloOutcome): void {
+  addTo(hourBucket(state, time).offered, outcome);
+  addTo(state.totals.offered, outcome);
 }
 
 export function recordUpstreamError(state: StatsState, time: number, status: 502 | 504): void {
@@ -369,6 +403,9 @@ export function mergeState(target: StatsState, other: StatsState): void {
     mergeCounts(into.handshakes, bucket.handshakes);
     mergeCounts(into.failures, bucket.failures);
     mergeCounts(into.upstreamErrors, bucket.upstreamErrors);
+    mergeCounts(into.offered, bucket.offered);
+    mergeCounts(into.passThrough, bucket.passThrough);
+    mergeBounded(into.failedFingerprints, bucket.failedFingerprints, MAX_FINGERPRINTS_PER_HOUR, null, null);
     into.visitors = mergeSketchMaps(into.visitors, bucket.visitors);
     mergeCounts(into.pageViews, bucket.pageViews);
     mergeSiteCells(into.hosts, bucket.hosts, MAX_HOSTS, false);
@@ -400,6 +437,7 @@ export function mergeState(target: StatsState, other: StatsState): void {
   mergeCounts(target.totals.upstreamErrors, other.totals.upstreamErrors);
   mergeSiteCells(target.totals.hosts, other.totals.hosts, MAX_HOSTS, true);
   mergeSiteCells(target.totals.groups, other.totals.groups, MAX_GROUPS, true);
+  mergeCounts(target.totals.offered, other.totals.offered);
 }
 
 function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {

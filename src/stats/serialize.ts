@@ -1,6 +1,6 @@
 import { HyperLogLog } from './hyperloglog.js';
-import { FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, UPSTREAM_ERROR_STATUSES } from './labels.js';
-import { CLIENT_SKETCH_PRECISION, emptyState, MAX_GROUPS, MAX_HOSTS, SITE_SKETCH_PRECISION, type ClientCounts, type DayBucket, type HourBucket, type SiteCells, type SiteDay, type StatsState } from './model.js';
+import { CLIENT_HELLO_OUTCOMES, PASS_THROUGH_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, LEGACY_REASONS, UPSTREAM_ERROR_STATUSES } from './labels.js';
+import { CLIENT_SKETCH_PRECISION, MAX_FINGERPRINTS_PER_HOUR, emptyState, MAX_GROUPS, MAX_HOSTS, SITE_SKETCH_PRECISION, type ClientCounts, type DayBucket, type HourBucket, type SiteCells, type SiteDay, type StatsState } from './model.js';
 
 /**
  * On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change, and keep
@@ -39,6 +39,10 @@ interface HourDocument {
   failures: Counts;
   /** Absent in files written before it was counted per hour, and when there were none. */
   upstreamErrors?: Counts;
+  /** The ClientHello census; absent in files written before it, and when there was nothing. */
+  offered?: Counts;
+  failedFingerprints?: Counts;
+  passThrough?: Counts;
   visitors: Record<string, string> | null;
   clientVisitors: Record<string, string> | null;
   /** The fallback page's own requests; absent in older files and when there were none. */
@@ -68,7 +72,7 @@ export interface StatsDocument {
   savedAt: string;
   /** Salt of the visitor hashes, so a restart does not count everyone again. */
   salt: string;
-  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts; hosts?: Record<string, number[]>; groups?: Record<string, number[]> };
+  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts; hosts?: Record<string, number[]>; groups?: Record<string, number[]>; offered?: Counts };
   hours: HourDocument[];
   days: DayDocument[];
 }
@@ -86,6 +90,7 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       upstreamErrors: Object.fromEntries(state.totals.upstreamErrors),
       ...(state.totals.hosts.size > 0 && { hosts: Object.fromEntries(state.totals.hosts) }),
       ...(state.totals.groups.size > 0 && { groups: Object.fromEntries(state.totals.groups) }),
+      ...(state.totals.offered.size > 0 && { offered: Object.fromEntries(state.totals.offered) }),
     },
     hours: [...state.hours].sort(([a], [b]) => a - b).map(([start, h]) => ({
       start: new Date(start).toISOString(),
@@ -97,6 +102,9 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       handshakes: Object.fromEntries(h.handshakes),
       failures: Object.fromEntries(h.failures),
       ...(h.upstreamErrors.size > 0 && { upstreamErrors: Object.fromEntries(h.upstreamErrors) }),
+      ...(h.offered.size > 0 && { offered: Object.fromEntries(h.offered) }),
+      ...(h.failedFingerprints.size > 0 && { failedFingerprints: Object.fromEntries(h.failedFingerprints) }),
+      ...(h.passThrough.size > 0 && { passThrough: Object.fromEntries(h.passThrough) }),
       visitors: h.visitors && sketchesToObject(h.visitors),
       clientVisitors: h.clientVisitors && sketchesToObject(h.clientVisitors),
       ...(h.pageViews.size > 0 && { pageViews: Object.fromEntries(h.pageViews) }),
@@ -141,17 +149,21 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
   if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', UPSTREAM_ERROR_STATUSES);
   if (totals.hosts !== undefined) state.totals.hosts = siteCells(totals.hosts, 'totals.hosts', MAX_HOSTS);
   if (totals.groups !== undefined) state.totals.groups = siteCells(totals.groups, 'totals.groups', MAX_GROUPS);
+  if (totals.offered !== undefined) state.totals.offered = counts(totals.offered, 'totals.offered', CLIENT_HELLO_OUTCOMES);
   for (const [i, raw] of array(doc.hours, 'hours').entries()) {
     const h = object(raw, `hours[${i}]`);
     const bucket: HourBucket = {
       requests: counts(h.requests, 'requests'),
       actions: counts(h.actions, 'actions', FALLBACK_ACTIONS),
-      reasons: counts(h.reasons, 'reasons', ['tls-version', 'user-agent'] as const),
+      reasons: counts(h.reasons, 'reasons', LEGACY_REASONS),
       clients: counts(h.clients, 'clients'),
       os: counts(h.os, 'os'),
       handshakes: counts(h.handshakes, 'handshakes', undefined, rekey),
       failures: counts(h.failures, 'failures', FAILURE_REASONS),
       upstreamErrors: h.upstreamErrors === undefined ? new Map() : counts(h.upstreamErrors, 'upstreamErrors', UPSTREAM_ERROR_STATUSES),
+      offered: h.offered === undefined ? new Map() : counts(h.offered, 'offered', CLIENT_HELLO_OUTCOMES),
+      failedFingerprints: h.failedFingerprints === undefined ? new Map() : bounded(counts(h.failedFingerprints, 'failedFingerprints'), MAX_FINGERPRINTS_PER_HOUR, 'failedFingerprints'),
+      passThrough: h.passThrough === undefined ? new Map() : counts(h.passThrough, 'passThrough', PASS_THROUGH_OUTCOMES),
       visitors: h.visitors === null ? null : sketches(h.visitors, 'visitors'),
       clientVisitors: h.clientVisitors === null ? null : sketches(h.clientVisitors, 'clientVisitors', CLIENT_SKETCH_PRECISION),
       pageViews: h.pageViews === undefined ? new Map() : counts(h.pageViews, 'pageViews'),
@@ -245,6 +257,12 @@ function siteDays(value: unknown, where: string, cap: number): Map<string, SiteD
     }
   }
   if (map.size > cap + 1) fail(`${where} has more than ${cap} names`);
+  return map;
+}
+
+// A file holds what the writer bounded: more keys than its cap (plus `other`) was not written by it.
+function bounded<V>(map: Map<string, V>, cap: number, where: string): Map<string, V> {
+  if (map.size > cap + 1) fail(`${where} has more than ${cap} keys`);
   return map;
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { HandshakeFailureReason, TlsProtocol } from '../types.js';
+import type { ClientHelloOutcome, HandshakeFailureReason, OfferedTls, TlsProtocol } from '../types.js';
 import { StatsCounter } from './counter.js';
+import type { PassThroughOutcome } from './labels.js';
 import { emptyState, type StatsState } from './model.js';
 import { resolveTrafficStatsOptions, type ResolvedStatsOptions, type TrafficStatsOptions } from './options.js';
 import { fromDocument } from './serialize.js';
@@ -67,8 +68,18 @@ export class TrafficStats implements StatsSource, StatsRecorder {
     this.counter.recordHandshake(protocol, resumed);
   }
 
-  recordHandshakeFailure(reason: HandshakeFailureReason): void {
-    this.counter.recordHandshakeFailure(reason);
+  recordHandshakeFailure(reason: HandshakeFailureReason, offered?: OfferedTls | null): void {
+    this.counter.recordHandshakeFailure(reason, offered);
+  }
+
+  /** One connection of the built-in pass-through: relayed, terminated here, or reset (existing server down). */
+  recordPassThrough(outcome: PassThroughOutcome): void {
+    this.counter.recordPassThrough(outcome);
+  }
+
+  /** One connection of the ClientHello census (see `clientHelloCensus`). */
+  recordClientHello(outcome: ClientHelloOutcome): void {
+    this.counter.recordClientHello(outcome);
   }
 
   /** A 502/504 the proxy answered because the upstream failed or was too slow. */

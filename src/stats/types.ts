@@ -1,4 +1,4 @@
-import type { FallbackAction, FallbackMode, HandshakeFailureReason, TlsProtocol, Verdict } from '../types.js';
+import type { ClientHelloOutcome, FallbackAction, FallbackMode, HandshakeFailureReason, OfferedTls, TlsProtocol, Verdict } from '../types.js';
 import type { StatsState } from './model.js';
 
 /** One request, as the request path hands it to the counter. */
@@ -39,7 +39,13 @@ export interface SitesPlan {
 export interface StatsRecorder {
   recordRequest(record: RequestRecord): void;
   recordHandshake(protocol: TlsProtocol | null, resumed: boolean): void;
-  recordHandshakeFailure(reason: HandshakeFailureReason): void;
+  /** `offered`: what the failed connection's ClientHello offered, when it was read. */
+  recordHandshakeFailure(reason: HandshakeFailureReason, offered?: OfferedTls | null): void;
+  /**
+   * One connection of the ClientHello census: what its first bytes were. Optional so that recorders
+   * written before the census still type-check; `TrafficStats` counts them.
+   */
+  recordClientHello?(outcome: ClientHelloOutcome): void;
   recordUpstreamError(status: 502 | 504): void;
   /** Told once by the middleware: its switch-off plan, for the report to show. */
   useSitesPlan?(plan: SitesPlan): void;

@@ -1,5 +1,7 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type tls from 'node:tls';
+import { offeredOf, type Census } from './census.js';
 import type { HandshakeFailureReason } from '../types.js';
 import { ConnectionLimiter } from './connection-limiter.js';
 import type { ConnectionGuardSettings } from './options.js';
@@ -20,8 +22,8 @@ export const GUARD_CODES = {
 } as const;
 
 export interface ConnectionGuard {
-  /** Whether the guard closed this TLS socket's connection itself (and has reported it already). */
-  closedByGuard(socket: tls.TLSSocket): boolean;
+  /** Whether the guard closed this connection (a TLS socket's, or the TCP socket) itself, and reported it. */
+  closedByGuard(socket: tls.TLSSocket | Socket): boolean;
   /** Closes every connection still in its handshake, unreported: nothing was asked on them yet. */
   closeUnfinished(): void;
 }
@@ -31,7 +33,12 @@ export interface ConnectionGuard {
  * of a ClientHello arrived within `clientHelloTimeout` (Node's `handshakeTimeout` covers the rest), and
  * applies the connection limit. Each connection it closes is passed to `report` once.
  */
-export function guardConnections(server: tls.Server, settings: ConnectionGuardSettings, report: (failure: HandshakeFailure) => void): ConnectionGuard {
+export function guardConnections(
+  server: tls.Server,
+  settings: ConnectionGuardSettings,
+  report: (failure: HandshakeFailure) => void,
+  census?: Pick<Census, 'started'>,
+): ConnectionGuard {
   const limiter = settings.limits && new ConnectionLimiter<Socket>(settings.limits);
   const closed = new WeakSet<Socket>();
   const unfinished = new Map<Socket, NodeJS.Timeout>();
@@ -46,7 +53,7 @@ export function guardConnections(server: tls.Server, settings: ConnectionGuardSe
     forget(raw);
     // Destroying the TCP socket makes the TLS layer report ECONNRESET later: `closedByGuard` hides it.
     raw.destroy();
-    if (reason) report({ reason, code, remoteAddress: raw.remoteAddress ?? null, at: new Date() });
+    if (reason) report({ reason, code, remoteAddress: raw.remoteAddress ?? null, at: new Date(), offered: offeredOf(raw) });
   };
 
   // First listener, before the TLS layer wraps the socket. Reading the address here also caches it on the
@@ -61,10 +68,10 @@ export function guardConnections(server: tls.Server, settings: ConnectionGuardSe
       }
       if (admission.evicted) close(admission.evicted, 'evicted', GUARD_CODES.evicted);
     }
-    // The TLS layer reads the TCP handle itself, so no 'data' event tells us a ClientHello began; the
-    // handle's byte count does.
+    // Without the census the TLS layer reads the TCP handle itself, so no 'data' event tells us a
+    // ClientHello began; the handle's byte count does. With it, the census knows.
     const timer = setTimeout(() => {
-      if (raw.bytesRead === 0) close(raw, 'timeout', GUARD_CODES.clientHelloTimeout);
+      if (census ? !census.started(raw) : raw.bytesRead === 0) close(raw, 'timeout', GUARD_CODES.clientHelloTimeout);
     }, settings.clientHelloTimeout);
     unfinished.set(raw, timer);
     raw.once('close', () => {
@@ -82,7 +89,7 @@ export function guardConnections(server: tls.Server, settings: ConnectionGuardSe
 
   return {
     closedByGuard: (socket) => {
-      const raw = parentOf(socket);
+      const raw = socket instanceof TLSSocket ? parentOf(socket) : socket;
       return raw !== undefined && closed.has(raw);
     },
     closeUnfinished: () => {

@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { TlsFacts, TlsProtocol } from '../types.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import { offeredOf } from './census.js';
+import { parentOf } from './connection-guard.js';
 
 const NO_FACTS: TlsFacts = Object.freeze({ protocol: null, cipher: null, servername: null, source: 'none' });
 
@@ -12,13 +14,16 @@ export function tlsFacts(reqOrSocket: IncomingMessage | Socket): TlsFacts {
   if (!(socket instanceof TLSSocket) || !socket.encrypted) return NO_FACTS;
   const protocol = normaliseTlsVersion(socket.getProtocol());
   const servername = (socket as TLSSocket & { servername?: string | false }).servername;
-  return {
+  const facts: TlsFacts = {
     protocol,
     // getCipher().version is the cipher's *minimum* protocol, never the negotiated one: use only the name.
     cipher: socket.getCipher()?.name ?? null,
     servername: typeof servername === 'string' && servername !== '' ? servername : null,
     source: 'socket',
   };
+  const offered = offeredOf(parentOf(socket));
+  if (offered) facts.offered = offered;
+  return facts;
 }
 
 function isIncomingMessage(value: IncomingMessage | Socket): value is IncomingMessage {
@@ -96,6 +101,7 @@ export function createTlsFactsReader(options: TlsFactsReaderOptions): (req: Inco
     // `protocol: null` with `source: 'header'` is what classification reads as "unreadable: legacy".
     const { protocol, cipher } = parseTrustedTlsHeader(raw);
     if (protocol === null) onUnreadable?.(Array.isArray(raw) ? raw.join(', ') : String(raw), req.socket.remoteAddress);
+    // What this socket's hello offered is the proxy's, not the visitor's: it does not go with the header.
     return { protocol, cipher, servername: socketFacts.servername, source: 'header' };
   };
 }

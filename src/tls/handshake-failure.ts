@@ -1,4 +1,4 @@
-import type { HandshakeFailureReason } from '../types.js';
+import type { HandshakeFailureReason, OfferedTls } from '../types.js';
 
 /** A TLS handshake that did not complete: a client lost before HTTP, which the census must still see. */
 export interface HandshakeFailure {
@@ -8,6 +8,8 @@ export interface HandshakeFailure {
   /** `null` only if the operating system could not tell the peer's address. */
   remoteAddress: string | null;
   at: Date;
+  /** What the connection's ClientHello offered, when the census read one (`null`: none arrived, or no census). */
+  offered: OfferedTls | null;
 }
 
 const REASONS_BY_CODE: Record<string, HandshakeFailureReason> = {

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import { CertificateError, InvalidOptionError } from '../errors.js';
 import { loggerOption, warnerOf } from '../schema/common.js';
 import { defineOptions } from '../schema/define.js';
-import { custom, integer, oneOf, string, type Option } from '../schema/option.js';
+import { boolean, custom, integer, oneOf, string, type Option } from '../schema/option.js';
 import { statsRecorderOption } from '../stats/options.js';
 import type { StatsRecorder } from '../stats/types.js';
 import { TLS_PROTOCOLS, type Logger, type TlsProtocol } from '../types.js';
@@ -32,6 +32,8 @@ export interface LegacyTlsServerOptions extends Omit<https.ServerOptions, 'minVe
   maxConnections?: number;
   /** Most unfinished handshakes from one address (an IPv6 /64) at once. */
   maxHandshakesPerAddress?: number;
+  /** Read every ClientHello before the TLS layer: what each client offered (default `true`). */
+  clientHelloCensus?: boolean;
 }
 
 /**
@@ -107,6 +109,10 @@ export const TLS_OPTIONS = defineOptions({
     also: ', or 0 for no per-address cap',
     cli: { group: 'Limits and timeouts' },
   }),
+  clientHelloCensus: boolean({
+    help: "Read every connection's ClientHello before the TLS layer does: the highest version offered, SNI, ALPN and JA4 of every client, also of those whose handshake fails (`offered` on `tlsFacts(req)` and on `handshakeFailure`; the report's census). `false` leaves the handshake to Node alone.",
+    default: true,
+  }),
 });
 
 export interface ConnectionGuardSettings {
@@ -124,6 +130,7 @@ export interface ResolvedServerOptions {
   warn: (message: string) => void;
   stats: StatsRecorder | undefined;
   connections: ConnectionGuardSettings;
+  census: boolean;
 }
 
 /** Validates the options once, at creation, and computes what the server needs. */
@@ -154,6 +161,7 @@ export function resolveServerOptions(options: LegacyTlsServerOptions): ResolvedS
     needsGeneratedCertificate: pairs === undefined && rest.pfx === undefined && rest.SNICallback === undefined,
     warn: warnerOf(o.logger),
     stats: o.stats,
+    census: o.clientHelloCensus,
     connections: {
       handshakeTimeout: o.handshakeTimeout,
       clientHelloTimeout,

@@ -1,11 +1,13 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { resolveServerOptions, type LegacyTlsServerOptions } from './options.js';
 import { guardConnections, parentOf } from './connection-guard.js';
 import { errorCode, handshakeFailureReason, type HandshakeFailure } from './handshake-failure.js';
 import { defaultSelfSignedCertificate } from './self-signed.js';
 import { normaliseTlsVersion } from './facts.js';
+import { installCensus, offeredOf, type Census } from './census.js';
 
 /** A request listener. Node ignores what it returns: a promise (Koa's `app.callback()`) must answer its own errors. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -33,18 +35,32 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
   const server = https.createServer(resolved.tls, handler) as LegacyTlsServer;
 
   const reportFailure = (failure: HandshakeFailure) => {
-    resolved.stats?.recordHandshakeFailure(failure.reason);
+    resolved.stats?.recordHandshakeFailure(failure.reason, failure.offered);
     server.emit(HANDSHAKE_FAILURE_EVENT, failure);
   };
-  const guard = guardConnections(server, resolved.connections, reportFailure);
+  let census: Census | undefined;
+  if (resolved.census) {
+    census = installCensus(server, { helloTimeout: resolved.connections.handshakeTimeout }, {
+      outcome: (_raw, outcome) => resolved.stats?.recordClientHello?.(outcome),
+      // The TLS layer never had these connections, so it reports nothing: report what it would have.
+      lost: (raw, code) => {
+        if (guard.closedByGuard(raw)) return;
+        reportFailure({ reason: handshakeFailureReason({ code }), code, remoteAddress: raw.remoteAddress ?? null, at: new Date(), offered: null });
+      },
+    });
+  }
+  const guard = guardConnections(server, resolved.connections, reportFailure, census);
+  if (census) answerClientErrorsGracefully(server);
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
     socket.destroy();
     if (guard.closedByGuard(socket)) return;
+    const raw = parentOf(socket);
     reportFailure({
       reason: handshakeFailureReason(error),
       code: errorCode(error),
-      remoteAddress: socket.remoteAddress ?? parentOf(socket)?.remoteAddress ?? null,
+      remoteAddress: socket.remoteAddress ?? raw?.remoteAddress ?? null,
       at: new Date(),
+      offered: offeredOf(raw),
     });
   });
   // Connections still in their handshake are connections too: without this, close() would wait for them.
@@ -68,6 +84,36 @@ export function createLegacyTlsServer(options: LegacyTlsServerOptions = {}, hand
     deferListenUntilCertificate(server, resolved.tls);
   }
   return server;
+}
+
+const CLIENT_ERROR_RESPONSES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+// Long enough for a peer that reads to get the answer; a peer that does not read holds the socket no longer.
+const CLIENT_ERROR_LINGER_MS = 2_000;
+
+/**
+ * Node's own answer to a request it cannot parse (400, 431, 413, 408), with `end()` where Node calls
+ * `destroy()` right after the write. On a TLS 1.3 connection whose hello the census put back, the write
+ * can still be queued behind the session tickets when `destroy()` comes, and the answer is lost (seen on
+ * Node 20: the client gets a bare close); `end()` sends it first. Only while no one else listens for
+ * `clientError`: a listener of the application's answers in our place, as with Node.
+ */
+function answerClientErrorsGracefully(server: https.Server): void {
+  const onClientError = (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (server.listenerCount('clientError') > 1) return;
+    const pending = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    socket.end(CLIENT_ERROR_RESPONSES[error.code ?? ''] ?? BAD_REQUEST);
+    setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS).unref();
+  };
+  server.on('clientError', onClientError);
 }
 
 function deferListenUntilCertificate(server: https.Server, tlsOptions: https.ServerOptions): void {

@@ -35,9 +35,11 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
 
   const whatIfRows = w.whatIf
     .map(
-      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
+      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Connections turned away (per connection)">${figure(`whatIf.${i}.connections`, row.connections)} (${figure(`whatIf.${i}.connectionShare`, percent(row.connectionShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
     )
     .join('\n');
+
+  const census = censusSection(report, window, figure);
 
   const clientRows = w.topLegacyClients.length
     ? w.topLegacyClients
@@ -122,14 +124,14 @@ ${sitesSection(report, window, basePath, filter)}
 <section>
 <h2>What if you raised the minimum?</h2>
 <table class="stack">
-<thead><tr><th></th><th>Requests sent to the fallback page</th><th>Browser visitors sent there</th><th>Already cannot connect</th></tr></thead>
+<thead><tr><th></th><th>Requests sent to the fallback page</th><th>Browser visitors sent there</th><th>Connections turned away (per connection)</th><th>Already cannot connect</th></tr></thead>
 <tbody>
 ${whatIfRows}
 </tbody>
 </table>
-<p class="muted">"Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP. The fallback page's own views are counted apart, not as more requests lost: ${figure('pageViews.legacy', w.pageViews.legacy)} from legacy clients (${figure('pageViews.total', w.pageViews.total)} in all).</p>
+<p class="muted">"Connections turned away": connections whose ClientHello offers nothing at or above the minimum, counted per connection, including clients that never make a request. "Already cannot connect": clients whose handshake fails today (protocol too old, or no cipher in common), such as IE 6 and IE 8 on Windows XP. The fallback page's own views are counted apart, not as more requests lost: ${figure('pageViews.legacy', w.pageViews.legacy)} from legacy clients (${figure('pageViews.total', w.pageViews.total)} in all).</p>
 </section>
-
+${census}
 <section>
 <h2>Legacy share over time</h2>
 ${shareChart(w.series, window !== '24h')}
@@ -193,6 +195,58 @@ ${rows}
 </table>
 <p class="muted">${where}</p>
 </section>`;
+}
+
+const OUTCOME_TITLES: Record<string, string> = {
+  'not-tls': 'not TLS (plain HTTP, junk)',
+  unreadable: 'unreadable ClientHello',
+  'no-hello': 'closed before a ClientHello',
+};
+
+/** The ClientHello census: who fails at the handshake, by name, and connections by offered version. */
+function censusSection(report: ReportDocument, window: WindowName, figure: (path: string, text: string | number) => string): string {
+  const w = report.windows[window];
+  if (w.offered.connections === 0 && w.namedFailures.length === 0 && w.passThrough.relayed === 0) return '';
+  const intercepted = w.requests.byReason['intercepted-or-spoofed'];
+  const failureRows = w.namedFailures.length
+    ? w.namedFailures
+        .map(
+          (row, i) =>
+            `<tr><td>${row.name === null ? `<span class="muted">unknown client</span>` : figure(`namedFailures.${i}.name`, row.name)}</td><td>${figure(`namedFailures.${i}.offered`, row.offered)}</td><td><code>${figure(`namedFailures.${i}.ja4`, row.ja4)}</code></td><td>${figure(`namedFailures.${i}.connections`, row.connections)}</td><td>${figure(`namedFailures.${i}.last24h`, row.last24h)}</td></tr>`,
+        )
+        .join('\n')
+    : '<tr><td colspan="5">No failed handshake with a readable ClientHello in this period.</td></tr>';
+  const versionRows = Object.entries(w.offered.byVersion)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `<tr><th scope="row">${escapeHtml(OUTCOME_TITLES[outcome] ?? outcome)}</th><td>${figure(`offered.byVersion.${outcome}`, n)}</td></tr>`)
+    .join('\n');
+  const pass = w.passThrough;
+  const passThrough =
+    pass.relayed + pass.terminated + pass['upstream-unavailable'] > 0
+      ? `<p>Pass-through: ${figure('passThrough.relayed', pass.relayed)} connections were relayed to the existing server and ${figure('passThrough.terminated', pass.terminated)} terminated here${pass['upstream-unavailable'] > 0 ? `; ${figure('passThrough.upstream-unavailable', pass['upstream-unavailable'])} were reset because the existing server could not be reached` : ''}. The census below counts every connection; requests, visitors and handshakes above count only those terminated here.</p>`
+      : '';
+  return `<section>
+<h2>Who cannot connect</h2>
+${passThrough}
+<p class="muted">Failed handshakes by what the client offered, named from the fingerprints of testssl.sh's recorded clients.</p>
+<table>
+<thead><tr><th>Client</th><th>Highest version offered</th><th>JA4</th><th>Failed connections</th><th>Last 24 hours</th></tr></thead>
+<tbody>
+${failureRows}
+</tbody>
+</table>
+</section>
+
+<section>
+<h2>Highest version offered (per connection)</h2>
+<p>${figure('offered.connections', w.offered.connections)} connections, each counted once by its ClientHello, whether or not it made a request.${intercepted > 0 ? ` ${figure('requests.byReason.intercepted-or-spoofed', intercepted)} requests named a current browser on a connection offering nothing above TLS 1.0: intercepted (a TLS-inspecting middlebox, old antivirus) or spoofed (a bot).` : ''}</p>
+<table>
+<tbody>
+${versionRows}
+</tbody>
+</table>
+</section>
+`;
 }
 
 function percent(share: number): string {

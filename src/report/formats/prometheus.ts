@@ -7,7 +7,7 @@ import { buildSites, type ReadinessSettings, type SitesReport } from '../sites.j
 /**
  * Prometheus counters, read at scrape time from the report document's all-time totals, so they survive
  * restarts (the totals are stored) and every worker's traffic shows in one place. Label values come
- * from closed sets only: protocol (5), legacy (2), kind (4), action (7), resumed (2), reason (7).
+ * from closed sets only: protocol (5), legacy (2), kind (4), action (7), resumed (2), reason (7), offered (9).
  */
 export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'> & Partial<StatsSource>, registry: Registry = new Registry(), options: { readiness?: ReadinessSettings } = {}): Registry {
   // A second report on the same registry must not throw "already registered": reuse what is there.
@@ -64,6 +64,17 @@ export function registerLegacyTlsMetrics(stats: Pick<StatsSource, 'snapshot'> & 
     collect() {
       this.reset();
       for (const [status, n] of Object.entries(totals().upstreamErrors)) if (n > 0) this.inc({ status }, n);
+    },
+  });
+
+  new Counter({
+    name: 'legacy_tls_client_hellos_total',
+    help: 'Connections by the highest TLS version their ClientHello offered, or not-tls, unreadable, no-hello (the ClientHello census).',
+    labelNames: ['offered'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [offered, n] of Object.entries(totals().offered)) if (n > 0) this.inc({ offered }, n);
     },
   });
 
