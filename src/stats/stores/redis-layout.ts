@@ -96,10 +96,10 @@ end
 -- A bounded label set in hash key (fields pre..label, how many in countField): a new label always gets
 -- a slot; when all cap slots are taken the lightest label goes to other, with its sketches (fields
 -- sp..label of sketchKey for each prefix sp in sks; args: the matching ARGV indexes, 0 for none).
-local function addBounded(key, pre, countField, label, n, cap, sketchKey, sks, args)
+local function addBounded(key, pre, countField, label, n, cap, sketchKey, sks, args, present)
   local field = pre .. label
   local otherField = pre .. 'other'
-  if field ~= otherField and redis.call('HEXISTS', key, field) == 0 then
+  if field ~= otherField and (present == false or (present == nil and redis.call('HEXISTS', key, field) == 0)) then
     local size = tonumber(redis.call('HGET', key, countField) or '0')
     local victim, least = nil, nil
     if size >= cap then
@@ -159,11 +159,11 @@ end
 
 -- Bounded sites, as addBounded with a name's weight the sum of its cells. sticky (the all-time totals,
 -- monotonic counters): the first cap names keep their slots for good, later ones count in other.
-local function addSite(key, pre, countField, name, text, cap, sticky)
+local function addSite(key, pre, countField, name, text, cap, sticky, present)
   local cells = cellsOf(text)
   local field = pre .. name
   local otherField = pre .. 'other'
-  if field ~= otherField and redis.call('HEXISTS', key, field) == 0 then
+  if field ~= otherField and (present == false or (present == nil and redis.call('HEXISTS', key, field) == 0)) then
     local size = tonumber(redis.call('HGET', key, countField) or '0')
     if size < cap then
       redis.call('HINCRBY', key, countField, 1)
@@ -192,11 +192,18 @@ local function addSite(key, pre, countField, name, text, cap, sticky)
 end
 
 -- As the model merges (mergeState): labels already in the hash (and other) first, then the new ones in
--- the delta's order (lightest first in buckets, first come in the totals).
+-- the delta's order (lightest first in buckets, first come in the totals). Marks each (e.p: there or
+-- not), so that addBounded and addSite need not ask again.
 local function existingFirst(key, pre, list)
   local out, later = {}, {}
   for _, e in ipairs(list) do
-    if e[1] == 'other' or redis.call('HEXISTS', key, pre .. e[1]) == 1 then out[#out + 1] = e else later[#later + 1] = e end
+    if e[1] == 'other' or redis.call('HEXISTS', key, pre .. e[1]) == 1 then
+      e.p = true
+      out[#out + 1] = e
+    else
+      e.p = false
+      later[#later + 1] = e
+    end
   end
   for _, e in ipairs(later) do out[#out + 1] = e end
   return out
@@ -206,12 +213,12 @@ for _, h in ipairs(d.H) do
   local key = P .. 'h:' .. h[1]
   local vkey = P .. 'hv:' .. h[1]
   for _, c in ipairs(h[4]) do redis.call('HINCRBY', key, c[1], c[2]) end
-  for _, c in ipairs(existingFirst(key, 'c:', h[5])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}) end
-  for _, o in ipairs(existingFirst(key, 'o:', h[6])) do addBounded(key, 'o:', '#o', o[1], o[2], d.oc, nil, nil, nil) end
+  for _, c in ipairs(existingFirst(key, 'c:', h[5])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}, c.p) end
+  for _, o in ipairs(existingFirst(key, 'o:', h[6])) do addBounded(key, 'o:', '#o', o[1], o[2], d.oc, nil, nil, nil, o.p) end
   for _, v in ipairs(h[7]) do unite(vkey, 'v:' .. v[1], ARGV[v[2]]) end
-  for _, j in ipairs(existingFirst(key, 'j:', h[8])) do addBounded(key, 'j:', '#j', j[1], j[2], d.jc, nil, nil, nil) end
-  for _, c in ipairs(existingFirst(key, 'H:', h[9])) do addSite(key, 'H:', '#H', c[1], c[2], d.hc, false) end
-  for _, c in ipairs(existingFirst(key, 'G:', h[10])) do addSite(key, 'G:', '#G', c[1], c[2], d.gc, false) end
+  for _, j in ipairs(existingFirst(key, 'j:', h[8])) do addBounded(key, 'j:', '#j', j[1], j[2], d.jc, nil, nil, nil, j.p) end
+  for _, c in ipairs(existingFirst(key, 'H:', h[9])) do addSite(key, 'H:', '#H', c[1], c[2], d.hc, false, c.p) end
+  for _, c in ipairs(existingFirst(key, 'G:', h[10])) do addSite(key, 'G:', '#G', c[1], c[2], d.gc, false, c.p) end
   if redis.call('EXISTS', key) == 1 then redis.call('PEXPIREAT', key, h[2]) end
   if redis.call('EXISTS', vkey) == 1 then redis.call('PEXPIREAT', vkey, h[3]) end
 end
@@ -219,18 +226,18 @@ end
 for _, day in ipairs(d.D) do
   local key = P .. 'd:' .. day[1]
   local vkey = P .. 'dv:' .. day[1]
-  for _, c in ipairs(existingFirst(key, 'c:', day[3])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}) end
+  for _, c in ipairs(existingFirst(key, 'c:', day[3])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}, c.p) end
   for _, v in ipairs(day[4]) do unite(vkey, 'v:' .. v[1], ARGV[v[2]]) end
-  for _, c in ipairs(existingFirst(key, 'H:', day[5])) do addBounded(key, 'H:', '#H', c[1], c[2], d.hc, vkey, {'Hb:', 'Hl:'}, {c[3], c[4]}) end
-  for _, c in ipairs(existingFirst(key, 'G:', day[6])) do addBounded(key, 'G:', '#G', c[1], c[2], d.gc, vkey, {'Gb:', 'Gl:'}, {c[3], c[4]}) end
+  for _, c in ipairs(existingFirst(key, 'H:', day[5])) do addBounded(key, 'H:', '#H', c[1], c[2], d.hc, vkey, {'Hb:', 'Hl:'}, {c[3], c[4]}, c.p) end
+  for _, c in ipairs(existingFirst(key, 'G:', day[6])) do addBounded(key, 'G:', '#G', c[1], c[2], d.gc, vkey, {'Gb:', 'Gl:'}, {c[3], c[4]}, c.p) end
   if redis.call('EXISTS', key) == 1 then redis.call('PEXPIREAT', key, day[2]) end
   if redis.call('EXISTS', vkey) == 1 then redis.call('PEXPIREAT', vkey, day[2]) end
 end
 
 local tkey = P .. 't'
 for _, c in ipairs(d.T) do redis.call('HINCRBY', tkey, c[1], c[2]) end
-for _, c in ipairs(existingFirst(tkey, 'H:', d.TH)) do addSite(tkey, 'H:', '#H', c[1], c[2], d.hc, true) end
-for _, c in ipairs(existingFirst(tkey, 'G:', d.TG)) do addSite(tkey, 'G:', '#G', c[1], c[2], d.gc, true) end
+for _, c in ipairs(existingFirst(tkey, 'H:', d.TH)) do addSite(tkey, 'H:', '#H', c[1], c[2], d.hc, true, c.p) end
+for _, c in ipairs(existingFirst(tkey, 'G:', d.TG)) do addSite(tkey, 'G:', '#G', c[1], c[2], d.gc, true, c.p) end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
