@@ -7,6 +7,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { analyseTable, envNumber, rates, runAnalyseBench } from './analyse.js';
+import type { ReaderResult } from './analyse-reader.js';
 import type { BenchConfig } from './config.js';
 import { HANDSHAKE_CIPHER, measureHandshakes, type HandshakeMode, type HandshakeResult } from './handshake.js';
 import { runLoad, type LoadResult, type LoadTool, type UserAgentMode } from './load.js';
@@ -463,4 +465,44 @@ const proxy: ScenarioGroup = {
     }),
 };
 
-export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, relayGroup, memory];
+// ---------------------------------------------------------------------------------------------
+// 6. `analyse`: the whole command against GoAccess on the same generated log (bench/analyse.ts)
+
+const analyse: ScenarioGroup = {
+  id: 'analyse',
+  title: '`legacy-tls-fallback analyse` vs GoAccess on one generated combined + protocol log (BENCH_ANALYSE_LINES, _RUNS, _SCALE)',
+  run: async (ctx) => {
+    const lines = envNumber('BENCH_ANALYSE_LINES', 1_000_000);
+    const result = await runAnalyseBench({ lines, runs: envNumber('BENCH_ANALYSE_RUNS', Math.max(2, ctx.config.runs)), scale: envNumber('BENCH_ANALYSE_SCALE', 1), log: (m) => ctx.log(`  ${m}`) });
+    const g = 'analyse';
+    const ga = result.goaccess;
+    const gaRate = ga ? rates(ga.lines, [{ seconds: ga.seconds, cpuSeconds: ga.cpuSeconds ?? Number.NaN } as ReaderResult]) : null;
+    const row = (id: string, scenario: string, n: number, runs: readonly ReaderResult[], baseline: { wall: number | null; cpu: number | null } | null, target?: number): Row => {
+      const r = rates(n, runs);
+      const cpu = median(runs.map((x) => x.cpuSeconds));
+      return {
+        id,
+        group: g,
+        scenario,
+        ...(r.wall !== null && { rps: r.wall }),
+        ...(cpu !== null && { cpuUs: (cpu * 1e6) / n }),
+        ...(baseline?.wall && r.wall !== null && { ratio: r.wall / baseline.wall }),
+        ...(baseline?.cpu && r.cpu !== null && { cpuRatio: r.cpu / baseline.cpu }),
+        ...(target !== undefined && { target }),
+        note: `lines/s; peak RSS ${mib(Math.max(...runs.map((x) => x.maxRss)))} MiB (target < 200)`,
+        raw: runs,
+      };
+    };
+    const rows: Row[] = [
+      row('analyse-command', `6. analyse FILE --json, ${lines.toLocaleString('en')} lines (whole command)`, lines, result.command, gaRate, ga ? 10 : undefined),
+      row('analyse-reader', `6. readLogRecords alone, ${lines.toLocaleString('en')} lines`, lines, result.reader, gaRate),
+    ];
+    if (ga && gaRate) rows.push({ id: 'analyse-goaccess', group: g, scenario: `6. GoAccess ${ga.version}, same file (baseline)`, ...(gaRate.wall !== null && { rps: gaRate.wall }), ...(ga.cpuSeconds !== null && { cpuUs: (ga.cpuSeconds * 1e6) / ga.lines }), ratio: 1, note: 'lines/s', raw: ga });
+    else rows.push({ id: 'analyse-goaccess', group: g, scenario: '6. GoAccess', note: 'skipped: goaccess is not installed' });
+    if (result.scaled) rows.push(row('analyse-command-scaled', `6. analyse, ${result.scaled.lines.toLocaleString('en')} lines: rate against 1 M (flat: ≥ 0.8)`, result.scaled.lines, result.scaled.command, rates(lines, result.command), 0.8));
+    ctx.log(analyseTable(result));
+    return rows;
+  },
+};
+
+export const SCENARIO_GROUPS: readonly ScenarioGroup[] = [middleware, legacyTls, proxy, handshakes, relayGroup, memory, analyse];

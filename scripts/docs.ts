@@ -18,6 +18,7 @@ import { PROXY_OPTIONS } from '../src/proxy/config.js';
 import { REPORT_OPTIONS } from '../src/report/options.js';
 import { markdownTable } from '../src/schema/define.js';
 import { STATS_OPTIONS } from '../src/stats/options.js';
+import { REDIS_STORE_OPTIONS } from '../src/stats/stores/redis-options.js';
 import { TLS_OPTIONS } from '../src/tls/options.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -28,6 +29,7 @@ export const GENERATED: Readonly<Record<string, () => string>> = {
   'options fallback': () => markdownTable(FALLBACK_OPTIONS.rows()),
   'options stats': () => markdownTable(STATS_OPTIONS.rows()),
   'options report': () => markdownTable(REPORT_OPTIONS.rows()),
+  'options redis': () => markdownTable(REDIS_STORE_OPTIONS.rows()),
   'options proxy': () => markdownTable(PROXY_OPTIONS.rows()),
   'cli flags': flagTables,
   'page texts': () =>

@@ -27,6 +27,12 @@ export { legacyTlsReportHandler } from './report/handler.js';
 export { buildReport, REPORT_SCHEMA, REPORT_VERSION, type ReportDocument, type WindowReport, type WhatIfRow, type LegacyClientRow, type SeriesPoint, type WindowName } from './report/document.js';
 export type { TrafficStatsOptions } from './stats/options.js';
 export type { LegacyTlsReportOptions } from './report/options.js';
+// Access logs read into the same report, before anything is deployed (`legacy-tls-fallback analyse`).
+export { analyseLogs, type LogAnalysis, type AnalysisDocument, type AnalysisInfo, type AnalysedInput, type ImportResult } from './analyse/analyse.js';
+export type { AnalyseOptions, AnalyseProgress } from './analyse/options.js';
+export { formatSummary } from './analyse/summary.js';
+export { readLogRecords, LogReadError, LogFormatError, LOG_FORMAT_NAMES, type LogRecord, type LogFormatName, type LogInputStats } from './analyse/index.js';
+export { FileStore } from './stats/stores/file.js';
 // The switch-off plan (issue 15): options per host and group, and what the report says of them.
 export type { GroupOptions, GroupsOption, HostsOption, NoticeKind, SiteOptions } from './fallback/options.js';
 export type { ReadinessOptions } from './report/options.js';

@@ -14,8 +14,11 @@ export interface TlsFacts {
   cipher: string | null;
   /** SNI host name the client sent, when any. */
   servername: string | null;
-  /** Where the facts come from: this socket, a trusted proxy's header, or nowhere. */
-  source: 'socket' | 'header' | 'none';
+  /**
+   * Where the facts come from: this socket, a trusted proxy's header, nowhere, or a line of a server's
+   * access log (`analyse`: `protocol` is what the log says was negotiated, `null` for no TLS).
+   */
+  source: 'socket' | 'header' | 'none' | 'log';
   /**
    * What the client's ClientHello *offered*, read by the server's census before the TLS layer saw it;
    * absent when the hello was not read here (plain HTTP, a trusted header, a server without the census).

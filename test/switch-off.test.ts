@@ -14,7 +14,8 @@ import { legacyTlsFallback as expressFallback } from '../src/express/index.js';
 import { legacyTlsFallback as koaFallback } from '../src/koa/index.js';
 import type { FallbackOptions } from '../src/fallback/options.js';
 import { escapeHtml } from '../src/html.js';
-import { continueTarget, hasNoticeCookie } from '../src/fallback/switch-off.js';
+import { continueHref, continueTarget, hasNoticeCookie, isPageNavigation } from '../src/fallback/switch-off.js';
+import { MAX_CONTINUE_HREF_LENGTH } from '../src/fallback/interstitial.js';
 import { BUILT_IN_LANGUAGES } from '../src/fallback/texts/index.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
 import { CHROME, IE8, NO_STORE } from './helpers/fallback.js';
@@ -212,6 +213,16 @@ describe.each([
       expectNoWarning(modern);
     });
 
+    it('never shows bots or libraries the interstitial: they get the headers', async () => {
+      const site = await start(options({ trustedHeader: 'x-tls-protocol', trustedProxies: ['loopback'] }));
+      for (const userAgent of ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'curl/7.58.0']) {
+        // Legacy by the connection only: plain HTTP here, so make the client legacy by a trusted header.
+        const response = await site.http.get('/').set('user-agent', userAgent).set('accept', HTML_ACCEPT).set('x-tls-protocol', 'TLSv1');
+        expect(response.headers['x-app'], userAgent).toBe('yes');
+        expectWarning(response);
+      }
+    });
+
     it("with notice: 'headers', never shows the interstitial", async () => {
       const site = await start(options({ notice: 'headers' }));
       const response = await site.http.get('/').set('user-agent', IE8).set('accept', HTML_ACCEPT);
@@ -362,6 +373,24 @@ describe('the pure pieces', () => {
     expect(hasNoticeCookie('legacy_tls_notice_x=1')).toBe(false);
     expect(hasNoticeCookie(['legacy_tls_notice=1'])).toBe(false);
     expect(hasNoticeCookie(`${'a'.repeat(20_000)}; legacy_tls_notice=1`)).toBe(false);
+  });
+
+  it('keeps the continue link bounded: the query goes first, then the path', () => {
+    expect(continueHref('/legacy-browser/continue', '/a b', 'x=1')).toBe('/legacy-browser/continue?to=%2Fa%20b%3Fx%3D1');
+    const long = continueHref('/legacy-browser/continue', '/a', `q=${'x'.repeat(5000)}`);
+    expect(long).toBe('/legacy-browser/continue?to=%2Fa');
+    expect(continueHref('/legacy-browser/continue', `/${'p'.repeat(5000)}`, '')).toBe('/legacy-browser/continue?to=%2F');
+    expect(long.length).toBeLessThanOrEqual(MAX_CONTINUE_HREF_LENGTH);
+  });
+
+  it('tells a page being opened from a part of one', () => {
+    expect(isPageNavigation({ 'sec-fetch-dest': 'document', accept: '*/*' }, '/x.png')).toBe(true);
+    expect(isPageNavigation({ 'sec-fetch-dest': 'image', accept: 'text/html' }, '/')).toBe(false);
+    expect(isPageNavigation({ accept: 'text/html', 'x-requested-with': 'XMLHttpRequest' }, '/')).toBe(false);
+    expect(isPageNavigation({ accept: '*/*' }, '/shop/item')).toBe(true);
+    expect(isPageNavigation({ accept: '*/*' }, '/style.CSS')).toBe(false);
+    expect(isPageNavigation({ accept: 'image/webp,*/*' }, '/a.b/logo')).toBe(true);
+    expect(isPageNavigation({}, '/')).toBe(false);
   });
 
   it('keeps continue targets on the site', () => {

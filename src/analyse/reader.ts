@@ -102,6 +102,15 @@ export class LogReader implements AsyncIterable<LogRecord[]> {
   readonly inputs: readonly LogInputStats[];
   readonly #options: Resolved;
   #started = false;
+  #current = -1;
+
+  /**
+   * Index (in `inputs`) of the input being read: every batch comes from one input, and while the
+   * consumer holds a batch this is that batch's input. -1 before the first.
+   */
+  get currentInput(): number {
+    return this.#current;
+  }
 
   constructor(options: Resolved) {
     this.#options = options;
@@ -150,6 +159,7 @@ export class LogReader implements AsyncIterable<LogRecord[]> {
   async *#run(): AsyncGenerator<LogRecord[]> {
     const detections = await this.#prepare();
     for (let index = 0; index < this.inputs.length; index++) {
+      this.#current = index;
       yield* this.#readInput(this.inputs[index] as LogInputStats, detections[index] ?? null);
     }
   }

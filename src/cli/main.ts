@@ -7,6 +7,7 @@ import { startProxy } from '../proxy/app.js';
 import { startCluster } from '../proxy/cluster.js';
 import type { ProxyConfig, ProxyLogger, RunningProxy } from '../proxy/config.js';
 import { checkUpstream } from '../proxy/upstream-check.js';
+import { runAnalyse } from './analyse.js';
 import { startDemoSite, type DemoSite } from './demo-site.js';
 import { descriptorLimitWarning } from './limits.js';
 import { createLogger } from './logger.js';
@@ -21,7 +22,10 @@ export type CliSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 /** Everything the CLI touches of the outside world; `bin.ts` builds it from `process`, tests from fakes. */
 export interface CliIo {
   stdout: { write(s: string): void; isTTY?: boolean };
-  stderr: { write(s: string): void };
+  /** `isTTY`: a terminal, where `analyse` draws its progress line (never into a pipe or a file). */
+  stderr: { write(s: string): void; isTTY?: boolean };
+  /** What `analyse -` reads. @default process.stdin */
+  stdin?: AsyncIterable<Buffer | string>;
   env: Record<string, string | undefined>;
   cwd: string;
   /** Subscribes to a signal; returns the unsubscribe function. */
@@ -50,8 +54,9 @@ const HELP_HINT = `Run ${PROGRAM} --help for the options.`;
  * proxy that gave up serving on its own (`RunningProxy.failed`).
  */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  // An offline command with options of its own: it starts nothing.
+  // Offline commands with options of their own: they start nothing of the proxy.
   if (argv[0] === 'report') return runReportCommand(argv.slice(1), io);
+  if (argv[0] === 'analyse' || argv[0] === 'analyze') return runAnalyse(argv.slice(1), io);
   if (argv[0] === ROUTER_CONFIG_COMMAND) return runRouterConfig(argv.slice(1), io);
   let parsed: ReturnType<typeof parseCliArgs>;
   try {

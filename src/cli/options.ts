@@ -185,7 +185,7 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
   if (positional !== undefined) {
     if (!(COMMANDS as readonly string[]).includes(positional)) {
       const suggestion = closest(positional, COMMANDS);
-      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default), demo and router-config.'}`, positional);
+      throw new UsageError(`${PROGRAM}: unknown command ${JSON.stringify(positional)}; ${suggestion ? `did you mean ${suggestion}?` : 'the commands are run (the default), demo, router-config and analyse (which comes first: analyse FILE...).'}`, positional);
     }
     command = positional as CliCommand;
   }
@@ -434,6 +434,7 @@ export function helpText(): string {
     `  ${PROGRAM} --upstream URL [options]   run the proxy in front of URL`,
     `  ${PROGRAM} demo [options]             try it against a built-in demo site`,
     `  ${PROGRAM} report --merge FILE...     one report from the stats files of several servers (report --help)`,
+    `  ${PROGRAM} analyse [options] FILE...  read existing access logs: the same report, before deploying (analyse --help)`,
     '',
     'Every option can also be set in the JSON file given with --config, keyed by the option name without',
     'the dashes ({"upstream": "http://127.0.0.1:3000", "cert": ["rsa.pem", "ecdsa.pem"], "upstream-insecure": true}).',

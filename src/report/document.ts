@@ -22,9 +22,9 @@ import {
 } from '../stats/labels.js';
 import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, dayStart, hourStart, type DayBucket, type HourBucket, type StatsState } from '../stats/model.js';
 import type { SitesPlan, StorageStatus } from '../stats/types.js';
+import { knownClient } from '../tls/known-clients.js';
 import { DEFAULT_READINESS } from './options.js';
 import { buildSites, type ReadinessSettings, type SitesReport } from './sites.js';
-import { knownClient } from '../tls/known-clients.js';
 import { CLIENT_HELLO_OUTCOMES, type ClientHelloOutcome, type ClientKind, type FallbackAction, type HandshakeFailureReason, type OfferedVersion, type TlsProtocol } from '../types.js';
 
 /** Identifies the report document; bump `REPORT_VERSION` on any incompatible change (README documents it). */
@@ -136,10 +136,10 @@ export interface Totals {
   handshakes: { protocol: ProtocolLabel; resumed: boolean; count: number }[];
   handshakeFailures: Record<HandshakeFailureReason, number>;
   upstreamErrors: Record<UpstreamErrorStatus, number>;
-  /** Per host (the first 20 seen, then `other`) and per path group (`''`: outside every group). */
-  sites: { scope: 'host' | 'group'; name: string; legacy: boolean; browser: boolean; count: number }[];
   /** Connections by what their ClientHello offered (the census). */
   offered: Record<ClientHelloOutcome, number>;
+  /** Per host (the first 20 seen, then `other`) and per path group (`''`: outside every group). */
+  sites: { scope: 'host' | 'group'; name: string; legacy: boolean; browser: boolean; count: number }[];
 }
 
 export interface ReportDocument {
@@ -149,15 +149,26 @@ export interface ReportDocument {
   storage: StorageStatus;
   windows: Record<WindowName, WindowReport>;
   totals: Totals;
+  /**
+   * The whole time the numbers cover, from the hour of the first to the hour of the last: present in a
+   * report built from logs (`analyse`), where the log's span is the question; daily series.
+   */
+  span?: WindowReport;
   /** Per host and per path group, with each one's switch-off date and readiness (report/sites.ts). */
   sites: SitesReport;
 }
 
-/** What the report knows besides the stats: the middleware's plan and the readiness settings. */
-export interface ReportContext {
+/** What the report knows besides the stats. */
+export interface ReportOptions {
+  /** Adds `span`, from the hour of `from` to the hour of `to` (ms since the epoch). */
+  span?: { from: number; to: number };
+  /** The middleware's switch-off plan per host and group. */
   plan?: SitesPlan | undefined;
   readiness?: ReadinessSettings;
 }
+
+/** The same, by the name the switch-off code knows it. */
+export type ReportContext = ReportOptions;
 
 
 export const TOP_CLIENTS = 10;
@@ -165,6 +176,22 @@ export const TOP_FINGERPRINTS = 10;
 
 const WINDOW_HOURS: Record<WindowName, number> = { '24h': 24, '7d': 7 * 24, '30d': 30 * 24 };
 const WINDOW_DAYS: Record<WindowName, number> = { '24h': 1, '7d': 7, '30d': 30 };
+/** Points of a daily series at most: a longer span gets points of several days each. */
+const MAX_SERIES_POINTS = 400;
+
+/** What a window covers: the hours it sums, and the sketches it unites (hourly ones, or daily ones). */
+interface Range {
+  firstHour: number;
+  lastHour: number;
+  firstDay: number;
+  lastDay: number;
+  hourly: boolean;
+}
+
+function rangeOf(now: number, name: WindowName): Range {
+  const lastHour = hourStart(now);
+  return { firstHour: lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS, lastHour, firstDay: dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS, lastDay: dayStart(now), hourly: name === '24h' };
+}
 
 // Protocols that a minimum of TLS 1.2 / 1.3 would send to the fallback page.
 const BELOW: Record<WhatIfRow['minimum'], readonly TlsProtocol[]> = {
@@ -184,18 +211,24 @@ const HELLO_READ: readonly ClientHelloOutcome[] = ['SSLv2', 'SSLv3', 'TLSv1', 'T
  * the hours inside the window; the 24 h visitor figures unite hourly sketches, the 7 d and 30 d ones
  * unite the sketches of the last 7 / 30 UTC days (today included).
  */
-export function buildReport(state: StatsState, now: number, storage: StorageStatus, context: ReportContext = {}): ReportDocument {
+export function buildReport(state: StatsState, now: number, storage: StorageStatus, options: ReportOptions = {}): ReportDocument {
   const lastDay = fingerprintCounts(state, hourStart(now) - 23 * HOUR_MS, hourStart(now));
-  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, now, name, lastDay)])) as Record<WindowName, WindowReport>;
-  return {
+  const windows = Object.fromEntries(WINDOWS.map((name) => [name, buildWindow(state, rangeOf(now, name), lastDay)])) as Record<WindowName, WindowReport>;
+  const report: ReportDocument = {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
     generatedAt: new Date(now).toISOString(),
     storage,
     windows,
     totals: buildTotals(state),
-    sites: buildSites(state, now, context.plan, context.readiness ?? DEFAULT_READINESS),
+    sites: buildSites(state, now, options.plan, options.readiness ?? DEFAULT_READINESS),
   };
+  const span = options.span;
+  if (span) {
+    const from = Math.min(span.from, span.to);
+    report.span = buildWindow(state, { firstHour: hourStart(from), lastHour: hourStart(span.to), firstDay: dayStart(from), lastDay: dayStart(span.to), hourly: false }, lastDay);
+  }
+  return report;
 }
 
 /** The all-time part of the document, on its own: Prometheus scrapes read only this. */
@@ -214,15 +247,15 @@ export function buildTotals(state: StatsState): Totals {
   for (const [reason, n] of state.totals.failures) if (Object.hasOwn(handshakeFailures, reason)) handshakeFailures[reason] += n;
   const upstreamErrors = zero(UPSTREAM_ERROR_STATUSES);
   for (const [status, n] of state.totals.upstreamErrors) if (Object.hasOwn(upstreamErrors, status)) upstreamErrors[status as UpstreamErrorStatus] += n;
+  const offered = zero(CLIENT_HELLO_OUTCOMES);
+  for (const [outcome, n] of state.totals.offered) if (Object.hasOwn(offered, outcome)) offered[outcome] += n;
   const sites: Totals['sites'] = [];
   for (const [scope, map] of [['host', state.totals.hosts], ['group', state.totals.groups]] as const) {
     for (const [name, cells] of map) SITE_CELLS.forEach((cell, i) => {
       if ((cells[i] ?? 0) > 0) sites.push({ scope, name, legacy: cell.legacy, browser: cell.browser, count: cells[i] ?? 0 });
     });
   }
-  const offered = zero(CLIENT_HELLO_OUTCOMES);
-  for (const [outcome, n] of state.totals.offered) if (Object.hasOwn(offered, outcome)) offered[outcome] += n;
-  return { requests, handshakes, handshakeFailures, upstreamErrors, sites, offered };
+  return { requests, handshakes, handshakeFailures, upstreamErrors, offered, sites };
 }
 
 /** Failed handshakes by fingerprint key in the hours [firstHour, lastHour]. */
@@ -245,9 +278,8 @@ function namedFailures(counts: Map<string, number>, lastDay: Map<string, number>
   return rows.sort((a, b) => b.connections - a.connections || a.ja4.localeCompare(b.ja4)).slice(0, TOP_FINGERPRINTS);
 }
 
-function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: Map<string, number>): WindowReport {
-  const lastHour = hourStart(now);
-  const firstHour = lastHour - (WINDOW_HOURS[name] - 1) * HOUR_MS;
+function buildWindow(state: StatsState, range: Range, lastDay: Map<string, number>): WindowReport {
+  const { firstHour, lastHour } = range;
   const hours = [...state.hours].filter(([start]) => start >= firstHour && start <= lastHour);
 
   const byProtocol = zero(PROTOCOL_LABELS);
@@ -306,7 +338,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
   }
   const helloConnections = sum(HELLO_READ.map((v) => offered[v]));
 
-  const sketches = visitorSketches(state, now, name);
+  const sketches = visitorSketches(state, range);
   const classes = [...sketches].map(([key, hll]) => [parseVisitorKey(key), hll] as const).filter((entry): entry is readonly [VisitorClass, HyperLogLog] => entry[0] !== null);
   const unite = (predicate: (protocol: VisitorClass['protocol'], human: VisitorClass['human']) => boolean) =>
     HyperLogLog.union(classes.filter(([visitor]) => predicate(visitor.protocol, visitor.human)).map(([, hll]) => hll)).count();
@@ -342,7 +374,7 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
     },
     legacyShare: ratio(legacy, total),
     legacyShareBrowsers: ratio(legacyBrowsers, browsers),
-    topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, now, name)),
+    topLegacyClients: topClients(clientRequests, clientVisitorSketches(state, range)),
     handshakes: { total: sum(Object.values(handshakesByProtocol)), resumed, byProtocol: handshakesByProtocol },
     handshakeFailures: { total: sum(Object.values(failures)), byReason: failures },
     offered: { connections: sum(Object.values(offered)), byVersion: offered },
@@ -350,16 +382,15 @@ function buildWindow(state: StatsState, now: number, name: WindowName, lastDay: 
     passThrough,
     upstreamErrors: { total: sum(Object.values(upstreamErrors)), byStatus: upstreamErrors },
     whatIf,
-    series: name === '24h' ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, now, WINDOW_DAYS[name]),
+    series: range.hourly ? hourlySeries(state, firstHour, lastHour) : dailySeries(state, range.firstDay, range.lastDay),
     pageViews,
   };
 }
 
-/** Unites, per key, the sketches the window covers: hourly ones for 24 h, daily ones for 7 d and 30 d. */
+/** Unites, per key, the sketches the window covers: hourly ones for 24 h, daily ones for 7 d, 30 d and a span. */
 function windowSketches(
   state: StatsState,
-  now: number,
-  name: WindowName,
+  range: Range,
   hourly: (bucket: HourBucket) => Iterable<[string, HyperLogLog]>,
   daily: (bucket: DayBucket) => Iterable<[string, HyperLogLog]>,
 ): Map<string, HyperLogLog> {
@@ -369,22 +400,20 @@ function windowSketches(
     if (existing) existing.merge(hll);
     else out.set(key, hll.clone());
   };
-  if (name === '24h') {
-    const lastHour = hourStart(now);
-    for (const [start, bucket] of state.hours) if (start > lastHour - 24 * HOUR_MS && start <= lastHour) for (const entry of hourly(bucket)) add(entry);
+  if (range.hourly) {
+    for (const [start, bucket] of state.hours) if (start >= range.firstHour && start <= range.lastHour) for (const entry of hourly(bucket)) add(entry);
   } else {
-    const firstDay = dayStart(now) - (WINDOW_DAYS[name] - 1) * DAY_MS;
-    for (const [start, bucket] of state.days) if (start >= firstDay) for (const entry of daily(bucket)) add(entry);
+    for (const [start, bucket] of state.days) if (start >= range.firstDay && start <= range.lastDay) for (const entry of daily(bucket)) add(entry);
   }
   return out;
 }
 
-function visitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
-  return windowSketches(state, now, name, (hour) => hour.visitors ?? [], (day) => day.visitors);
+function visitorSketches(state: StatsState, range: Range): Map<string, HyperLogLog> {
+  return windowSketches(state, range, (hour) => hour.visitors ?? [], (day) => day.visitors);
 }
 
-function clientVisitorSketches(state: StatsState, now: number, name: WindowName): Map<string, HyperLogLog> {
-  return windowSketches(state, now, name, (hour) => hour.clientVisitors ?? [], (day) => [...day.clients].map(([key, c]): [string, HyperLogLog] => [key, c.visitors]));
+function clientVisitorSketches(state: StatsState, range: Range): Map<string, HyperLogLog> {
+  return windowSketches(state, range, (hour) => hour.clientVisitors ?? [], (day) => [...day.clients].map(([key, c]): [string, HyperLogLog] => [key, c.visitors]));
 }
 
 function topClients(requests: Map<string, number>, visitors: Map<string, HyperLogLog>): LegacyClientRow[] {
@@ -407,10 +436,10 @@ function hourlySeries(state: StatsState, firstHour: number, lastHour: number): S
   return points;
 }
 
-function dailySeries(state: StatsState, now: number, days: number): SeriesPoint[] {
+function dailySeries(state: StatsState, firstDay: number, lastDay: number): SeriesPoint[] {
   const points: SeriesPoint[] = [];
-  const today = dayStart(now);
-  for (let start = today - (days - 1) * DAY_MS; start <= today; start += DAY_MS) points.push(point(state, start, start + DAY_MS));
+  const step = Math.ceil((lastDay - firstDay + DAY_MS) / DAY_MS / MAX_SERIES_POINTS) * DAY_MS;
+  for (let start = firstDay; start <= lastDay; start += step) points.push(point(state, start, Math.min(start + step, lastDay + DAY_MS)));
   return points;
 }
 

@@ -41,7 +41,9 @@ export type CliGroup =
   | 'Proxy trust'
   | 'Limits and timeouts'
   | 'Process'
-  | 'Logging';
+  | 'Logging'
+  | 'Log input'
+  | 'Analysis output';
 
 export interface CliFlag {
   /** Long flag name without dashes; also the config-file key. */

@@ -5,7 +5,7 @@ import { SipHash24 } from './siphash.js';
 import type { RequestRecord } from './types.js';
 
 /** Labels as cached for a connection, with the requests counted on them but not yet in the state. */
-interface CachedLabels extends RequestLabels {
+export interface CachedLabels extends RequestLabels {
   pending: number;
 }
 
@@ -219,7 +219,8 @@ export class StatsCounter {
   }
 }
 
-function labelsOf(verdict: Verdict, action: FallbackAction): CachedLabels {
+/** The labels a request is counted under. Exported for `analyse`, which counts log lines under the same labels. */
+export function labelsOf(verdict: Verdict, action: FallbackAction): CachedLabels {
   const { tls, client, legacy, reasons } = verdict;
   const labels: CachedLabels = {
     pending: 0,

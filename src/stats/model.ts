@@ -67,6 +67,26 @@ export interface DayBucket {
   groups: Map<string, SiteDay>;
 }
 
+/**
+ * A log imported into the stats (`analyse --into`) and how far, so that importing it again, or a
+ * rotated or grown copy of it, counts only what is new.
+ */
+export interface ImportRecord {
+  /** Hash of the log's first record (time, address, request, user agent…): rotation and growth keep it. */
+  id: string;
+  /** The input as it was named when imported, for messages. */
+  input: string;
+  /** Records counted from the log, from its first one on. */
+  records: number;
+  /** Time of the last record counted (ms): a later import checks the log still has it at that place. */
+  last: number;
+  /** When it was imported (ms). */
+  at: number;
+}
+
+/** Imports remembered; the oldest are forgotten first (re-importing one whose data is past retention adds nothing). */
+export const MAX_IMPORTS = 1000;
+
 export interface StatsState {
   /** Hour start (ms since epoch) → bucket. */
   hours: Map<number, HourBucket>;
@@ -79,12 +99,14 @@ export interface StatsState {
     failures: Map<HandshakeFailureReason, number>;
     /** Responses the proxy made itself because the upstream failed, by status (502, 504). */
     upstreamErrors: Map<string, number>;
+    /** Connections by what their first bytes were (the ClientHello census). */
+    offered: Map<ClientHelloOutcome, number>;
     /** Requests per host and per group, in cells; a name keeps its slot for good (counters stay monotonic). */
     hosts: Map<string, SiteCells>;
     groups: Map<string, SiteCells>;
-    /** Connections by what their first bytes were (the ClientHello census). */
-    offered: Map<ClientHelloOutcome, number>;
   };
+  /** Logs imported by `analyse --into`, by `ImportRecord.id`. Absent in states that never had one. */
+  imports?: Map<string, ImportRecord>;
 }
 
 export const HOUR_MS = 60 * 60 * 1000;
@@ -108,14 +130,15 @@ export function isEmptyState(state: StatsState): boolean {
     totals.handshakes.size === 0 &&
     totals.failures.size === 0 &&
     totals.upstreamErrors.size === 0 &&
+    totals.offered.size === 0 &&
     totals.hosts.size === 0 &&
     totals.groups.size === 0 &&
-    totals.offered.size === 0
+    !state.imports?.size
   );
 }
 
 export function emptyState(): StatsState {
-  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map(), hosts: new Map(), groups: new Map(), offered: new Map() } };
+  return { hours: new Map(), days: new Map(), totals: { requests: new Map(), handshakes: new Map(), failures: new Map(), upstreamErrors: new Map(), offered: new Map(), hosts: new Map(), groups: new Map() } };
 }
 
 function emptyHour(): HourBucket {
@@ -340,6 +363,20 @@ export function recordRequest(state: StatsState, time: number, sample: RequestLa
   }
 }
 
+/**
+ * The visitor sketches of recordRequest alone, for a caller that counts requests of the same labels
+ * in bulk (recordRequest with `visitor` null and an amount). Not for legacy clients' labels: their
+ * per-client sketches live beside their bounded counts and go with recordRequest.
+ */
+export function recordVisitor(state: StatsState, time: number, sample: RequestLabels, visitor: Uint8Array): void {
+  const { hour, day } = buckets(state, time);
+  const keys = sample.keys ?? sampleKeys(sample);
+  for (const key of keys.visitors) {
+    if (hour.visitors) sketch(hour.visitors, key).add(visitor);
+    sketch(day.visitors, key).add(visitor);
+  }
+}
+
 export function recordHandshake(state: StatsState, time: number, protocol: ProtocolLabel, resumed: boolean): void {
   const key = handshakeKey({ protocol, resumed });
   addTo(hourBucket(state, time).handshakes, key);
@@ -383,6 +420,16 @@ export function prune(state: StatsState, now: number, retentionDays: number): vo
   }
   const oldestDay = dayStart(now) - retentionDays * DAY_MS;
   for (const start of state.days.keys()) if (start < oldestDay) state.days.delete(start);
+  if (state.imports) pruneImports(state.imports, oldestHour);
+}
+
+/** Forgets imports whose every record is past retention, then all but the MAX_IMPORTS latest. */
+function pruneImports(imports: Map<string, ImportRecord>, oldest: number): void {
+  for (const [id, entry] of imports) if (entry.last < oldest) imports.delete(id);
+  if (imports.size <= MAX_IMPORTS) return;
+  const latest = [...imports.values()].sort((a, b) => b.at - a.at).slice(0, MAX_IMPORTS);
+  imports.clear();
+  for (const entry of latest) imports.set(entry.id, entry);
 }
 
 /** Adds `other` into `target`: counters add up, sketches unite. Used for cluster workers and late loads. */
@@ -435,9 +482,14 @@ export function mergeState(target: StatsState, other: StatsState): void {
   mergeCounts(target.totals.handshakes, other.totals.handshakes);
   mergeCounts(target.totals.failures, other.totals.failures);
   mergeCounts(target.totals.upstreamErrors, other.totals.upstreamErrors);
+  mergeCounts(target.totals.offered, other.totals.offered);
+  if (other.imports?.size) {
+    target.imports ??= new Map();
+    // The same log imported further wins: it covers what the shorter import did.
+    for (const [id, entry] of other.imports) if ((target.imports.get(id)?.records ?? -1) < entry.records) target.imports.set(id, entry);
+  }
   mergeSiteCells(target.totals.hosts, other.totals.hosts, MAX_HOSTS, true);
   mergeSiteCells(target.totals.groups, other.totals.groups, MAX_GROUPS, true);
-  mergeCounts(target.totals.offered, other.totals.offered);
 }
 
 function mergeCounts<K>(into: Map<K, number>, from: Map<K, number>): void {

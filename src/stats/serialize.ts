@@ -1,6 +1,6 @@
 import { HyperLogLog } from './hyperloglog.js';
 import { CLIENT_HELLO_OUTCOMES, PASS_THROUGH_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, fromVersion1Key, LEGACY_REASONS, UPSTREAM_ERROR_STATUSES } from './labels.js';
-import { CLIENT_SKETCH_PRECISION, MAX_FINGERPRINTS_PER_HOUR, emptyState, MAX_GROUPS, MAX_HOSTS, SITE_SKETCH_PRECISION, type ClientCounts, type DayBucket, type HourBucket, type SiteCells, type SiteDay, type StatsState } from './model.js';
+import { CLIENT_SKETCH_PRECISION, emptyState, MAX_FINGERPRINTS_PER_HOUR, MAX_GROUPS, MAX_HOSTS, MAX_IMPORTS, SITE_SKETCH_PRECISION, type ClientCounts, type DayBucket, type HourBucket, type ImportRecord, type SiteCells, type SiteDay, type StatsState } from './model.js';
 
 /**
  * On-disk format of the stats file. Bump `STATS_FILE_VERSION` on any incompatible change, and keep
@@ -72,9 +72,19 @@ export interface StatsDocument {
   savedAt: string;
   /** Salt of the visitor hashes, so a restart does not count everyone again. */
   salt: string;
-  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts; hosts?: Record<string, number[]>; groups?: Record<string, number[]>; offered?: Counts };
+  totals: { requests: Counts; handshakes: Counts; failures: Counts; upstreamErrors?: Counts; offered?: Counts; hosts?: Record<string, number[]>; groups?: Record<string, number[]> };
   hours: HourDocument[];
   days: DayDocument[];
+  /** Logs imported by `analyse --into`; absent when there were none (and in files written before). */
+  imports?: ImportDocument[];
+}
+
+interface ImportDocument {
+  id: string;
+  input: string;
+  records: number;
+  last: string;
+  at: string;
 }
 
 export function toDocument(state: StatsState, salt: Buffer, now: number): StatsDocument {
@@ -88,9 +98,9 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       handshakes: Object.fromEntries(state.totals.handshakes),
       failures: Object.fromEntries(state.totals.failures),
       upstreamErrors: Object.fromEntries(state.totals.upstreamErrors),
+      ...(state.totals.offered.size > 0 && { offered: Object.fromEntries(state.totals.offered) }),
       ...(state.totals.hosts.size > 0 && { hosts: Object.fromEntries(state.totals.hosts) }),
       ...(state.totals.groups.size > 0 && { groups: Object.fromEntries(state.totals.groups) }),
-      ...(state.totals.offered.size > 0 && { offered: Object.fromEntries(state.totals.offered) }),
     },
     hours: [...state.hours].sort(([a], [b]) => a - b).map(([start, h]) => ({
       start: new Date(start).toISOString(),
@@ -118,7 +128,12 @@ export function toDocument(state: StatsState, salt: Buffer, now: number): StatsD
       ...(d.hosts.size > 0 && { hosts: siteDaysToObject(d.hosts) }),
       ...(d.groups.size > 0 && { groups: siteDaysToObject(d.groups) }),
     })),
+    ...(state.imports && state.imports.size > 0 && { imports: [...state.imports.values()].sort((a, b) => a.at - b.at).map(importToDocument) }),
   };
+}
+
+function importToDocument(entry: ImportRecord): ImportDocument {
+  return { id: entry.id, input: entry.input, records: entry.records, last: new Date(entry.last).toISOString(), at: new Date(entry.at).toISOString() };
 }
 
 function siteDaysToObject(map: Map<string, SiteDay>): Record<string, SiteDayDocument> {
@@ -147,9 +162,9 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
   state.totals.handshakes = counts(totals.handshakes, 'totals.handshakes', undefined, rekey);
   state.totals.failures = counts(totals.failures, 'totals.failures', FAILURE_REASONS);
   if (totals.upstreamErrors !== undefined) state.totals.upstreamErrors = counts(totals.upstreamErrors, 'totals.upstreamErrors', UPSTREAM_ERROR_STATUSES);
+  if (totals.offered !== undefined) state.totals.offered = counts(totals.offered, 'totals.offered', CLIENT_HELLO_OUTCOMES);
   if (totals.hosts !== undefined) state.totals.hosts = siteCells(totals.hosts, 'totals.hosts', MAX_HOSTS);
   if (totals.groups !== undefined) state.totals.groups = siteCells(totals.groups, 'totals.groups', MAX_GROUPS);
-  if (totals.offered !== undefined) state.totals.offered = counts(totals.offered, 'totals.offered', CLIENT_HELLO_OUTCOMES);
   for (const [i, raw] of array(doc.hours, 'hours').entries()) {
     const h = object(raw, `hours[${i}]`);
     const bucket: HourBucket = {
@@ -186,6 +201,18 @@ export function fromDocument(value: unknown): { state: StatsState; salt: Buffer 
       groups: d.groups === undefined ? new Map() : siteDays(d.groups, 'groups', MAX_GROUPS),
     };
     state.days.set(time(d.start, `days[${i}].start`), bucket);
+  }
+  if (doc.imports !== undefined) {
+    const list = array(doc.imports, 'imports');
+    if (list.length > MAX_IMPORTS) fail(`imports has ${list.length} entries, more than ${MAX_IMPORTS}`);
+    state.imports = new Map();
+    for (const [i, raw] of list.entries()) {
+      const entry = object(raw, `imports[${i}]`);
+      const id = string(entry.id, `imports[${i}].id`);
+      const input = string(entry.input, `imports[${i}].input`);
+      if (id.length > 64 || input.length > 512) fail(`imports[${i}] is too long`);
+      state.imports.set(id, { id, input, records: count(entry.records, `imports[${i}].records`), last: time(entry.last, `imports[${i}].last`), at: time(entry.at, `imports[${i}].at`) });
+    }
   }
   return { state, salt };
 }
@@ -229,6 +256,12 @@ function counts<K extends string>(value: unknown, where: string, allowed?: reado
   return map;
 }
 
+// A file holds what the writer bounded: more keys than its cap (plus `other`) was not written by it.
+function bounded<V>(map: Map<string, V>, cap: number, where: string): Map<string, V> {
+  if (map.size > cap + 1) fail(`${where} has more than ${cap} keys`);
+  return map;
+}
+
 /** Site maps hold at most `cap` names and `other`: more was never written by this package. */
 function siteCells(value: unknown, where: string, cap: number): Map<string, SiteCells> {
   const map = new Map<string, SiteCells>();
@@ -257,12 +290,6 @@ function siteDays(value: unknown, where: string, cap: number): Map<string, SiteD
     }
   }
   if (map.size > cap + 1) fail(`${where} has more than ${cap} names`);
-  return map;
-}
-
-// A file holds what the writer bounded: more keys than its cap (plus `other`) was not written by it.
-function bounded<V>(map: Map<string, V>, cap: number, where: string): Map<string, V> {
-  if (map.size > cap + 1) fail(`${where} has more than ${cap} keys`);
   return map;
 }
 

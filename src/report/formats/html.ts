@@ -1,7 +1,7 @@
 import { escapeHtml } from '../../html.js';
 import { PROTOCOL_LABELS, type ProtocolLabel } from '../../stats/labels.js';
 import { MAX_HOSTS } from '../../stats/model.js';
-import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName } from '../document.js';
+import { WINDOWS, type ReportDocument, type SeriesPoint, type WindowName, type WindowReport } from '../document.js';
 import type { SiteRow } from '../sites.js';
 import { CSV_TABLES } from './csv.js';
 
@@ -13,20 +13,32 @@ const PROTOCOL_COLOURS: Record<ProtocolLabel, string> = {
   none: '#95a5a6',
 };
 
-const WINDOW_TITLES: Record<WindowName, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days' };
+/** What the dashboard shows: one window of the report, or its `span` (a report built from logs). */
+export type DashboardView = WindowName | 'span';
+
+const WINDOW_TITLES: Record<DashboardView, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', span: 'whole log' };
+
+/** Where the dashboard's links go: by default `?window=…` and `report.json` under `basePath`. */
+export interface DashboardLinks {
+  view(view: DashboardView): string;
+  /** The JSON document, or null for no link (a file opened from disk has none beside it). */
+  json: string | null;
+}
 
 /**
  * The dashboard: server-rendered HTML with inline SVG, no script and no external resource, so it works
  * behind the strictest CSP and on a phone. Every figure is taken from the same `ReportDocument` that
  * `report.json` returns, and carries a `data-figure` attribute naming its JSON path.
  */
-export function renderDashboard(report: ReportDocument, window: WindowName, basePath: string, filter?: SiteFilter): string {
-  const w = report.windows[window];
+export function renderDashboard(report: ReportDocument, window: DashboardView, basePath: string, filter?: SiteFilter, links: DashboardLinks = queryLinks(basePath)): string {
+  const w = window === 'span' ? report.span : report.windows[window];
+  if (w === undefined) throw new RangeError('legacy-tls-fallback: this report has no span (only a report built from logs has)');
   const figure = (path: string, text: string | number) => `<span data-figure="${escapeHtml(path)}">${escapeHtml(String(text))}</span>`;
-  const tabs = WINDOWS.map((name) =>
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const tabs = views.map((name) =>
     name === window
       ? `<strong>${WINDOW_TITLES[name]}</strong>`
-      : `<a href="${escapeHtml(`${basePath}?window=${name}`)}">${WINDOW_TITLES[name]}</a>`,
+      : `<a href="${escapeHtml(links.view(name))}">${WINDOW_TITLES[name]}</a>`,
   ).join(' · ');
 
   const protocolRows = PROTOCOL_LABELS.map(
@@ -35,11 +47,11 @@ export function renderDashboard(report: ReportDocument, window: WindowName, base
 
   const whatIfRows = w.whatIf
     .map(
-      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Connections turned away (per connection)">${figure(`whatIf.${i}.connections`, row.connections)} (${figure(`whatIf.${i}.connectionShare`, percent(row.connectionShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
+      (row, i) => `<tr><th scope="row">minimum ${row.minimum}</th><td data-label="Requests sent to the fallback page">${figure(`whatIf.${i}.requests`, row.requests)} (${figure(`whatIf.${i}.requestShare`, percent(row.requestShare))})</td><td data-label="Browser visitors sent there">${figure(`whatIf.${i}.browserVisitors`, row.browserVisitors)} (${figure(`whatIf.${i}.browserVisitorShare`, percent(row.browserVisitorShare))})</td><td data-label="Connections turned away">${figure(`whatIf.${i}.connections`, row.connections)} (${figure(`whatIf.${i}.connectionShare`, percent(row.connectionShare))})</td><td data-label="Already cannot connect">${figure(`whatIf.${i}.cannotConnect`, row.cannotConnect)}</td></tr>`,
     )
     .join('\n');
 
-  const census = censusSection(report, window, figure);
+  const census = censusSection(w, figure);
 
   const clientRows = w.topLegacyClients.length
     ? w.topLegacyClients
@@ -110,7 +122,7 @@ section > h2:first-child { margin-top: 0; }
 <main>
 <h1>Legacy TLS traffic</h1>
 <p>${tabs}</p>
-<p class="muted">From ${escapeHtml(dateTime(w.from))} to ${escapeHtml(dateTime(w.to))}. Generated ${escapeHtml(dateTime(report.generatedAt))}. The same figures as <a href="${escapeHtml(`${basePath}report.json`)}">report.json</a>; tables as CSV: ${csvLinks(basePath, window)}.</p>
+<p class="muted">From ${escapeHtml(dateTime(w.from))} to ${escapeHtml(dateTime(w.to))}. Generated ${escapeHtml(dateTime(report.generatedAt))}.${links.json === null || window === 'span' ? '' : ` The same figures as <a href="${escapeHtml(links.json)}">report.json</a>; tables as CSV: ${csvLinks(basePath, window)}.`}</p>
 ${storage}
 ${note}
 ${upstream}
@@ -120,7 +132,7 @@ ${upstream}
 <div>Legacy share among browsers${w.requests.byKind.browser === 0 ? '<span class="big">no data</span>no browser traffic in this period' : `<span class="big">${figure('legacyShareBrowsers', percent(w.legacyShareBrowsers))}</span>bots and libraries left out`}</div>
 <div>Visitors (approx.)<span class="big">${figure('visitors.total', w.visitors.total)}</span>${figure('visitors.legacy', w.visitors.legacy)} on legacy clients</div>
 </div>
-${sitesSection(report, window, basePath, filter)}
+${links.json === null || window === 'span' ? '' : sitesSection(report, window, basePath, filter)}
 <section>
 <h2>What if you raised the minimum?</h2>
 <table class="stack">
@@ -138,7 +150,7 @@ ${shareChart(w.series, window !== '24h')}
 </section>
 
 <section>
-<h2>Protocol mix ${window === '24h' ? 'per hour' : 'per day'}</h2>
+<h2>Protocol mix ${window === '24h' ? 'per hour' : w.series.length > 1 && Date.parse(w.series[1]?.start ?? '') - Date.parse(w.series[0]?.start ?? '') > 86_400_000 ? 'over time' : 'per day'}</h2>
 ${protocolChart(w.series, window !== '24h')}
 <table>
 <thead><tr><th>Protocol</th><th>Requests</th><th>Visitors</th></tr></thead>
@@ -174,29 +186,6 @@ ${instancesSection(report)}
 `;
 }
 
-/**
- * The servers that write into a shared store (or the files of a merged report), so an owner sees that
- * every one reports: one whose "last seen" lags the others has stopped sending.
- */
-function instancesSection(report: ReportDocument): string {
-  const { instances, instance, location } = report.storage;
-  if (!instances || instances.length === 0) return '';
-  const rows = instances
-    .map((row, i) => `<tr><td>${escapeHtml(row.name)}${row.name === instance ? ' <span class="muted">(this server)</span>' : ''}</td><td data-instance="${i}.lastSeen">${escapeHtml(row.lastSeen)}</td><td data-instance="${i}.requests">${row.requests}</td></tr>`)
-    .join('\n');
-  const where = report.storage.store === 'redis' ? `Every server writing to ${escapeHtml(location ?? 'the store')}; these figures are all of theirs together.` : 'The stats files merged into this report.';
-  return `<section>
-<h2>Instances</h2>
-<table>
-<thead><tr><th>Instance</th><th>Last seen</th><th>Requests</th></tr></thead>
-<tbody>
-${rows}
-</tbody>
-</table>
-<p class="muted">${where}</p>
-</section>`;
-}
-
 const OUTCOME_TITLES: Record<string, string> = {
   'not-tls': 'not TLS (plain HTTP, junk)',
   unreadable: 'unreadable ClientHello',
@@ -204,8 +193,7 @@ const OUTCOME_TITLES: Record<string, string> = {
 };
 
 /** The ClientHello census: who fails at the handshake, by name, and connections by offered version. */
-function censusSection(report: ReportDocument, window: WindowName, figure: (path: string, text: string | number) => string): string {
-  const w = report.windows[window];
+function censusSection(w: WindowReport, figure: (path: string, text: string | number) => string): string {
   if (w.offered.connections === 0 && w.namedFailures.length === 0 && w.passThrough.relayed === 0) return '';
   const intercepted = w.requests.byReason['intercepted-or-spoofed'];
   const failureRows = w.namedFailures.length
@@ -247,6 +235,56 @@ ${versionRows}
 </table>
 </section>
 `;
+}
+
+/**
+ * The servers that write into a shared store (or the files of a merged report), so an owner sees that
+ * every one reports: one whose "last seen" lags the others has stopped sending.
+ */
+function instancesSection(report: ReportDocument): string {
+  const { instances, instance, location } = report.storage;
+  if (!instances || instances.length === 0) return '';
+  const rows = instances
+    .map((row, i) => `<tr><td>${escapeHtml(row.name)}${row.name === instance ? ' <span class="muted">(this server)</span>' : ''}</td><td data-instance="${i}.lastSeen">${escapeHtml(row.lastSeen)}</td><td data-instance="${i}.requests">${row.requests}</td></tr>`)
+    .join('\n');
+  const where = report.storage.store === 'redis' ? `Every server writing to ${escapeHtml(location ?? 'the store')}; these figures are all of theirs together.` : 'The stats files merged into this report.';
+  return `<section>
+<h2>Instances</h2>
+<table>
+<thead><tr><th>Instance</th><th>Last seen</th><th>Requests</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+<p class="muted">${where}</p>
+</section>`;
+}
+
+/**
+ * Every view of a report in one self-contained file that opens from disk (`analyse --html`): each view
+ * is a `<main id="view-…">`, the tabs are `#view-…` links, and CSS `:target` shows the one picked
+ * (no script, so it still works under the strictest settings). The whole log is shown first when the
+ * report has a span, else 30 days. `notes`: plain-text lines shown above every view (how the log
+ * could be read), escaped here.
+ */
+export function renderDashboardFile(report: ReportDocument, notes: readonly string[] = []): string {
+  const views: DashboardView[] = report.span ? [...WINDOWS, 'span'] : [...WINDOWS];
+  const links: DashboardLinks = { view: (view) => `#view-${view}`, json: null };
+  const notesHtml = notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`).join('\n');
+  const bodies = views.map((view) => {
+    const html = renderDashboard(report, view, '', undefined, links);
+    const main = html.slice(html.indexOf('<main>') + '<main>'.length, html.lastIndexOf('</main>'));
+    return `<main class="view" id="view-${view}">${main.replace('</h1>', `</h1>\n${notesHtml}`)}</main>`;
+  });
+  const first = renderDashboard(report, views[views.length - 1] as DashboardView, '', undefined, links);
+  const fallback = `#view-${views[views.length - 1] as DashboardView}`;
+  // The default view is the last in the document, so that `:target ~` can hide it when another is picked.
+  const css = `.view { display: none; }\n${fallback} { display: block; }\n.view:target { display: block; }\n.view:target ~ ${fallback} { display: none; }\n.note { background: #fff8e1; border: 1px solid #f0d58c; padding: 0.6rem 0.8rem; border-radius: 6px; }\n</style>`;
+  return `${first.slice(0, first.indexOf('<main>')).replace('</style>', css).replace(/<title>[^<]*<\/title>/, '<title>Legacy TLS report from logs</title>')}${bodies.join('\n')}\n</body>\n</html>\n`;
+}
+
+function queryLinks(basePath: string): DashboardLinks {
+  return { view: (view) => `${basePath}?window=${view}`, json: `${basePath}report.json` };
 }
 
 function percent(share: number): string {

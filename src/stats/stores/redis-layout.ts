@@ -30,8 +30,8 @@ import type { InstanceStatus } from '../types.js';
  * | key | type | holds | expires |
  * | --- | --- | --- | --- |
  * | `P salt` | string | the visitor salt (first writer wins: `SET NX`) | never |
- * | `P t` | hash | all-time totals: `r:` requests, `s:` handshakes, `f:` failures, `u:` upstream errors, `n:` connections by offered version; `H:` hosts / `G:` path groups (cells `a,b,c,d`, the first 20 / 64 names for good, later ones in `other`; `#H`/`#G` their number) | never (closed label sets and bounded sites: ≤ 520 fields) |
- * | `P h:<hour ms>` | hash | the hour's counters: `r:` `a:` `e:` `s:` `f:` `u:` `p:` page views, `n:` offered, `t:` pass-through (closed sets), `c:` legacy clients (≤ 32 + other), `o:` OS (≤ 24 + other), `j:` failed handshakes by version and JA4 (≤ 32 + other), `H:`/`G:` hosts (≤ 20 + other) / groups (≤ 64 + other) as cells `a,b,c,d`; `#c` `#o` `#j` `#H` `#G` their number | retention + 1 h |
+ * | `P t` | hash | all-time totals: `r:` requests, `s:` handshakes, `f:` failures, `u:` upstream errors, `k:` connections by offered version; `H:` hosts / `G:` path groups (cells `a,b,c,d`, the first 20 / 64 names for good, later ones in `other`; `#H`/`#G` their number) | never (closed label sets and bounded sites: ≤ 520 fields) |
+ * | `P h:<hour ms>` | hash | the hour's counters: `r:` `a:` `e:` `s:` `f:` `u:` `k:` connections by offered version, `p:` pass-through, `w:` the fallback page's own views (closed sets), `c:` legacy clients (≤ 32 + other), `o:` OS (≤ 24 + other), `j:` failed handshakes by version and JA4 (≤ 32 + other), `H:`/`G:` hosts (≤ 20 + other) / groups (≤ 64 + other) as cells `a,b,c,d`; `#c` `#o` `#j` `#H` `#G` their number | retention + 1 h |
  * | `P hv:<hour ms>` | hash | the hour's visitor sketches: `v:<class>` (2048 registers), `c:<client>` (256) | 49 h |
  * | `P d:<day ms>` | hash | the day's legacy clients `c:` (≤ 32 + other), requests per host `H:` (≤ 20 + other) and group `G:` (≤ 64 + other); `#c` `#H` `#G` | retention + 1 day |
  * | `P dv:<day ms>` | hash | the day's sketches, as `hv`, and per site the browser visitors `Hb:`/`Gb:` and legacy browser visitors `Hl:`/`Gl:` (256 registers each) | retention + 1 day |
@@ -290,9 +290,10 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
     put('s:', bucket.handshakes);
     put('f:', bucket.failures);
     put('u:', bucket.upstreamErrors);
-    put('p:', bucket.pageViews);
-    put('n:', bucket.offered);
-    put('t:', bucket.passThrough);
+    put('w:', bucket.pageViews);
+    // The ClientHello census (closed sets); its fingerprints are bounded below.
+    put('k:', bucket.offered);
+    put('p:', bucket.passThrough);
     const clients = lightestFirst(bucket.clients).map(([label, n]) => [label, String(n), sketchArg(bucket.clientVisitors?.get(label))]);
     const os = lightestFirst(bucket.os).map(([label, n]) => [label, String(n)]);
     const visitors = bucket.visitors ? [...bucket.visitors].map(([key, hll]) => [key, sketchArg(hll)]).filter(([, arg]) => arg !== 0) : [];
@@ -314,7 +315,7 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
   state.totals.handshakes.forEach((n, key) => totals.push([`s:${key}`, String(n)]));
   state.totals.failures.forEach((n, key) => totals.push([`f:${key}`, String(n)]));
   state.totals.upstreamErrors.forEach((n, key) => totals.push([`u:${key}`, String(n)]));
-  state.totals.offered.forEach((n, key) => totals.push([`n:${key}`, String(n)]));
+  state.totals.offered.forEach((n, key) => totals.push([`k:${key}`, String(n)]));
   const header = JSON.stringify({
     H: hours,
     D: days,
@@ -507,7 +508,7 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
   state.totals.handshakes = counters(replies.totals, 's:');
   state.totals.failures = counters(replies.totals, 'f:', FAILURE_REASONS);
   state.totals.upstreamErrors = counters<UpstreamErrorStatus>(replies.totals, 'u:', UPSTREAM_ERROR_STATUSES);
-  state.totals.offered = counters<ClientHelloOutcome>(replies.totals, 'n:', CLIENT_HELLO_OUTCOMES);
+  state.totals.offered = counters<ClientHelloOutcome>(replies.totals, 'k:', CLIENT_HELLO_OUTCOMES);
   state.totals.hosts = siteCells(replies.totals, 'H:', MAX_HOSTS);
   state.totals.groups = siteCells(replies.totals, 'G:', MAX_GROUPS);
   plan.hours.forEach(({ start }, i) => {
@@ -524,10 +525,10 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
       upstreamErrors: counters<UpstreamErrorStatus>(hash, 'u:', UPSTREAM_ERROR_STATUSES),
       visitors: sketchHash ? sketches(sketchHash, 'v:') : null,
       clientVisitors: sketchHash ? sketches(sketchHash, 'c:', CLIENT_SKETCH_PRECISION) : null,
-      offered: counters<ClientHelloOutcome>(hash, 'n:', CLIENT_HELLO_OUTCOMES),
+      offered: counters<ClientHelloOutcome>(hash, 'k:', CLIENT_HELLO_OUTCOMES),
       failedFingerprints: bounded(counters(hash, 'j:'), MAX_FINGERPRINTS_PER_HOUR),
-      passThrough: counters<PassThroughOutcome>(hash, 't:', PASS_THROUGH_OUTCOMES),
-      pageViews: counters(hash, 'p:'),
+      passThrough: counters<PassThroughOutcome>(hash, 'p:', PASS_THROUGH_OUTCOMES),
+      pageViews: counters(hash, 'w:'),
       hosts: siteCells(hash, 'H:', MAX_HOSTS),
       groups: siteCells(hash, 'G:', MAX_GROUPS),
     };
