@@ -177,6 +177,27 @@ describe.skipIf(!haveRedis)('the Redis layout carries the whole model', () => {
     expect(plain(back)).toEqual(expected);
   });
 
+  it('writes nothing of a delta while Redis is out of memory, and all of it, once, when there is room', async () => {
+    const state = fixture('oom');
+    const expected = plain(throughFile(state));
+    const s = await store(redis.url, 'oom:');
+    redis.cli('CONFIG', 'SET', 'maxmemory', '1');
+    try {
+      s.add(state);
+      await s.flush();
+      expect(s.status().error).toMatch(/OOM|memory/i);
+      expect(redis.cli('--scan', '--pattern', 'oom:*').trim().split('\n').filter((key) => key && key !== 'oom:salt')).toEqual([]);
+    } finally {
+      redis.cli('CONFIG', 'SET', 'maxmemory', '0');
+    }
+    for (let attempt = 0; attempt < 50 && s.status().error !== null; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await s.flush();
+    }
+    expect(s.status().error).toBeNull();
+    expect(plain(await s.read())).toEqual(expected);
+  });
+
   it('unites two deltas in Redis as the model merges them: same bounds, same `other`, sticky all-time sites', async () => {
     const a = fixture('first', 1);
     const b = fixture('second', 3);
