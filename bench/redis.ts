@@ -28,7 +28,7 @@ import { createLegacyTlsServer, generateSelfSignedCertificate, TrafficStats } fr
 import { legacyTlsFallback } from '../src/koa/index.js';
 import { HOUR_MS, hourStart } from '../src/stats/model.js';
 import { redisStore } from '../src/stats/stores/redis.js';
-import type { Verdict } from '../src/types.js';
+import { CLIENT_HELLO_OUTCOMES, type Verdict } from '../src/types.js';
 import { readConfig } from './config.js';
 import { pickLoadTool, runLoad, type LoadResult, type UserAgentMode } from './load.js';
 import { compileForChildren, installExitHandlers, killAll, onExit, runTracked, spawnTracked, startNodeChild, stopProcess, treeCpuSeconds, type ServerChild } from './processes.js';
@@ -125,8 +125,12 @@ function verdict(i: number): Verdict {
 function recordHour(stats: TrafficStats, count: number, offset: number): void {
   for (let i = 0; i < count; i++) {
     const n = offset + i;
-    stats.recordRequest({ verdict: verdict(i), action: i % 2 === 0 ? 'redirected' : 'passed', remoteAddress: `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, userAgent: `ua-${i % 50}` });
+    // Hosts, path groups and failed fingerprints past their caps (20, 64, 32), the census's every outcome.
+    const site = { host: `host${i % 30}.example`, group: `group${i % 80}` };
+    stats.recordRequest({ verdict: verdict(i), action: i % 2 === 0 ? 'redirected' : 'passed', remoteAddress: `10.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, userAgent: `ua-${i % 50}`, site });
     if (i % 10 === 0) stats.recordHandshake(verdict(i).tls.protocol, i % 20 === 0);
+    stats.recordClientHello(CLIENT_HELLO_OUTCOMES[i % CLIENT_HELLO_OUTCOMES.length] ?? 'TLSv1');
+    if (i % 10 === 5) stats.recordHandshakeFailure('protocol-too-old', { maxVersion: 'SSLv3', ja4: `t00d${String(i % 50).padStart(4, '0')}00_aaaaaaaaaaaa_bbbbbbbbbbbb` });
   }
 }
 

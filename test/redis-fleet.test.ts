@@ -66,11 +66,12 @@ describe.skipIf(!haveRedis)('three proxies behind one Redis', () => {
   it('shows every instance the fleet: exact counts, united visitors, all three in the table', async () => {
     const fleet = await Promise.all(['web-1', 'web-2', 'web-3'].map((name) => instance(name)));
     // Instance i serves clients 20i … 20i+29 (a load balancer names them in X-Forwarded-For): clients
-    // 20–29, 40–49 are seen by two instances. Even requests on TLS 1.0, odd ones on TLS 1.3.
+    // 20–29, 40–49 are seen by two instances. Even requests on TLS 1.0, odd ones on TLS 1.3. Instances 1
+    // and 3 serve a.example, instance 2 b.example: the per-host figures are the fleet's too.
     await Promise.all(
       fleet.map(async ({ port, ca }, i) => {
         for (let k = 0; k < N; k++) {
-          const response = await tlsRequest({ port, ca, version: k % 2 === 0 ? 'TLSv1' : 'TLSv1.3', headers: { 'user-agent': CHROME, 'x-forwarded-for': `198.51.100.${20 * i + k}` } });
+          const response = await tlsRequest({ port, ca, version: k % 2 === 0 ? 'TLSv1' : 'TLSv1.3', headers: { host: i === 1 ? 'b.example' : 'a.example', 'user-agent': CHROME, 'x-forwarded-for': `198.51.100.${20 * i + k}` } });
           expect(response.status).toBe(k % 2 === 0 ? 302 : 200);
         }
       }),
@@ -90,6 +91,14 @@ describe.skipIf(!haveRedis)('three proxies behind one Redis', () => {
       // 70 distinct clients in all (0–69), in HyperLogLog's linear-counting range.
       expect(Math.abs(day.visitors.total - 70)).toBeLessThanOrEqual(3);
       expect(report.storage.store).toBe('redis');
+      // Per host, united: requests and legacy requests (this hour, the 24 h window, the all-time totals).
+      const host = (name: string) => report.sites.hosts.find((row) => row.name === name)?.windows['24h'];
+      expect([host('a.example')?.requests, host('a.example')?.legacy, host('b.example')?.requests, host('b.example')?.legacy]).toEqual([2 * N, N, N, N / 2]);
+      const allTime = (name: string) => report.totals.sites.filter((row) => row.scope === 'host' && row.name === name).reduce((n, row) => n + row.count, 0);
+      expect([allTime('a.example'), allTime('b.example')]).toEqual([2 * N, N]);
+      // The ClientHello census, united: every instance's TLS 1.0 connections, counted once each.
+      expect(day.offered.byVersion.TLSv1).toBe((3 * N) / 2);
+      expect(report.totals.offered.TLSv1).toBe((3 * N) / 2);
       expect(report.storage.error).toBeNull();
       expect(report.storage.instances?.map((row) => [row.name, row.requests]).sort()).toEqual([
         ['web-1', N],

@@ -11,7 +11,8 @@ export type ClusterStoreMessage =
 
 /** A node:cluster worker's (or the primary's view of a worker's) message channel. */
 export interface ClusterChannel {
-  send(message: ClusterStoreMessage): void;
+  /** `callback`: a failed send (the other side went away) is handed to it instead of an 'error' event. */
+  send(message: ClusterStoreMessage, callback?: (error: Error | null) => void): unknown;
   on(event: 'message', listener: (message: { type?: unknown }) => void): unknown;
   isConnected(): boolean;
 }
@@ -131,7 +132,9 @@ export function answerClusterStore(stats: PrimaryStats, channel: Pick<ClusterCha
       // The worker went away while Redis was read: a send now would be an 'error' event on the worker.
       if (channel.isConnected?.() === false) return;
       try {
-        channel.send({ type: 'ltf:snapshot', id, document: toDocument(stats.snapshot(), stats.visitorSalt, stats.now()), storage: stats.storageStatus() });
+        // The worker may go between the check above and the write (EPIPE): without a callback, that is an
+        // 'error' event on the Worker, which nothing listens to, and the primary would exit.
+        channel.send({ type: 'ltf:snapshot', id, document: toDocument(stats.snapshot(), stats.visitorSalt, stats.now()), storage: stats.storageStatus() }, () => undefined);
       } catch {
         // The worker went away meanwhile: nobody is waiting for the answer.
       }

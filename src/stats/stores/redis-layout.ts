@@ -1,8 +1,27 @@
 import { createHash } from 'node:crypto';
 import { HyperLogLog } from '../hyperloglog.js';
 import { CLIENT_HELLO_OUTCOMES, FAILURE_REASONS, FALLBACK_ACTIONS, LEGACY_REASONS, PASS_THROUGH_OUTCOMES, UPSTREAM_ERROR_STATUSES, type PassThroughOutcome, type UpstreamErrorStatus } from '../labels.js';
-import { CLIENT_SKETCH_PRECISION, DAY_MS, HOUR_MS, HOURLY_SKETCH_HOURS, MAX_CLIENTS_PER_BUCKET, MAX_OS_PER_HOUR, dayStart, emptyState, hourStart, type DayBucket, type HourBucket, type StatsState } from '../model.js';
-import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason } from '../../types.js';
+import {
+  CLIENT_SKETCH_PRECISION,
+  DAY_MS,
+  HOUR_MS,
+  HOURLY_SKETCH_HOURS,
+  MAX_CLIENTS_PER_BUCKET,
+  MAX_FINGERPRINTS_PER_HOUR,
+  MAX_GROUPS,
+  MAX_HOSTS,
+  MAX_OS_PER_HOUR,
+  SITE_SKETCH_PRECISION,
+  dayStart,
+  emptyState,
+  hourStart,
+  type DayBucket,
+  type HourBucket,
+  type SiteCells,
+  type SiteDay,
+  type StatsState,
+} from '../model.js';
+import type { ClientHelloOutcome, FallbackAction, HandshakeFailureReason, LegacyReason } from '../../types.js';
 import type { InstanceStatus } from '../types.js';
 
 /**
@@ -11,18 +30,20 @@ import type { InstanceStatus } from '../types.js';
  * | key | type | holds | expires |
  * | --- | --- | --- | --- |
  * | `P salt` | string | the visitor salt (first writer wins: `SET NX`) | never |
- * | `P t` | hash | all-time totals: `r:` requests, `s:` handshakes, `f:` failures, `u:` upstream errors | never (closed label sets: ≤ 300 fields) |
- * | `P h:<hour ms>` | hash | the hour's counters: `r:` `a:` `e:` `s:` `f:` `u:` (closed sets), `c:` legacy clients (≤ 32 + other), `o:` OS (≤ 24 + other), `#c`/`#o` their number | retention + 1 h |
+ * | `P t` | hash | all-time totals: `r:` requests, `s:` handshakes, `f:` failures, `u:` upstream errors, `k:` connections by offered version; `H:` hosts / `G:` path groups (cells `a,b,c,d`, the first 20 / 64 names for good, later ones in `other`; `#H`/`#G` their number) | never (closed label sets and bounded sites: ≤ 520 fields) |
+ * | `P h:<hour ms>` | hash | the hour's counters: `r:` `a:` `e:` `s:` `f:` `u:` `k:` connections by offered version, `p:` pass-through, `w:` the fallback page's own views (closed sets), `c:` legacy clients (≤ 32 + other), `o:` OS (≤ 24 + other), `j:` failed handshakes by version and JA4 (≤ 32 + other), `H:`/`G:` hosts (≤ 20 + other) / groups (≤ 64 + other) as cells `a,b,c,d`; `#c` `#o` `#j` `#H` `#G` their number | retention + 1 h |
  * | `P hv:<hour ms>` | hash | the hour's visitor sketches: `v:<class>` (2048 registers), `c:<client>` (256) | 49 h |
- * | `P d:<day ms>` | hash | the day's legacy clients `c:` (≤ 32 + other), `#c` | retention + 1 day |
- * | `P dv:<day ms>` | hash | the day's sketches, as `hv` | retention + 1 day |
+ * | `P d:<day ms>` | hash | the day's legacy clients `c:` (≤ 32 + other), requests per host `H:` (≤ 20 + other) and group `G:` (≤ 64 + other); `#c` `#H` `#G` | retention + 1 day |
+ * | `P dv:<day ms>` | hash | the day's sketches, as `hv`, and per site the browser visitors `Hb:`/`Gb:` and legacy browser visitors `Hl:`/`Gl:` (256 registers each) | retention + 1 day |
  * | `P is` / `P ir` | sorted set / hash | instance name → last seen (Redis clock) / requests | names unseen for the retention are removed; ≤ 1000 names |
  * | `P q:<process id>` | string | the last delta sequence applied for that process | retention |
  *
  * Nothing here names a visitor: sketch registers (maxima of hash bits of a salted SipHash) and label
  * counts only. The per-bucket label caps are the in-memory model's, and the script evicts the same way
- * (the lightest label goes to `other`, its sketch united into `other`'s), so every read stays within
- * the bounds the model assumes.
+ * (the lightest label goes to `other`, its sketches united into `other`'s; labels already there first,
+ * then the new ones lightest first, as mergeState takes them; the all-time sites keep their first names
+ * for good), so every read stays within the bounds the model assumes. Every field of the model is
+ * carried: test/redis-model.test.ts compares a read with the stats file's round trip, field for field.
  */
 
 /**
@@ -73,11 +94,12 @@ local function unite(key, field, bytes)
 end
 
 -- A bounded label set in hash key (fields pre..label, how many in countField): a new label always gets
--- a slot; when all cap slots are taken the lightest label goes to other, with its sketch.
-local function addBounded(key, pre, countField, label, n, cap, sketchKey, sketch)
+-- a slot; when all cap slots are taken the lightest label goes to other, with its sketches (fields
+-- sp..label of sketchKey for each prefix sp in sks; args: the matching ARGV indexes, 0 for none).
+local function addBounded(key, pre, countField, label, n, cap, sketchKey, sks, args, present)
   local field = pre .. label
   local otherField = pre .. 'other'
-  if field ~= otherField and redis.call('HEXISTS', key, field) == 0 then
+  if field ~= otherField and (present == false or (present == nil and redis.call('HEXISTS', key, field) == 0)) then
     local size = tonumber(redis.call('HGET', key, countField) or '0')
     local victim, least = nil, nil
     if size >= cap then
@@ -94,10 +116,13 @@ local function addBounded(key, pre, countField, label, n, cap, sketchKey, sketch
       redis.call('HDEL', key, victim)
       redis.call('HINCRBY', key, otherField, least)
       if sketchKey then
-        local s = redis.call('HGET', sketchKey, victim)
-        if s then
-          redis.call('HDEL', sketchKey, victim)
-          unite(sketchKey, otherField, s)
+        local gone = string.sub(victim, #pre + 1)
+        for _, sp in ipairs(sks) do
+          local s = redis.call('HGET', sketchKey, sp .. gone)
+          if s then
+            redis.call('HDEL', sketchKey, sp .. gone)
+            unite(sketchKey, sp .. 'other', s)
+          end
         end
       end
     else
@@ -105,21 +130,95 @@ local function addBounded(key, pre, countField, label, n, cap, sketchKey, sketch
     end
   end
   redis.call('HINCRBY', key, field, n)
-  if sketch then unite(sketchKey, field, sketch) end
+  if sketchKey then
+    for i, sp in ipairs(sks) do
+      local a = tonumber(args[i])
+      if a > 0 then unite(sketchKey, sp .. label, ARGV[a]) end
+    end
+  end
 end
 
-local function sketchArg(i)
-  if i > 0 then return ARGV[i] end
-  return nil
+-- A site's four request cells (labels.ts SITE_CELLS), one field 'a,b,c,d' per name.
+local function cellsOf(text)
+  local t = {0, 0, 0, 0}
+  if text then
+    local i = 1
+    for v in string.gmatch(text, '%d+') do
+      if i <= 4 then t[i] = tonumber(v) end
+      i = i + 1
+    end
+  end
+  return t
+end
+
+local function addCells(key, field, cells)
+  local t = cellsOf(redis.call('HGET', key, field))
+  for i = 1, 4 do t[i] = t[i] + cells[i] end
+  redis.call('HSET', key, field, string.format('%d,%d,%d,%d', t[1], t[2], t[3], t[4]))
+end
+
+-- Bounded sites, as addBounded with a name's weight the sum of its cells. sticky (the all-time totals,
+-- monotonic counters): the first cap names keep their slots for good, later ones count in other.
+local function addSite(key, pre, countField, name, text, cap, sticky, present)
+  local cells = cellsOf(text)
+  local field = pre .. name
+  local otherField = pre .. 'other'
+  if field ~= otherField and (present == false or (present == nil and redis.call('HEXISTS', key, field) == 0)) then
+    local size = tonumber(redis.call('HGET', key, countField) or '0')
+    if size < cap then
+      redis.call('HINCRBY', key, countField, 1)
+    elseif sticky then
+      field = otherField
+    else
+      local victim, least, moved = nil, nil, nil
+      local all = redis.call('HGETALL', key)
+      for i = 1, #all, 2 do
+        local f = all[i]
+        if f ~= otherField and string.sub(f, 1, #pre) == pre then
+          local c = cellsOf(all[i + 1])
+          local w = c[1] + c[2] + c[3] + c[4]
+          if least == nil or w < least then victim, least, moved = f, w, c end
+        end
+      end
+      if victim then
+        redis.call('HDEL', key, victim)
+        addCells(key, otherField, moved)
+      else
+        redis.call('HINCRBY', key, countField, 1)
+      end
+    end
+  end
+  addCells(key, field, cells)
+end
+
+-- As the model merges (mergeState): labels already in the hash (and other) first, then the new ones in
+-- the delta's order (lightest first in buckets, first come in the totals). Marks each (e.p: there or
+-- not), so that addBounded and addSite need not ask again.
+local function existingFirst(key, pre, list)
+  local out, later = {}, {}
+  for _, e in ipairs(list) do
+    if e[1] == 'other' or redis.call('HEXISTS', key, pre .. e[1]) == 1 then
+      e.p = true
+      out[#out + 1] = e
+    else
+      e.p = false
+      later[#later + 1] = e
+    end
+  end
+  for _, e in ipairs(later) do out[#out + 1] = e end
+  return out
 end
 
 for _, h in ipairs(d.H) do
   local key = P .. 'h:' .. h[1]
   local vkey = P .. 'hv:' .. h[1]
   for _, c in ipairs(h[4]) do redis.call('HINCRBY', key, c[1], c[2]) end
-  for _, c in ipairs(h[5]) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, sketchArg(c[3])) end
-  for _, o in ipairs(h[6]) do addBounded(key, 'o:', '#o', o[1], o[2], d.oc, nil, nil) end
+  for _, c in ipairs(existingFirst(key, 'c:', h[5])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}, c.p) end
+  for _, o in ipairs(existingFirst(key, 'o:', h[6])) do addBounded(key, 'o:', '#o', o[1], o[2], d.oc, nil, nil, nil, o.p) end
   for _, v in ipairs(h[7]) do unite(vkey, 'v:' .. v[1], ARGV[v[2]]) end
+  for _, j in ipairs(existingFirst(key, 'j:', h[8])) do addBounded(key, 'j:', '#j', j[1], j[2], d.jc, nil, nil, nil, j.p) end
+  for _, c in ipairs(existingFirst(key, 'H:', h[9])) do addSite(key, 'H:', '#H', c[1], c[2], d.hc, false, c.p) end
+  for _, c in ipairs(existingFirst(key, 'G:', h[10])) do addSite(key, 'G:', '#G', c[1], c[2], d.gc, false, c.p) end
   if redis.call('EXISTS', key) == 1 then redis.call('PEXPIREAT', key, h[2]) end
   if redis.call('EXISTS', vkey) == 1 then redis.call('PEXPIREAT', vkey, h[3]) end
 end
@@ -127,14 +226,18 @@ end
 for _, day in ipairs(d.D) do
   local key = P .. 'd:' .. day[1]
   local vkey = P .. 'dv:' .. day[1]
-  for _, c in ipairs(day[3]) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, sketchArg(c[3])) end
+  for _, c in ipairs(existingFirst(key, 'c:', day[3])) do addBounded(key, 'c:', '#c', c[1], c[2], d.cc, vkey, {'c:'}, {c[3]}, c.p) end
   for _, v in ipairs(day[4]) do unite(vkey, 'v:' .. v[1], ARGV[v[2]]) end
+  for _, c in ipairs(existingFirst(key, 'H:', day[5])) do addBounded(key, 'H:', '#H', c[1], c[2], d.hc, vkey, {'Hb:', 'Hl:'}, {c[3], c[4]}, c.p) end
+  for _, c in ipairs(existingFirst(key, 'G:', day[6])) do addBounded(key, 'G:', '#G', c[1], c[2], d.gc, vkey, {'Gb:', 'Gl:'}, {c[3], c[4]}, c.p) end
   if redis.call('EXISTS', key) == 1 then redis.call('PEXPIREAT', key, day[2]) end
   if redis.call('EXISTS', vkey) == 1 then redis.call('PEXPIREAT', vkey, day[2]) end
 end
 
 local tkey = P .. 't'
 for _, c in ipairs(d.T) do redis.call('HINCRBY', tkey, c[1], c[2]) end
+for _, c in ipairs(existingFirst(tkey, 'H:', d.TH)) do addSite(tkey, 'H:', '#H', c[1], c[2], d.hc, true, c.p) end
+for _, c in ipairs(existingFirst(tkey, 'G:', d.TG)) do addSite(tkey, 'G:', '#G', c[1], c[2], d.gc, true, c.p) end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -187,19 +290,21 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
     put('s:', bucket.handshakes);
     put('f:', bucket.failures);
     put('u:', bucket.upstreamErrors);
-    // The ClientHello census: closed sets, and the fingerprints each delta already bounded.
+    put('w:', bucket.pageViews);
+    // The ClientHello census (closed sets); its fingerprints are bounded below.
     put('k:', bucket.offered);
-    put('j:', bucket.failedFingerprints);
     put('p:', bucket.passThrough);
-    const clients = [...bucket.clients].filter(([, n]) => n > 0).map(([label, n]) => [label, String(n), sketchArg(bucket.clientVisitors?.get(label))]);
-    const os = [...bucket.os].filter(([, n]) => n > 0).map(([label, n]) => [label, String(n)]);
+    const clients = lightestFirst(bucket.clients).map(([label, n]) => [label, String(n), sketchArg(bucket.clientVisitors?.get(label))]);
+    const os = lightestFirst(bucket.os).map(([label, n]) => [label, String(n)]);
     const visitors = bucket.visitors ? [...bucket.visitors].map(([key, hll]) => [key, sketchArg(hll)]).filter(([, arg]) => arg !== 0) : [];
-    return [String(start), String(start + retentionMs + HOUR_MS), String(start + HOUR_SKETCH_TTL_MS), counters, clients, os, visitors];
+    const fingerprints = lightestFirst(bucket.failedFingerprints).map(([label, n]) => [label, String(n)]);
+    return [String(start), String(start + retentionMs + HOUR_MS), String(start + HOUR_SKETCH_TTL_MS), counters, clients, os, visitors, fingerprints, cellsList(bucket.hosts, true), cellsList(bucket.groups, true)];
   });
   const days = [...state.days].map(([start, bucket]) => {
-    const clients = [...bucket.clients].filter(([, c]) => c.requests > 0).map(([label, c]) => [label, String(c.requests), sketchArg(c.visitors)]);
+    const clients = [...bucket.clients].filter(([, c]) => c.requests > 0).sort((a, b) => a[1].requests - b[1].requests).map(([label, c]) => [label, String(c.requests), sketchArg(c.visitors)]);
     const visitors = [...bucket.visitors].map(([key, hll]) => [key, sketchArg(hll)]).filter(([, arg]) => arg !== 0);
-    return [String(start), String(start + retentionMs + DAY_MS), clients, visitors];
+    const sites = (map: Map<string, SiteDay>) => [...map].filter(([, e]) => e.requests > 0).sort((a, b) => a[1].requests - b[1].requests).map(([name, e]) => [name, String(e.requests), sketchArg(e.browsers), sketchArg(e.legacyBrowsers)]);
+    return [String(start), String(start + retentionMs + DAY_MS), clients, visitors, sites(bucket.hosts), sites(bucket.groups)];
   });
   const totals: Pair[] = [];
   let requests = 0;
@@ -215,14 +320,42 @@ export function encodeDelta(state: StatsState, retentionDays: number, firstSketc
     H: hours,
     D: days,
     T: totals,
+    TH: cellsList(state.totals.hosts),
+    TG: cellsList(state.totals.groups),
     n: String(requests),
     cc: MAX_CLIENTS_PER_BUCKET,
     oc: MAX_OS_PER_HOUR,
+    jc: MAX_FINGERPRINTS_PER_HOUR,
+    hc: MAX_HOSTS,
+    gc: MAX_GROUPS,
     q: String(retentionMs),
     i: String(retentionMs),
     mi: MAX_INSTANCES,
   });
   return { header, sketches, requests };
+}
+
+/**
+ * A bounded map's entries, lightest first (stable): the script adds them in this order, so that labels
+ * new to Redis arrive as the model's mergeState takes them, and the heavier ones are left standing.
+ */
+function lightestFirst(map: Map<string, number>): [string, number][] {
+  return [...map].filter(([, n]) => n > 0).sort((a, b) => a[1] - b[1]);
+}
+
+/**
+ * Sites' cells as [name, 'a,b,c,d'] (the script adds them up cell by cell); empty names left out. Hour
+ * buckets go lightest first (see lightestFirst); the totals in their order: first come, first kept.
+ */
+function cellsList(map: Map<string, SiteCells>, byWeight = false): [string, string][] {
+  const out: [string, string, number][] = [];
+  map.forEach((cells, name) => {
+    const four = [0, 1, 2, 3].map((i) => Math.max(0, Math.trunc(cells[i] ?? 0)));
+    const weight = four.reduce((a, b) => a + b, 0);
+    if (weight > 0) out.push([name, four.join(','), weight]);
+  });
+  if (byWeight) out.sort((a, b) => a[2] - b[2]);
+  return out.map(([name, text]) => [name, text]);
 }
 
 /** The hashes a report reads, by role, for the window the report covers (at most 31 days back). */
@@ -305,6 +438,61 @@ function sketches(hash: HashReply | undefined, prefix: string, precision?: numbe
   return map;
 }
 
+/**
+ * A bounded map as the script keeps it: at most `cap` names and `other`. More was not written by this
+ * package (another writer under the prefix): the heaviest are kept, the rest folded into `other`, so a
+ * report never holds more than the model's bounds.
+ */
+function bounded(map: Map<string, number>, cap: number): Map<string, number> {
+  const named = [...map].filter(([key]) => key !== 'other');
+  if (named.length <= cap) return map;
+  named.sort((a, b) => b[1] - a[1]);
+  const out = new Map(named.slice(0, cap));
+  let other = map.get('other') ?? 0;
+  for (const [, n] of named.slice(cap)) other += n;
+  out.set('other', other);
+  return out;
+}
+
+/** Sites' cells of one prefix (`H:` hosts, `G:` groups): 'a,b,c,d' per name; at most `cap` names and `other`. */
+function siteCells(hash: HashReply, prefix: string, cap: number): Map<string, SiteCells> {
+  const map = new Map<string, SiteCells>();
+  for (const [field, value] of hash) {
+    if (!field.startsWith(prefix)) continue;
+    const parts = value.toString('latin1').split(',');
+    if (parts.length !== 4 || !parts.every((p) => /^\d{1,16}$/.test(p))) continue;
+    const cells = parts.map(Number);
+    if (cells.some((n) => !Number.isSafeInteger(n)) || cells.every((n) => n === 0)) continue;
+    map.set(field.slice(prefix.length), cells);
+  }
+  return map.size > cap + 1 ? foldSites(map, cap) : map;
+}
+
+function foldSites(map: Map<string, SiteCells>, cap: number): Map<string, SiteCells> {
+  const weight = (cells: SiteCells) => cells.reduce((a, b) => a + b, 0);
+  const named = [...map].filter(([key]) => key !== 'other').sort((a, b) => weight(b[1]) - weight(a[1]));
+  const out = new Map(named.slice(0, cap));
+  const other = [...(map.get('other') ?? [0, 0, 0, 0])];
+  for (const [, cells] of named.slice(cap)) cells.forEach((n, i) => (other[i] = (other[i] ?? 0) + n));
+  out.set('other', other);
+  return out;
+}
+
+/** A day's sites of one scope (`H` hosts, `G` groups): requests in the counts hash, sketches `Hb:`/`Hl:` beside the day's. */
+function siteDays(reply: { counts: HashReply; sketches: HashReply }, scope: 'H' | 'G', cap: number): Map<string, SiteDay> {
+  const browsers = sketches(reply.sketches, `${scope}b:`, SITE_SKETCH_PRECISION);
+  const legacy = sketches(reply.sketches, `${scope}l:`, SITE_SKETCH_PRECISION);
+  const map = new Map<string, SiteDay>();
+  for (const [name, requests] of bounded(counters(reply.counts, `${scope}:`), cap)) {
+    map.set(name, {
+      requests,
+      browsers: browsers.get(name) ?? new HyperLogLog(SITE_SKETCH_PRECISION),
+      legacyBrowsers: legacy.get(name) ?? new HyperLogLog(SITE_SKETCH_PRECISION),
+    });
+  }
+  return map;
+}
+
 export interface ReadReplies {
   totals: HashReply;
   hours: { counters: HashReply; sketches: HashReply | undefined }[];
@@ -321,26 +509,28 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
   state.totals.failures = counters(replies.totals, 'f:', FAILURE_REASONS);
   state.totals.upstreamErrors = counters<UpstreamErrorStatus>(replies.totals, 'u:', UPSTREAM_ERROR_STATUSES);
   state.totals.offered = counters<ClientHelloOutcome>(replies.totals, 'k:', CLIENT_HELLO_OUTCOMES);
+  state.totals.hosts = siteCells(replies.totals, 'H:', MAX_HOSTS);
+  state.totals.groups = siteCells(replies.totals, 'G:', MAX_GROUPS);
   plan.hours.forEach(({ start }, i) => {
     const { counters: hash, sketches: sketchHash } = replies.hours[i] ?? { counters: new Map(), sketches: undefined };
     if (hash.size === 0 && (!sketchHash || sketchHash.size === 0)) return;
     const bucket: HourBucket = {
       requests: counters(hash, 'r:'),
       actions: counters<FallbackAction>(hash, 'a:', FALLBACK_ACTIONS),
-      reasons: counters(hash, 'e:', LEGACY_REASONS),
+      reasons: counters<LegacyReason>(hash, 'e:', LEGACY_REASONS),
       clients: counters(hash, 'c:'),
       os: counters(hash, 'o:'),
       handshakes: counters(hash, 's:'),
       failures: counters<HandshakeFailureReason>(hash, 'f:', FAILURE_REASONS),
       upstreamErrors: counters<UpstreamErrorStatus>(hash, 'u:', UPSTREAM_ERROR_STATUSES),
-      offered: counters<ClientHelloOutcome>(hash, 'k:', CLIENT_HELLO_OUTCOMES),
-      failedFingerprints: counters(hash, 'j:'),
-      passThrough: counters<PassThroughOutcome>(hash, 'p:', PASS_THROUGH_OUTCOMES),
       visitors: sketchHash ? sketches(sketchHash, 'v:') : null,
       clientVisitors: sketchHash ? sketches(sketchHash, 'c:', CLIENT_SKETCH_PRECISION) : null,
-      pageViews: new Map(),
-      hosts: new Map(),
-      groups: new Map(),
+      offered: counters<ClientHelloOutcome>(hash, 'k:', CLIENT_HELLO_OUTCOMES),
+      failedFingerprints: bounded(counters(hash, 'j:'), MAX_FINGERPRINTS_PER_HOUR),
+      passThrough: counters<PassThroughOutcome>(hash, 'p:', PASS_THROUGH_OUTCOMES),
+      pageViews: counters(hash, 'w:'),
+      hosts: siteCells(hash, 'H:', MAX_HOSTS),
+      groups: siteCells(hash, 'G:', MAX_GROUPS),
     };
     state.hours.set(start, bucket);
   });
@@ -348,7 +538,7 @@ export function decodeState(plan: ReadPlan, replies: ReadReplies): { state: Stat
     const reply = replies.days[i];
     if (!reply || (reply.counts.size === 0 && reply.sketches.size === 0)) return;
     const clientSketches = sketches(reply.sketches, 'c:', CLIENT_SKETCH_PRECISION);
-    const bucket: DayBucket = { visitors: sketches(reply.sketches, 'v:'), clients: new Map(), hosts: new Map(), groups: new Map() };
+    const bucket: DayBucket = { visitors: sketches(reply.sketches, 'v:'), clients: new Map(), hosts: siteDays(reply, 'H', MAX_HOSTS), groups: siteDays(reply, 'G', MAX_GROUPS) };
     for (const [label, requests] of counters(reply.counts, 'c:')) {
       bucket.clients.set(label, { requests, visitors: clientSketches.get(label) ?? new HyperLogLog(CLIENT_SKETCH_PRECISION) });
     }
