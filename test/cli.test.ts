@@ -7,9 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from 'selfsigned';
 import { runCli, type CliIo } from '../src/cli/main.js';
-import { closeServer, listenOn } from './helpers/servers.js';
+import { closeServer, listenOn, certificateNamed } from './helpers/servers.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { tlsRequest } from './helpers/tls-client.js';
 
@@ -118,13 +117,9 @@ describe('the legacy-tls-fallback command', () => {
 
   it('reloads certificates when the files change, and keeps the old ones when the new ones are bad', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-cli-'));
-    const make = async (cn: string) => {
-      const pair = await generate([{ name: 'commonName', value: cn }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }] });
-      return { cert: pair.cert, key: pair.private };
-    };
     const certFile = path.join(dir, 'site.crt');
     const keyFile = path.join(dir, 'site.key');
-    const one = await make('one.example');
+    const one = await certificateNamed('one.example');
     await writeFile(certFile, one.cert);
     await writeFile(keyFile, one.key);
     const { cli, port } = await start(['--cert', certFile, '--key', keyFile]);
@@ -137,7 +132,7 @@ describe('the legacy-tls-fallback command', () => {
     };
     expect(await subject()).toContain('one.example');
 
-    const two = await make('two.example');
+    const two = await certificateNamed('two.example');
     await writeFile(keyFile, two.key);
     await writeFile(certFile, two.cert);
     await cli.waitFor((l) => l.msg === 'certificates reloaded', 10_000);

@@ -11,11 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from 'selfsigned';
 import { runCli, type CliIo, type CliSignal } from '../src/cli/main.js';
 import { startCluster } from '../src/proxy/cluster.js';
 import type { RunningProxy } from '../src/proxy/config.js';
-import { closeServer, listenOn } from './helpers/servers.js';
+import { closeServer, listenOn, certificateNamed } from './helpers/servers.js';
 import { startCli, type CliProcess } from './helpers/cli.js';
 import { captureLogger, proxyConfig } from './helpers/proxy.js';
 import { tlsRequest } from './helpers/tls-client.js';
@@ -88,13 +87,9 @@ describe('a --workers cluster under failing workers', () => {
 
   it('starts replacement workers with the last good certificate while a half-renewed pair is on disk', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'ltf-cluster-'));
-    const make = async (cn: string) => {
-      const pair = await generate([{ name: 'commonName', value: cn }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }] });
-      return { cert: pair.cert, key: pair.private };
-    };
     const certFile = path.join(dir, 'site.crt');
     const keyFile = path.join(dir, 'site.key');
-    const one = await make('one.example');
+    const one = await certificateNamed('one.example');
     await writeFile(certFile, one.cert);
     await writeFile(keyFile, one.key);
     const { cli, port } = await start(['--cert', certFile, '--key', keyFile]);
@@ -111,7 +106,7 @@ describe('a --workers cluster under failing workers', () => {
     expect(await subjects()).toEqual(['one.example']);
 
     // certbot got as far as the key: the pair on disk no longer matches.
-    const two = await make('two.example');
+    const two = await certificateNamed('two.example');
     await writeFile(keyFile, two.key);
     await cli.waitFor((l) => String(l.msg).includes('new certificates refused'), 15_000);
 

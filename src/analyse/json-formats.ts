@@ -57,7 +57,6 @@ export class CaddyParser implements LineParser {
   hasUserAgent = true;
   readonly #recent = new RecentStrings(32);
 
-  
 
   parse(line: string): LogRecord | string | null {
     const entry = parseObject(line);
@@ -102,7 +101,6 @@ export class TraefikParser implements LineParser {
   hasUserAgent = false;
   readonly #recent = new RecentStrings(32);
 
-  
 
   parse(line: string): LogRecord | string | null {
     const entry = parseObject(line);
@@ -151,7 +149,6 @@ export class CloudflareParser implements LineParser {
   hasUserAgent = false;
   readonly #recent = new RecentStrings(32);
 
-  
 
   parse(line: string): LogRecord | string | null {
     const entry = parseObject(line);

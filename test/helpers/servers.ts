@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:net';
+import { generate } from 'selfsigned';
 import { generateSelfSignedCertificate, type PemPair } from '../../src/tls/self-signed.js';
 
 /** Listens on an ephemeral loopback port and returns it. */
@@ -24,8 +25,14 @@ export async function closeServer(server: Server): Promise<void> {
 
 let certificate: Promise<PemPair> | undefined;
 
-/** One RSA test certificate per test file, made at run time: no key material lives in the repository. */
+/** One RSA test certificate per test worker, made at run time: no key material lives in the repository. */
 export function testCertificate(): Promise<PemPair> {
   certificate ??= generateSelfSignedCertificate(['localhost']);
   return certificate;
+}
+
+/** A certificate for localhost whose subject names `cn`, to tell two certificates apart (reloads). */
+export async function certificateNamed(cn: string): Promise<{ cert: string; key: string }> {
+  const pair = await generate([{ name: 'commonName', value: cn }], { keySize: 2048, extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }] });
+  return { cert: pair.cert, key: pair.private };
 }
