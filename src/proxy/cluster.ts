@@ -76,20 +76,26 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
         listeningSince.set(worker, Date.now());
         if (replacements.has(worker)) logger.info('replacement worker listening', { pid: worker.process.pid });
         firstUrls ??= message.urls;
-        startup?.resolve();
+        // Started once every worker listens: node:cluster closes the shared socket when the last worker
+        // on it dies, so a worker killed while the others still load would take the port with it (and
+        // with `--listen :0` its replacement would bind another port than the one announced).
+        if (listeningSince.size >= count) startup?.resolve();
       } else if (message.type === 'ltf:certificates-applied') {
         reloadReplies.get(message.id)?.(message.ok);
       }
     });
+    // A send to a worker that has just died fails asynchronously with an 'error' on the Worker; with no
+    // listener node would throw it and the primary (and with it the port) would go.
+    worker.on('error', (error) => logger.warn('could not reach a worker', { pid: worker.process.pid, error: error.message }));
     worker.on('exit', (code, signal) => {
       const since = listeningSince.get(worker);
       listeningSince.delete(worker);
       ready.delete(worker);
       if (shuttingDown || gaveUp) return;
-      if (!firstUrls) {
+      if (startup) {
         // At start a dying worker is a configuration or environment problem (its error is logged above):
         // retrying would only hide it.
-        startup?.reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before listening; see its error above`));
+        startup.reject(new Error(`a worker exited (${signal ?? `code ${code}`}) ${since === undefined ? 'before listening' : 'while the others were starting'}; see its error above`));
         return;
       }
       const now = Date.now();
@@ -122,7 +128,7 @@ async function startPrimary(config: ProxyConfig, logger: ProxyLogger, count: num
   for (let i = 0; i < count; i++) fork();
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no worker started listening within 30 s')), 30_000);
+      const timer = setTimeout(() => reject(new Error(`${listeningSince.size} of ${count} workers were listening after 30 s`)), 30_000);
       startup = {
         resolve: () => (clearTimeout(timer), resolve()),
         reject: (error) => (clearTimeout(timer), reject(error)),
