@@ -13,6 +13,7 @@ import { emptyState } from '../src/stats/model.js';
 import { toDocument } from '../src/stats/serialize.js';
 import { TrafficStats } from '../src/stats/traffic-stats.js';
 import { cliHarness } from './helpers/cli-harness.js';
+import { visitorTolerance } from './helpers/stats.js';
 
 const UA = 'Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 5.1; Trident/4.0)';
 
@@ -74,7 +75,7 @@ describe('report --merge', () => {
     expect(day.requests.byProtocol['TLSv1.3']).toBe(80);
     expect(day.handshakes.total).toBe(2);
     // 130 distinct clients, not 180: the 50 both servers saw count once.
-    expect(Math.abs(day.visitors.total - 130)).toBeLessThanOrEqual(4);
+    expect(Math.abs(day.visitors.total - 130)).toBeLessThanOrEqual(visitorTolerance(130));
     expect(doc.storage.instances?.map((row) => [row.name, row.requests])).toEqual([
       ['a.json', 100],
       ['b.json', 80],
@@ -90,7 +91,7 @@ describe('report --merge', () => {
     expect(out).toContain('do not share a visitor salt');
     // 100 + 30 visitors counted apart although 30 of them are the same clients.
     const doc = JSON.parse((await report('--merge', 'a.json', 'c.json', '--json')).out) as ReportDocument;
-    expect(Math.abs(doc.windows['24h'].visitors.total - 130)).toBeLessThanOrEqual(4);
+    expect(Math.abs(doc.windows['24h'].visitors.total - 130)).toBeLessThanOrEqual(visitorTolerance(130));
   });
 
   it('writes the dashboard with the files as instances', async () => {
