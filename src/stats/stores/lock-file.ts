@@ -1,12 +1,14 @@
 /**
  * One writer per stats file. Two processes flushing the same file each replace the other's whole
  * state, so the second one must know it is second, and say so. The lock is a file beside the stats
- * file, created with O_EXCL ('wx') and naming its holder: pid, host, boot, a random token and since
- * when. The holder touches it every LOCK_REFRESH_MS and checks it is still its own before each write.
+ * file, put there whole only if there is none (see createLock) and naming its holder: pid, host, boot, a
+ * random token and since when. The holder touches it every LOCK_REFRESH_MS and checks it is still its
+ * own before each write.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
-import { open, unlink, utimes } from 'node:fs/promises';
+import { link, lstat, open, readdir, unlink, utimes, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import os from 'node:os';
 
 export interface LockHolder {
@@ -24,7 +26,7 @@ export interface LockHolder {
 export const LOCK_REFRESH_MS = 10_000;
 /** A lock nobody touched for this long is abandoned, whoever it names: its holder is gone or frozen. */
 export const LOCK_ABANDONED_MS = 60_000;
-/** A lock file without a readable holder is one being written right now, or one a crash left half-written. */
+/** A lock file without a readable holder: one being written where there are no hard links, or one put there by hand. */
 const HALF_WRITTEN_GRACE_MS = 5_000;
 const MAX_LOCK_BYTES = 4096;
 
@@ -67,6 +69,7 @@ export async function acquireLock(path: string): Promise<LockAttempt> {
     const holder = newHolder();
     try {
       await createLock(path, holder);
+      await removeLeftovers(path);
       return { status: 'acquired', lock: new FileLock(path, holder) };
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;
@@ -197,16 +200,50 @@ function newHolder(): LockHolder {
   return { pid, host, boot, token: randomBytes(16).toString('hex'), since: new Date().toISOString() };
 }
 
+/**
+ * Puts the lock at `path` whole or not at all (EEXIST if there is one): the holder is written to a file of
+ * its own and hard-linked into place, so a `kill -9` at any moment never leaves an empty lock that would
+ * refuse the next start (at worst a temporary file, removed by a later start once a minute old). Where the
+ * file system has no hard links, the lock is created with O_EXCL and then written.
+ */
 async function createLock(path: string, holder: LockHolder): Promise<void> {
+  const content = `${JSON.stringify(holder)}\n`;
+  const temporary = `${path}.${holder.token}${TEMPORARY_SUFFIX}`;
   // 0644: whoever starts a second writer, under any account, should be able to read who holds the file.
+  await writeFile(temporary, content, { flag: 'wx', mode: 0o644 });
+  try {
+    await link(temporary, path);
+    return;
+  } catch (error) {
+    if (!NO_HARD_LINKS.has(errorCode(error) ?? '')) throw error;
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
   const handle = await open(path, 'wx', 0o644);
   try {
-    await handle.writeFile(`${JSON.stringify(holder)}\n`, 'utf8');
+    await handle.writeFile(content, 'utf8');
     await handle.close();
   } catch (error) {
     await handle.close().catch(() => undefined);
     await unlink(path).catch(() => undefined);
     throw error;
+  }
+}
+
+const TEMPORARY_SUFFIX = '.tmp';
+/** link(2) errors that mean "not on this file system" rather than "there is a lock". */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/** Removes the temporary lock files a kill left beside `path` (`<lock>.<32 hex>.tmp`), once they are a minute old. */
+async function removeLeftovers(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{32}\.tmp$/.test(name.slice(prefix.length))) continue;
+    const file = join(dir, name);
+    const info = await lstat(file).catch(() => null);
+    if (info?.isFile() && Date.now() - info.mtimeMs > LOCK_ABANDONED_MS) await unlink(file).catch(() => undefined);
   }
 }
 
