@@ -49,12 +49,17 @@ describe('runCli(argv, io)', () => {
 describe('the legacy-tls-fallback command', () => {
   let upstream: http.Server;
   let upstreamUrl: string;
+  /** Requests for /slow the upstream has received: one is in flight from then on. */
+  let slowSeen = 0;
   let dir: string;
   const running: CliProcess[] = [];
 
   beforeAll(async () => {
     upstream = http.createServer((req, res) => {
-      if (req.url === '/slow') return void setTimeout(() => res.end('slow done'), 800);
+      if (req.url === '/slow') {
+        slowSeen++;
+        return void setTimeout(() => res.end('slow done'), 800);
+      }
       res.end(`upstream saw ${req.headers['x-tls-protocol']}`);
     });
     upstreamUrl = `http://127.0.0.1:${await listenOn(upstream)}`;
@@ -98,8 +103,9 @@ describe('the legacy-tls-fallback command', () => {
 
   it('lets a request in flight finish on SIGTERM; a second signal exits at once', async () => {
     const { cli, port, ca } = await start();
+    const seenBefore = slowSeen;
     const inFlight = tlsRequest({ port, ca, version: 'TLSv1.3', path: '/slow' });
-    await new Promise((r) => setTimeout(r, 200));
+    await eventually(() => expect(slowSeen).toBe(seenBefore + 1), 10_000, 10);
     cli.child.kill('SIGTERM');
     const response = await inFlight;
     expect(response.body).toBe('slow done');
@@ -107,7 +113,7 @@ describe('the legacy-tls-fallback command', () => {
 
     const again = await start();
     const hanging = tlsRequest({ port: again.port, ca: again.ca, version: 'TLSv1.3', path: '/slow' }).catch(() => null);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => expect(slowSeen).toBe(seenBefore + 2), 10_000, 10);
     again.cli.child.kill('SIGTERM');
     await again.cli.waitFor((l) => l.msg === 'stopping');
     again.cli.child.kill('SIGTERM');

@@ -7,7 +7,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { startProxy } from '../src/proxy/app.js';
 import type { RunningProxy } from '../src/proxy/config.js';
 import { closeServer, listenOn, testCertificate } from './helpers/servers.js';
-import { LONG } from './helpers/long.js';
+import { eventually, LONG } from './helpers/long.js';
 import { captureLogger, proxyConfig, REPORT_TOKEN } from './helpers/proxy.js';
 import { tlsRequest } from './helpers/tls-client.js';
 
@@ -196,7 +196,8 @@ describe('standalone proxy', () => {
     const running = await startProxy(await proxyConfig(`http://127.0.0.1:${port}`, { httpListen: null }), captureLogger());
     const proxyPort = Number(new URL(running.urls.https).port);
     const inFlight = tlsRequest({ port: proxyPort, ca, version: 'TLSv1.3', path: '/delayed' });
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight once the upstream has it (a fixed sleep could end mid-handshake on a loaded machine).
+    await eventually(() => expect(seenHere).toHaveLength(1), 10_000, 10);
     const closed = running.close(5_000);
     const response = await inFlight;
     await closed;
