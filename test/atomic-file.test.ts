@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileTooLargeError, loadJsonFile, writeFileAtomic } from '../src/fs/atomic-file.js';
+import { createFileExclusive, FileTooLargeError, loadJsonFile, writeFileAtomic } from '../src/fs/atomic-file.js';
 import { hasTool } from './helpers/tools.js';
 
 interface Doc {
@@ -102,6 +102,33 @@ describe('writeFileAtomic', () => {
     const final: unknown = JSON.parse(await readFile(file, 'utf8'));
     expect(docs).toContainEqual(final);
     expect(await readdir(dir)).toEqual(['stats.json']);
+  });
+});
+
+describe('createFileExclusive', () => {
+  it('creates the file whole with its mode, and leaves no temp file', async () => {
+    await createFileExclusive(file, 'holder\n', 0o644);
+    expect(await readFile(file, 'utf8')).toBe('holder\n');
+    expect((await stat(file)).mode & 0o777).toBe(0o644 & ~process.umask());
+    expect(await readdir(dir)).toEqual(['stats.json']);
+  });
+
+  it('refuses with EEXIST whatever is there (a file, a dangling symlink) and leaves it alone', async () => {
+    await writeFile(file, 'first');
+    await expect(createFileExclusive(file, 'second', 0o644)).rejects.toMatchObject({ code: 'EEXIST' });
+    expect(await readFile(file, 'utf8')).toBe('first');
+    const link = join(dir, 'link');
+    await symlink(join(dir, 'nowhere'), link);
+    await expect(createFileExclusive(link, 'x', 0o644)).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(stat(join(dir, 'nowhere'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await tmpLeftovers()).toEqual([]);
+  });
+
+  it('lets exactly one of many concurrent creators win', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => createFileExclusive(file, `creator ${i}`, 0o644)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(await readFile(file, 'utf8')).toMatch(/^creator \d+$/);
+    expect(await tmpLeftovers()).toEqual([]);
   });
 });
 

@@ -197,23 +197,8 @@ describe('one writer per stats file', () => {
       expect(attempt.status, `after kill ${kill}: ${await readFile(lockFile, 'utf8').catch(() => 'no lock file')}`).toBe('acquired');
       if (attempt.status === 'acquired') await attempt.lock.release();
     }
-    // At most a temporary file a kill left between writing and linking it; a later start removes it
-    // once it is a minute old, and leaves anything else alone.
-    const leftovers = (await readdir(dir)).filter((name) => name !== 'stats.json');
-    expect(leftovers.filter((name) => !/^stats\.json\.lock\.[0-9a-f]{32}\.tmp$/.test(name))).toEqual([]);
-    const old = path.join(dir, `stats.json.lock.${'a'.repeat(32)}.tmp`);
-    const young = path.join(dir, `stats.json.lock.${'b'.repeat(32)}.tmp`);
-    const other = path.join(dir, 'stats.json.lock.notes.tmp');
-    for (const file of [old, young, other]) await writeFile(file, '');
-    const longAgo = new Date(Date.now() - LOCK_ABANDONED_MS - 1000);
-    await utimes(old, longAgo, longAgo);
-    await utimes(other, longAgo, longAgo);
-    const attempt = await acquireLock(lockFile);
-    expect(attempt.status).toBe('acquired');
-    if (attempt.status === 'acquired') await attempt.lock.release();
-    const names = await readdir(dir);
-    expect(names).not.toContain(path.basename(old));
-    expect(names).toEqual(expect.arrayContaining([path.basename(young), path.basename(other)]));
+    // Nor anything else: the temp files of killed holders go when the lock is next taken.
+    expect((await readdir(dir)).filter((name) => name !== 'stats.json')).toEqual([]);
   });
 
   it('takes a lock naming our own pid but another token as stale (pid 1 in every container run)', async () => {

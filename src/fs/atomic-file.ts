@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Directory-fsync failures that only mean "this platform/filesystem can't do that". */
@@ -59,7 +59,7 @@ const inFlight = new Set<string>();
  */
 export async function writeFileAtomic(path: string, data: string, options: { mode?: number } = {}): Promise<void> {
   const mode = options.mode ?? 0o600;
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = tempName(path);
   const tmpKey = resolve(tmp);
   inFlight.add(tmpKey);
   try {
@@ -84,6 +84,48 @@ export async function writeFileAtomic(path: string, data: string, options: { mod
   } finally {
     inFlight.delete(tmpKey);
   }
+}
+
+/** link(2) errors that mean "no hard links on this file system" rather than "something is there". */
+const NO_HARD_LINK_CODES = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/**
+ * Creates `path` holding `data` only if nothing is there (rejects with EEXIST otherwise), and never lets
+ * anyone see it half-written: the data goes to a temp file that is hard-linked into place, so a `kill -9`
+ * at any moment leaves either no file or the whole one (at worst a temp file, which {@link
+ * removeStaleTempFiles} removes). Where the file system has no hard links: O_EXCL create, then write.
+ */
+export async function createFileExclusive(path: string, data: string, mode: number): Promise<void> {
+  const tmp = tempName(path);
+  const tmpKey = resolve(tmp);
+  inFlight.add(tmpKey);
+  let linked = false;
+  try {
+    await writeFile(tmp, data, { flag: 'wx', mode });
+    try {
+      await link(tmp, path);
+      linked = true;
+    } catch (error) {
+      if (!NO_HARD_LINK_CODES.has(errorCode(error) ?? '')) throw error;
+    }
+  } finally {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    inFlight.delete(tmpKey);
+  }
+  if (linked) return;
+  const handle = await open(path, 'wx', mode);
+  try {
+    await handle.writeFile(data, 'utf8');
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+function tempName(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -200,7 +242,11 @@ async function freeCorruptName(path: string): Promise<string> {
   }
 }
 
-async function removeStaleTempFiles(path: string): Promise<void> {
+/**
+ * Removes `${basename(path)}.tmp-*` leftovers of crashed writers (best effort). Writes in flight are
+ * spared: this process's own pending temp files, and those named after another live pid.
+ */
+export async function removeStaleTempFiles(path: string): Promise<void> {
   const dir = dirname(path);
   const prefix = `${basename(path)}.tmp-`;
   let names: string[];

@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
-import { link, lstat, open, readdir, unlink, utimes, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, unlink, utimes } from 'node:fs/promises';
 import os from 'node:os';
+import { createFileExclusive, removeStaleTempFiles } from '../../fs/atomic-file.js';
 
 export interface LockHolder {
   pid: number;
@@ -69,7 +69,8 @@ export async function acquireLock(path: string): Promise<LockAttempt> {
     const holder = newHolder();
     try {
       await createLock(path, holder);
-      await removeLeftovers(path);
+      // The temp files of holders killed while they took the lock.
+      await removeStaleTempFiles(path);
       return { status: 'acquired', lock: new FileLock(path, holder) };
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;
@@ -200,51 +201,10 @@ function newHolder(): LockHolder {
   return { pid, host, boot, token: randomBytes(16).toString('hex'), since: new Date().toISOString() };
 }
 
-/**
- * Puts the lock at `path` whole or not at all (EEXIST if there is one): the holder is written to a file of
- * its own and hard-linked into place, so a `kill -9` at any moment never leaves an empty lock that would
- * refuse the next start (at worst a temporary file, removed by a later start once a minute old). Where the
- * file system has no hard links, the lock is created with O_EXCL and then written.
- */
+/** The lock at `path`, whole, if there is none (EEXIST otherwise): a kill while taking it never leaves an empty one. */
 async function createLock(path: string, holder: LockHolder): Promise<void> {
-  const content = `${JSON.stringify(holder)}\n`;
-  const temporary = `${path}.${holder.token}${TEMPORARY_SUFFIX}`;
   // 0644: whoever starts a second writer, under any account, should be able to read who holds the file.
-  await writeFile(temporary, content, { flag: 'wx', mode: 0o644 });
-  try {
-    await link(temporary, path);
-    return;
-  } catch (error) {
-    if (!NO_HARD_LINKS.has(errorCode(error) ?? '')) throw error;
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.close();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(path).catch(() => undefined);
-    throw error;
-  }
-}
-
-const TEMPORARY_SUFFIX = '.tmp';
-/** link(2) errors that mean "not on this file system" rather than "there is a lock". */
-const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
-
-/** Removes the temporary lock files a kill left beside `path` (`<lock>.<32 hex>.tmp`), once they are a minute old. */
-async function removeLeftovers(path: string): Promise<void> {
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !/^[0-9a-f]{32}\.tmp$/.test(name.slice(prefix.length))) continue;
-    const file = join(dir, name);
-    const info = await lstat(file).catch(() => null);
-    if (info?.isFile() && Date.now() - info.mtimeMs > LOCK_ABANDONED_MS) await unlink(file).catch(() => undefined);
-  }
+  await createFileExclusive(path, `${JSON.stringify(holder)}\n`, 0o644);
 }
 
 interface FoundLock {
