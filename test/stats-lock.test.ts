@@ -186,11 +186,11 @@ describe('one writer per stats file', () => {
     // A child takes and releases the lock in a loop; each kill lands somewhere in that loop. With the
     // lock created empty and then written, one kill in a few left an empty file and the next start was
     // refused: the persistence test's restart after kill -9 failed that way under load.
-    for (let kill = 0; kill < 12; kill++) {
+    for (let kill = 0; kill < 8; kill++) {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/lock-churn.ts'), lockFile], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
       await new Promise((resolve) => child.stdout!.once('data', resolve));
-      await new Promise((resolve) => setTimeout(resolve, 20 + kill * 7));
+      await new Promise((resolve) => setTimeout(resolve, 20 + kill * 11));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       const attempt = await acquireLock(lockFile);
