@@ -249,7 +249,9 @@ export class AgentProfiles {
  * characters, read in place: 8 characters a block when all are Latin-1, else 4 (16 bits each, told
  * apart by the key). The result is in `hi` and `lo`, not an allocation. A `tweak` is folded into the
  * key's first half: one instance then hashes a pair (the address under the user agent's hash) for the
- * price of the short part.
+ * price of the short part. The block round and the finalisation rounds are written out separately: one
+ * loop for both (as in stats/siphash.ts) measured 6-7 % slower on 2 M user agents. Tested against a
+ * plain SipHash in test/string-hash.test.ts.
  */
 export class StringHash {
   hi = 0;
