@@ -369,3 +369,19 @@ export async function treeCpuSeconds(pids: readonly number[]): Promise<number | 
   for (const pid of wanted) ticks += table.get(pid)?.ticks ?? 0;
   return ticks / (await ticksPerSecond());
 }
+
+/**
+ * Runs a bench file's `main()` when it is the script node was started with, or its child role for
+ * `<file> serve …`; nothing when a test or another bench imports it. A failure kills every tracked child
+ * and exits 1. Real paths: node_modules (where the compiled children live) may be a symlink.
+ */
+export function runIfMain(moduleUrl: string, roles: { main: () => Promise<void>; serve: (args: string[]) => Promise<void> }): void {
+  const entry = process.argv[1] ? realpathSync(path.resolve(process.argv[1])) : '';
+  if (entry !== realpathSync(fileURLToPath(moduleUrl))) return;
+  const run = process.argv[2] === 'serve' ? roles.serve(process.argv.slice(3)) : roles.main();
+  run.catch((error: unknown) => {
+    console.error(error);
+    killAll();
+    process.exit(1);
+  });
+}

@@ -16,12 +16,11 @@
  * Also a child entry: `redis.ts serve <file|redis> <stats file|redis url>` starts one server and prints
  * `{"port":…,"pid":…}`; it exits when its stdin closes.
  */
-import { readFileSync, realpathSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '@redis/client';
 import Koa from 'koa';
 import { createLegacyTlsServer, generateSelfSignedCertificate, TrafficStats } from '../src/index.js';
@@ -31,7 +30,7 @@ import { redisStore } from '../src/stats/stores/redis.js';
 import { CLIENT_HELLO_OUTCOMES, type Verdict } from '../src/types.js';
 import { readConfig } from './config.js';
 import { pickLoadTool, runLoad, type LoadResult, type UserAgentMode } from './load.js';
-import { compileForChildren, installExitHandlers, killAll, onExit, runTracked, spawnTracked, startNodeChild, stopProcess, treeCpuSeconds, type ServerChild } from './processes.js';
+import { compileForChildren, runIfMain, installExitHandlers, killAll, onExit, runTracked, spawnTracked, startNodeChild, stopProcess, treeCpuSeconds, type ServerChild } from './processes.js';
 import { median } from './report.js';
 import { userAgentShapes } from './user-agent-shapes.js';
 
@@ -351,14 +350,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Real paths: node_modules (where the compiled children live) may be a symlink.
-const entry = process.argv[1] ? realpathSync(path.resolve(process.argv[1])) : '';
-if (entry === realpathSync(fileURLToPath(import.meta.url))) {
-  const run = process.argv[2] === 'serve' ? serveChild(process.argv.slice(3)) : main();
-  run.catch((error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  });
-}
-
+runIfMain(import.meta.url, { main, serve: serveChild });

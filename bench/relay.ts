@@ -15,12 +15,11 @@
  * `{"port":…,"pid":…}`; it exits when its stdin closes. `relayGroup` is the same measurement as a
  * scenario group of scenarios.ts.
  */
-import { realpathSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateSelfSignedCertificate } from '../src/index.js';
 import { createRelay, RELAY_SERVER_OPTIONS } from '../src/relay/index.js';
 import { routerConfig } from '../src/router-config/index.js';
@@ -29,7 +28,7 @@ import { measureHandshakes, type HandshakeResult } from './handshake.js';
 import { pickLoadTool, runLoad, type LoadResult, type LoadTool } from './load.js';
 import { freePort, nginxAvailable, nginxVersion, startNginx, type RunningNginx } from './nginx.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
-import { compileForChildren, hasCommand, installExitHandlers, killAll, onExit, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
+import { compileForChildren, runIfMain, hasCommand, installExitHandlers, killAll, onExit, startNodeChild, treeCpuSeconds, type ServerChild } from './processes.js';
 import { applyBaselines, markdownTable, median, targetsTable, type Row, type TargetCheck } from './report.js';
 import type { BenchConfig } from './config.js';
 
@@ -509,13 +508,4 @@ async function main(): Promise<void> {
   }
 }
 
-// Real paths: node_modules (where the compiled children live) may be a symlink.
-const entry = process.argv[1] ? realpathSync(path.resolve(process.argv[1])) : '';
-if (entry === realpathSync(fileURLToPath(import.meta.url))) {
-  const run = process.argv[2] === 'serve' ? serveChild(process.argv.slice(3)) : main();
-  run.catch((error: unknown) => {
-    console.error(error);
-    killAll();
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, { main, serve: serveChild });
